@@ -1,0 +1,1 @@
+"""The `idkarr` command line."""

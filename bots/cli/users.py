@@ -1,0 +1,95 @@
+"""`idkarr user`: manage users from the shell (whoever has the shell is trusted as an operator)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bots.cli.common import emit_json, run, settings_of
+from core.config import Settings
+from core.db.session import Database
+from core.runtime import open_runtime
+from core.services import users
+from core.services.users import UserSummary
+
+app = typer.Typer(help="Users: add, list, change role, disable.", no_args_is_help=True)
+
+ROLE_HELP = "admin, moderator, user, viewer or api-user"
+
+
+def _with_database(settings: Settings, action: Callable[[Database], Awaitable[UserSummary]]) -> UserSummary:
+    async def go() -> UserSummary:
+        async with open_runtime(settings) as runtime:
+            return await action(runtime.database)
+
+    return run(go())
+
+
+def _as_dict(user: UserSummary) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role.value,
+        "status": user.status.value,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Username: letters, digits, '.', '_' or '-'."),
+    role: str = typer.Option("user", "--role", "-r", help=ROLE_HELP),
+) -> None:
+    """Create a user."""
+    parsed = users.parse_role(role)
+    user = _with_database(settings_of(ctx), lambda db: users.add_user(db, name, parsed))
+    typer.echo(f"added {user.username} (id {user.id}) as {user.role.value}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List every user."""
+    settings = settings_of(ctx)
+
+    async def go() -> list[UserSummary]:
+        async with open_runtime(settings) as runtime:
+            return await users.list_users(runtime.database)
+
+    found = run(go())
+    if as_json:
+        emit_json([_as_dict(user) for user in found])
+        return
+    table = Table("id", "username", "role", "status", "created")
+    for user in found:
+        table.add_row(str(user.id), user.username, user.role.value, user.status.value, f"{user.created_at:%Y-%m-%d}")
+    Console().print(table)
+
+
+@app.command("set-role")
+def set_role(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Username."),
+    role: str = typer.Argument(..., help=ROLE_HELP),
+) -> None:
+    """Change a user's role."""
+    parsed = users.parse_role(role)
+    user = _with_database(settings_of(ctx), lambda db: users.set_role(db, name, parsed))
+    typer.echo(f"{user.username} is now {user.role.value}")
+
+
+@app.command()
+def disable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
+    """Disable a user: they keep their history but can do nothing."""
+    user = _with_database(settings_of(ctx), lambda db: users.disable_user(db, name))
+    typer.echo(f"{user.username} is disabled")
+
+
+@app.command()
+def enable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
+    """Enable a disabled or pending user."""
+    user = _with_database(settings_of(ctx), lambda db: users.enable_user(db, name))
+    typer.echo(f"{user.username} is active")

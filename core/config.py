@@ -1,0 +1,258 @@
+"""Typed settings: `config.toml` first, then `IDKARR_<SECTION>__<KEY>` environment variables over it.
+
+Every key has a default, so a missing file is a valid configuration. Secrets are `SecretStr`, which keeps them
+out of reprs, logs and error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from core.dburl import DatabaseUrl, InvalidDatabaseUrl
+
+__all__ = [
+    "CONFIG_ENV",
+    "ConfigError",
+    "DatabaseSettings",
+    "DiscordSettings",
+    "LogSettings",
+    "RedisSettings",
+    "Settings",
+    "TelegramSettings",
+    "TmdbSettings",
+    "TvdbSettings",
+    "UsersSettings",
+    "default_data_dir",
+    "load_settings",
+]
+
+CONFIG_ENV = "IDKARR_CONFIG"
+DEFAULT_CONFIG_FILE = Path("config.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` names every bad key and why."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"invalid configuration ({self.source}):"]
+        lines += [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "idkarr"
+
+
+def _check_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+HttpUrlText = Annotated[str, AfterValidator(_check_http_url)]
+
+
+class _Section(BaseModel):
+    # A typo in a key must be reported, not silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = None
+    pool_size: int = Field(default=10, ge=1, le=200)
+    connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _libpq_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            DatabaseUrl.parse(value.get_secret_value())
+        except InvalidDatabaseUrl as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    def parsed_url(self) -> DatabaseUrl | None:
+        return None if self.url is None else DatabaseUrl.parse(self.url.get_secret_value())
+
+
+class RedisSettings(_Section):
+    url: SecretStr | None = None
+    key_prefix: str = Field(default="idkarr:", min_length=1, max_length=64)
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        scheme = value.get_secret_value().split("://", 1)[0].lower()
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+
+class _Upstream(_Section):
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+
+class TmdbSettings(_Upstream):
+    api_key: SecretStr | None = None
+    read_access_token: SecretStr | None = None
+    base_url: HttpUrlText = "https://api.themoviedb.org/3"
+    rate_limit: float = Field(default=40.0, gt=0, le=1000, description="requests per second")
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None or self.read_access_token is not None
+
+
+class TvdbSettings(_Upstream):
+    api_key: SecretStr | None = None
+    pin: SecretStr | None = None
+    base_url: HttpUrlText = "https://api4.thetvdb.com/v4"
+    rate_limit: float = Field(default=20.0, gt=0, le=1000)
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None
+
+
+class DiscordSettings(_Upstream):
+    token: SecretStr | None = None
+    api_base_url: HttpUrlText = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg"
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None
+
+
+class TelegramSettings(_Upstream):
+    token: SecretStr | None = None
+    base_url: HttpUrlText = "https://api.telegram.org/bot"
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None
+
+
+class UsersSettings(_Section):
+    bootstrap_admin: str = Field(default="admin", min_length=1, max_length=64, pattern=r"^[^\s/@:]+$")
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+_toml_data: ContextVar[Mapping[str, Any] | None] = ContextVar("idkarr_toml_data", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IDKARR_",
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    tmdb: TmdbSettings = TmdbSettings()
+    tvdb: TvdbSettings = TvdbSettings()
+    discord: DiscordSettings = DiscordSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    users: UsersSettings = UsersSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit arguments, then the environment, then config.toml.
+        toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
+        return (init_settings, env_settings, toml)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), [f"not valid TOML: {error}"]) from None
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot be read: {error.strerror}"]) from None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    env_name = "IDKARR_" + "__".join(str(part).upper() for part in error["loc"])
+    return f"{key}: {message} (or environment variable {env_name})"
+
+
+def resolve_config_path(explicit: Path | None) -> tuple[Path | None, bool]:
+    """The file to read and whether the operator named it (a named file must exist)."""
+    if explicit is not None:
+        return explicit, True
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env), True
+    return (DEFAULT_CONFIG_FILE, False) if DEFAULT_CONFIG_FILE.is_file() else (None, False)
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the config file (if any) and the environment; raises ConfigError naming every bad key."""
+    path, named = resolve_config_path(config_path)
+    data: dict[str, Any] = {}
+    source = "defaults and environment"
+    if path is not None:
+        if named and not path.is_file():
+            raise ConfigError(str(path), ["the configuration file does not exist"])
+        data = _read_toml(path)
+        source = str(path)
+    token = _toml_data.set(data)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = [_describe(detail) for detail in error.errors(include_url=False, include_input=False)]
+        raise ConfigError(source, problems) from None
+    finally:
+        _toml_data.reset(token)

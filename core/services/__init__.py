@@ -1,0 +1,1 @@
+"""Use cases: one async function per act, each one unit of work."""

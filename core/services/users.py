@@ -1,0 +1,188 @@
+"""Users: create, list, change role, disable, and the bootstrap admin of a fresh install."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import Activity, User
+from core.db.pgtypes import USER_ROLE
+from core.db.session import Database
+from core.enums import ActivityType, UserRole, UserStatus, Visibility
+from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+
+__all__ = [
+    "UserSummary",
+    "add_user",
+    "disable_user",
+    "enable_user",
+    "ensure_bootstrap_admin",
+    "list_users",
+    "set_role",
+    "validate_username",
+]
+
+# Letters and digits of any script, plus . _ - ; no spaces, no @ or : (they read as mentions and ids in chat).
+_USERNAME = re.compile(r"^[^\W][\w.\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    id: int
+    username: str
+    role: UserRole
+    status: UserStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserSummary:
+        return cls(id=user.id, username=user.username, role=user.role, status=user.status, created_at=user.created_at)
+
+
+def validate_username(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a username cannot be empty")
+    if len(name) > 64:
+        raise InvalidInput(f"a username has at most 64 characters, this one has {len(name)}")
+    if not _USERNAME.match(name):
+        raise InvalidInput(
+            f"{name!r} is not a valid username: use letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def parse_role(value: str) -> UserRole:
+    try:
+        return UserRole(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(role.value for role in UserRole)
+        raise InvalidInput(f"{value!r} is not a role; choose one of {choices}") from None
+
+
+async def _get_by_name(session: AsyncSession, username: str, *, lock: bool = False) -> User:
+    query = select(User).where(func.lower(User.username) == username.strip().lower())
+    if lock:
+        query = query.with_for_update()
+    user = (await session.execute(query)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"there is no user named {username.strip()!r}")
+    return user
+
+
+async def add_user(database: Database, username: str, role: UserRole, *, by_id: int | None = None) -> UserSummary:
+    username = validate_username(username)
+    try:
+        async with database.transaction() as session:
+            user = User(username=username, role=role, created_by_id=by_id)
+            session.add(user)
+            await session.flush()
+            session.add(
+                Activity(
+                    user_id=user.id,
+                    type=ActivityType.USER_JOINED,
+                    visibility=Visibility.PUBLIC,
+                    details={"role": role.value},
+                )
+            )
+            await session.flush()
+            await session.refresh(user)
+            return UserSummary.of(user)
+    except IntegrityError:
+        raise AlreadyExists(f"a user named {username!r} already exists") from None
+
+
+async def list_users(database: Database) -> list[UserSummary]:
+    async with database.session() as session:
+        users = (await session.execute(select(User).order_by(User.id))).scalars().all()
+        return [UserSummary.of(user) for user in users]
+
+
+async def _ensure_another_admin(session: AsyncSession, user: User) -> None:
+    # Locks every active admin row so two concurrent demotions cannot each see the other as "the other admin".
+    admins = (
+        (
+            await session.execute(
+                select(User.id)
+                .where(User.role == UserRole.ADMIN, User.status == UserStatus.ACTIVE)
+                .order_by(User.id)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if user.role == UserRole.ADMIN and user.status == UserStatus.ACTIVE and len(admins) <= 1:
+        raise NotAllowed(f"{user.username} is the last active admin; make someone else admin first")
+
+
+async def set_role(database: Database, username: str, role: UserRole, *, by_id: int | None = None) -> UserSummary:
+    async with database.transaction() as session:
+        user = await _get_by_name(session, username, lock=True)
+        if role != UserRole.ADMIN:
+            await _ensure_another_admin(session, user)
+        user.role = role
+        user.updated_by_id = by_id
+        await session.flush()
+        await session.refresh(user)
+        return UserSummary.of(user)
+
+
+async def disable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
+    async with database.transaction() as session:
+        user = await _get_by_name(session, username, lock=True)
+        await _ensure_another_admin(session, user)
+        user.status = UserStatus.DISABLED
+        user.updated_by_id = by_id
+        session.add(Activity(user_id=user.id, type=ActivityType.USER_LEFT, visibility=Visibility.PRIVATE))
+        await session.flush()
+        await session.refresh(user)
+        return UserSummary.of(user)
+
+
+async def enable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
+    async with database.transaction() as session:
+        user = await _get_by_name(session, username, lock=True)
+        user.status = UserStatus.ACTIVE
+        user.updated_by_id = by_id
+        await session.flush()
+        await session.refresh(user)
+        return UserSummary.of(user)
+
+
+async def ensure_bootstrap_admin(database: Database, username: str) -> bool:
+    """On an empty user table, create the admin named in config. True when it was created now.
+
+    Two processes starting at once both see the table empty; the unique username makes one insert a no-op.
+    """
+    name = validate_username(username)
+    async with database.transaction() as session:
+        if (await session.execute(select(User.id).limit(1))).first() is not None:
+            return False
+        statement = (
+            insert(User)
+            .from_select(
+                ["username", "role"],
+                select(literal(name), literal(UserRole.ADMIN, type_=USER_ROLE)).where(~select(User.id).exists()),
+            )
+            .on_conflict_do_nothing()
+            .returning(User.id)
+        )
+        created = (await session.execute(statement)).first()
+        if created is None:
+            return False
+        session.add(
+            Activity(
+                user_id=created[0],
+                type=ActivityType.USER_JOINED,
+                visibility=Visibility.PUBLIC,
+                details={"role": UserRole.ADMIN.value, "bootstrap": True},
+            )
+        )
+        return True
