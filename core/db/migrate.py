@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import migrations
 from core.db.session import Database
 from core.errors import StartupError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["SchemaNotCurrent", "SchemaState", "alembic_config", "downgrade", "read_schema_state", "upgrade"]
 
@@ -22,10 +24,23 @@ class SchemaNotCurrent(StartupError):
     """The database is not at the revision this idkarr expects; the message names what to do."""
 
 
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+# Revision ids are the four-digit prefix of their file name and history is linear (tests hold both true), so
+# the schema check at every start reads file names instead of importing Alembic (8 MB of resident memory).
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+def known_revisions() -> list[str]:
+    names = (_REVISION_FILE.match(path.name) for path in (MIGRATIONS_DIR / "versions").iterdir())
+    return sorted(match.group(1) for match in names if match)
 
 
 @dataclass(frozen=True)
@@ -53,22 +68,19 @@ class SchemaState:
             )
 
 
-def _state(connection: Connection) -> SchemaState:
-    script = ScriptDirectory.from_config(alembic_config())
-    head = script.get_current_head()
-    assert head is not None, "migrations/versions holds no revision"
-    heads = MigrationContext.configure(connection).get_current_heads()
-    current = heads[0] if heads else None
-    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
-    return SchemaState(current=current, head=head, known=known)
-
-
 async def read_schema_state(database: Database) -> SchemaState:
+    revisions = known_revisions()
     async with database.engine.connect() as connection:
-        return await connection.run_sync(_state)
+        has_table = (await connection.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
+        current = None
+        if has_table is not None:
+            current = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    return SchemaState(current=current, head=revisions[-1], known=current is None or current in revisions)
 
 
 def _run_command(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     if action == "upgrade":

