@@ -48,7 +48,8 @@ class DatabaseUrl:
         except ValueError:
             raise InvalidDatabaseUrl("has a port that is not a number") from None
         if url.password == "":
-            url = url.set(password=None)  # "user:@host" is libpq for "no password"
+            # "user:@host" is libpq for "no password"; URL.set() cannot clear a field, so rebuild it.
+            url = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
         return cls(url.set(drivername="postgresql+psycopg"))
 
     @classmethod

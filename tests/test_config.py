@@ -186,3 +186,9 @@ def test_invalid_configuration_exits_2_naming_every_key_without_traceback(idkarr
     for key in ("tmdb.rate_limit", "users.bootstrap_admin", "database.url"):
         assert key in result.stderr
     assert ":pw@" not in result.stderr
+
+
+def test_an_empty_password_is_no_password() -> None:
+    url = DatabaseUrl.parse("postgresql://postgres:@/idkarr?host=/tmp/socket-dir")
+    assert url.url.password is None
+    assert url.redacted == "postgresql://postgres@/idkarr?host=/tmp/socket-dir"
