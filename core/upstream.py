@@ -1,0 +1,155 @@
+"""Calling an outside service: rate limit, timeout, retries with backoff that honour Retry-After, bounded
+bodies, and every failure turned into the one error tree of `core.upstream_errors`.
+
+Every client (TMDB, TheTVDB, later Sonarr, Radarr, Plex, ...) holds one `Upstream` and never calls httpx
+for itself, so these rules are written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from core.ratelimit import RateLimiter
+from core.upstream_errors import (
+    UpstreamAuthFailed,
+    UpstreamBadResponse,
+    UpstreamNotFound,
+    UpstreamUnavailable,
+)
+
+__all__ = ["RetryPolicy", "Upstream", "retry_after_seconds"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # A Retry-After longer than this is not waited out: the caller serves stale data instead.
+    max_retry_after: float = 30.0
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class Upstream:
+    def __init__(
+        self,
+        *,
+        service: str,
+        client: httpx.AsyncClient,
+        limiter: RateLimiter,
+        retry: RetryPolicy = RetryPolicy(),
+        max_body_bytes: int = 8 * 2**20,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.service = service
+        self.client = client
+        self.limiter = limiter
+        self.retry = retry
+        self.max_body_bytes = max_body_bytes
+        self._sleep = sleep
+        self.calls = 0  # requests actually sent; benchmarks and tests read it
+
+    async def get_json(
+        self, path: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        return await self.request_json("GET", path, params=params, headers=headers)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        reason = "no attempt made"
+        for attempt in range(1, self.retry.attempts + 1):
+            await self.limiter.acquire()
+            self.calls += 1
+            delay: float | None = None
+            try:
+                status, response_headers, body = await self._send(method, path, params, json_body, headers)
+            except httpx.TimeoutException:
+                reason = "timed out"
+            except httpx.TransportError as error:
+                reason = f"connection failed ({type(error).__name__})"
+            else:
+                if 200 <= status < 300:
+                    return self._parse(body)
+                if status in (401, 403):
+                    raise UpstreamAuthFailed(self.service, f"HTTP {status}")
+                if status == 404:
+                    raise UpstreamNotFound(self.service, "HTTP 404")
+                if status != 429 and status < 500:
+                    raise UpstreamBadResponse(self.service, f"HTTP {status}")
+                reason = f"HTTP {status}"
+                delay = retry_after_seconds(response_headers.get("retry-after"))
+                if delay is not None and delay > self.retry.max_retry_after:
+                    raise UpstreamUnavailable(self.service, f"{reason}, asked to wait {delay:.0f} s")
+            if attempt == self.retry.attempts:
+                break
+            if delay is None:
+                # Exponential backoff with full jitter, so many clients do not retry in step.
+                delay = random.uniform(0, min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1)))
+            log.info(
+                "event=upstream_retry service=%s attempt=%d reason=%r delay=%.2f", self.service, attempt, reason, delay
+            )
+            await self._sleep(delay)
+        raise UpstreamUnavailable(self.service, reason)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        async with self.client.stream(method, path, params=params, json=json_body, headers=headers) as response:
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise UpstreamBadResponse(self.service, f"answer of {int(declared)} bytes is too large")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise UpstreamBadResponse(self.service, f"answer larger than {self.max_body_bytes} bytes")
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+
+    def _parse(self, body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamBadResponse(self.service, "malformed JSON") from None
