@@ -25,6 +25,7 @@ from core.dburl import DatabaseUrl, InvalidDatabaseUrl
 
 __all__ = [
     "CONFIG_ENV",
+    "CacheSettings",
     "ConfigError",
     "DatabaseSettings",
     "DiscordSettings",
@@ -164,6 +165,31 @@ class TelegramSettings(_Upstream):
         return self.token is not None
 
 
+_DAY = 86400
+
+
+class CacheSettings(_Section):
+    """How long each kind of page stays fresh, in seconds; past that it is refetched, or served stale."""
+
+    trending: int = Field(default=3600, ge=1, le=30 * _DAY)
+    popular: int = Field(default=6 * 3600, ge=1, le=30 * _DAY)
+    top_rated: int = Field(default=_DAY, ge=1, le=30 * _DAY)
+    upcoming: int = Field(default=6 * 3600, ge=1, le=30 * _DAY)
+    airing_today: int = Field(default=3600, ge=1, le=30 * _DAY)
+    on_the_air: int = Field(default=6 * 3600, ge=1, le=30 * _DAY)
+    similar: int = Field(default=_DAY, ge=1, le=30 * _DAY)
+    recommended: int = Field(default=_DAY, ge=1, le=30 * _DAY)
+    search: int = Field(default=6 * 3600, ge=1, le=30 * _DAY)
+    details: int = Field(default=_DAY, ge=1, le=30 * _DAY)
+    # Expired pages are kept this long to be served when an upstream is down.
+    keep_stale_days: int = Field(default=7, ge=0, le=365)
+
+    def ttl(self, kind: str) -> int:
+        value = getattr(self, kind.replace("-", "_"))
+        assert isinstance(value, int)
+        return value
+
+
 class UsersSettings(_Section):
     bootstrap_admin: str = Field(default="admin", min_length=1, max_length=64, pattern=r"^[^\s/@:]+$")
 
@@ -192,6 +218,7 @@ class Settings(BaseSettings):
     tvdb: TvdbSettings = TvdbSettings()
     discord: DiscordSettings = DiscordSettings()
     telegram: TelegramSettings = TelegramSettings()
+    cache: CacheSettings = CacheSettings()
     users: UsersSettings = UsersSettings()
     log: LogSettings = LogSettings()
 

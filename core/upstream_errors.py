@@ -9,10 +9,12 @@ UpstreamError
 
 from __future__ import annotations
 
+from core.errors import IdkarrError
+
 __all__ = ["UpstreamAuthFailed", "UpstreamBadResponse", "UpstreamError", "UpstreamNotFound", "UpstreamUnavailable"]
 
 
-class UpstreamError(Exception):
+class UpstreamError(IdkarrError):
     def __init__(self, service: str, reason: str) -> None:
         self.service = service
         self.reason = reason

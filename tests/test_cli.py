@@ -83,7 +83,8 @@ async def test_doctor_says_ok_for_every_configured_upstream(idkarr: Idkarr) -> N
         result = await idkarr.run_async("doctor", env=fake.environment())
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
-    assert set(lines) == {"database", "redis", "tmdb", "tvdb", "discord", "telegram"}
+    assert set(lines) == {"metadata", "database", "redis", "tmdb", "tvdb", "discord", "telegram"}
+    assert lines["metadata"].startswith("ok (TMDB at")
     assert all(verdict.startswith("ok") for verdict in lines.values()), lines
     assert "idkarr-bot" in lines["discord"]
     assert "@idkarr_bot" in lines["telegram"]
@@ -117,6 +118,7 @@ def test_doctor_with_nothing_configured_skips_the_upstreams(idkarr: Idkarr) -> N
     assert result.returncode == 0
     for name in ("tmdb", "tvdb", "discord", "telegram"):
         assert f"{name}: skipped (not configured)" in result.stdout
+    assert "metadata: ok (offline catalog" in result.stdout
 
 
 def test_doctor_reports_a_database_it_cannot_reach(idkarr: Idkarr) -> None:

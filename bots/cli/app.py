@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import db, doctor, users
+from bots.cli import db, discover, doctor, users
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -23,6 +23,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.command()(doctor.doctor)
+app.command()(discover.discover)
+app.command()(discover.search)
+app.command()(discover.title)
 
 
 def _version(value: bool) -> None:

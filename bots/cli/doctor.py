@@ -11,6 +11,7 @@ from bots.health import check_discord, check_telegram
 from core.config import Settings
 from core.errors import StartupError
 from core.health import Check, check_database, check_redis, check_tmdb, check_tvdb
+from core.metadata.factory import describe_providers
 from core.runtime import open_database, open_redis
 
 
@@ -30,8 +31,12 @@ async def _redis(settings: Settings) -> Check:
         return Check("redis", False, str(error))
 
 
+def _metadata(settings: Settings) -> Check:
+    return Check("metadata", True, describe_providers(settings))
+
+
 async def diagnose(settings: Settings) -> list[Check]:
-    return list(
+    return [_metadata(settings)] + list(
         await asyncio.gather(
             _database(settings),
             _redis(settings),

@@ -22,7 +22,8 @@ class DiscoveryCacheEntry(Base):
     # e.g. "tmdb:trending:movie:en:1": one row per whole page, never one per item.
     cache_key: Mapped[str] = mapped_column(String(512), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
-    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # The cached page (or title) as idkarr's own JSON, whole.
+    items: Mapped[Any] = mapped_column(JSONB)
     fetched_at: Mapped[datetime] = created_at_column()
     # Past this the page is stale: still served, marked so, when the upstream is down.
     expires_at: Mapped[datetime]

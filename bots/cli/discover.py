@@ -1,0 +1,152 @@
+"""`idkarr discover`, `idkarr search`, `idkarr title`: discovery from the shell, as a table or stable JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bots.cli.common import emit_json, run, settings_of
+from core.enums import ContentType, DiscoveryKind
+from core.errors import InvalidInput
+from core.metadata.factory import open_discovery
+from core.metadata.provider import ExternalIds
+from core.metadata.types import ContentFilter, DiscoverQuery
+from core.runtime import open_runtime
+from core.services.discovery import DiscoveryItem, DiscoveryPage, DiscoveryService, TitleView
+
+T = TypeVar("T")
+CONTENT_HELP = "movie, series, anime or all"
+
+
+def parse_content(value: str) -> ContentFilter:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        return ContentType(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a content type; choose {CONTENT_HELP}") from None
+
+
+def parse_kind(value: str) -> DiscoveryKind:
+    try:
+        kind = DiscoveryKind(value.strip().lower().replace("_", "-"))
+    except ValueError:
+        kind = None
+    if kind is None or kind in (DiscoveryKind.SIMILAR, DiscoveryKind.RECOMMENDED):
+        choices = "trending, popular, upcoming, top-rated, airing-today, on-the-air"
+        raise InvalidInput(f"{value!r} is not a discovery list; choose {choices}")
+    return kind
+
+
+def parse_title_id(content_type: ContentType, value: str) -> ExternalIds:
+    """`603`, `tmdb:603`, `tvdb:81189` or `imdb:tt0133093`; a bare number is TMDB for films, TVDB for shows."""
+    text = value.strip().lower()
+    source, _, number = text.rpartition(":")
+    if source == "imdb" or text.startswith("tt"):
+        imdb = number if source else text
+        if not (imdb.startswith("tt") and imdb[2:].isdigit()):
+            raise InvalidInput(f"{value!r} is not an IMDb id such as tt0133093")
+        return ExternalIds(imdb_id=imdb)
+    if not number.isdigit() or len(number) > 9 or source not in ("", "tmdb", "tvdb"):
+        raise InvalidInput(f"{value!r} is not a title id; use a number, tmdb:ID, tvdb:ID or imdb:ttID")
+    if source == "tmdb" or (not source and content_type == ContentType.MOVIE):
+        return ExternalIds(tmdb_id=int(number))
+    return ExternalIds(tvdb_id=int(number))
+
+
+def _with_discovery(ctx: typer.Context, action: Callable[[DiscoveryService], Awaitable[T]]) -> T:
+    settings = settings_of(ctx)
+
+    async def go() -> T:
+        async with open_runtime(settings) as runtime, open_discovery(runtime) as discovery:
+            return await action(discovery)
+
+    return run(go())
+
+
+def _badge(item: DiscoveryItem) -> str:
+    if item.request_status is not None:
+        return f"requested ({item.request_status.value})"
+    return "in library" if item.exists_in_library else ""
+
+
+def _print_page(result: DiscoveryPage, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_json())
+        return
+    table = Table("id", "type", "title", "year", "rating", "", title=f"page {result.page} of {result.total_pages}")
+    for item in result.items:
+        t = item.title
+        rating = f"{t.rating:.1f}" if t.rating is not None else ""
+        table.add_row(item.to_json()["id"], t.type.value, t.title, str(t.year or ""), rating, _badge(item))
+    Console().print(table)
+    if result.stale:
+        typer.echo("(the source can't be reached right now: these are cached results)", err=True)
+    if not result.items:
+        typer.echo("nothing found", err=True)
+
+
+def discover(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="trending, popular, upcoming, top-rated, airing-today or on-the-air"),
+    content: str = typer.Option("all", "--content", help=CONTENT_HELP),
+    page: int = typer.Option(1, "--page", help="Page number, from 1."),
+    page_size: int = typer.Option(20, "--page-size", help="Titles per page, 1 to 50."),
+    genre: str | None = typer.Option(None, "--genre", help="Only this genre, e.g. Drama."),
+    year_from: int | None = typer.Option(None, "--year-from"),
+    year_to: int | None = typer.Option(None, "--year-to"),
+    language: str = typer.Option("en-US", "--language"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List what is trending, popular, upcoming, top rated or airing."""
+    parsed_kind, parsed_content = parse_kind(kind), parse_content(content)
+    query = DiscoverQuery(language=language, genre=genre, year_from=year_from, year_to=year_to)
+    result = _with_discovery(
+        ctx, lambda d: d.discover(parsed_kind, parsed_content, page=page, page_size=page_size, query=query)
+    )
+    _print_page(result, as_json)
+
+
+def search(
+    ctx: typer.Context,
+    term: str = typer.Argument(..., help="Title words, or tmdb:550, tvdb:81189, imdb:tt0137523; add year:1999."),
+    content: str = typer.Option("all", "--content", help=CONTENT_HELP),
+    page: int = typer.Option(1, "--page"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search for a movie, series or anime."""
+    parsed_content = parse_content(content)
+    result = _with_discovery(ctx, lambda d: d.search(term, parsed_content, page=page))
+    _print_page(result, as_json)
+
+
+def title(
+    ctx: typer.Context,
+    content_type: str = typer.Argument(..., metavar="TYPE", help="movie, series or anime"),
+    title_id: str = typer.Argument(..., metavar="ID", help="603, tmdb:603, tvdb:81189 or imdb:tt0133093"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one title with its seasons."""
+    parsed_type = parse_content(content_type)
+    if parsed_type is None:
+        raise InvalidInput("say which: movie, series or anime")
+    ids = parse_title_id(parsed_type, title_id)
+    view: TitleView = _with_discovery(ctx, lambda d: d.title(parsed_type, ids))
+    if as_json:
+        emit_json(view.to_json())
+        return
+    t = view.item.title
+    typer.echo(f"{t.title} ({t.year or '?'}) · {t.type.value} · {view.item.to_json()['id']}")
+    if t.genres:
+        typer.echo(", ".join(t.genres))
+    if t.overview:
+        typer.echo(t.overview)
+    badge = _badge(view.item)
+    if badge:
+        typer.echo(badge)
+    for season in view.details.seasons:
+        typer.echo(f"  season {season.season_number}: {season.episode_count} episodes")

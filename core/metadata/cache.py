@@ -1,0 +1,114 @@
+"""Shared page cache: Redis is the hot copy, the discovery_cache table keeps pages across restarts.
+
+Whole pages are cached under one key each (never one key per item). An entry stays readable past its
+expiry, for `keep_stale` more, so a page can be served marked stale while its upstream is down. Redis
+failing is never fatal: the table alone still answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from core.db.models import DiscoveryCacheEntry
+from core.db.session import Database
+
+__all__ = ["CachedValue", "PageCache"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedValue:
+    data: Any
+    fresh: bool
+
+
+class PageCache:
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        database: Database,
+        prefix: str = "idkarr:",
+        keep_stale: float = 7 * 86400,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._database = database
+        self._prefix = f"{prefix}page:"
+        self._keep_stale = keep_stale
+        self._clock = clock
+
+    async def get(self, key: str) -> CachedValue | None:
+        now = self._clock()
+        try:
+            raw = await self._redis.get(self._prefix + key)
+        except aioredis.RedisError as error:
+            log.warning("event=cache_redis_unavailable error=%s", type(error).__name__)
+            raw = None
+        if raw is not None:
+            entry = json.loads(raw)
+            return CachedValue(entry["data"], entry["expires_at"] > now)
+        async with self._database.session() as session:
+            row = (
+                await session.execute(
+                    select(DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
+                        DiscoveryCacheEntry.cache_key == key
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        expires_at = row.expires_at.timestamp()
+        if expires_at + self._keep_stale < now:
+            return None
+        await self._to_redis(key, row.items, expires_at)
+        return CachedValue(row.items, expires_at > now)
+
+    async def put(self, key: str, kind: str, data: Any, ttl: float) -> None:
+        now = self._clock()
+        expires_at = now + ttl
+        await self._to_redis(key, data, expires_at)
+        statement = insert(DiscoveryCacheEntry).values(
+            cache_key=key,
+            kind=kind,
+            items=data,
+            fetched_at=datetime.fromtimestamp(now, UTC),
+            expires_at=datetime.fromtimestamp(expires_at, UTC),
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[DiscoveryCacheEntry.cache_key],
+            set_={
+                "items": statement.excluded["items"],
+                "fetched_at": statement.excluded.fetched_at,
+                "expires_at": statement.excluded.expires_at,
+                "kind": statement.excluded.kind,
+            },
+        )
+        async with self._database.transaction() as session:
+            await session.execute(statement)
+
+    async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
+        lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
+        payload = json.dumps({"data": data, "expires_at": expires_at}, separators=(",", ":"))
+        try:
+            await self._redis.set(self._prefix + key, payload, ex=lifetime)
+        except aioredis.RedisError as error:
+            log.warning("event=cache_redis_unavailable error=%s", type(error).__name__)
+
+    async def purge_expired(self) -> int:
+        """Drop table rows past their stale window (Redis expires its own)."""
+        cutoff = datetime.fromtimestamp(self._clock() - self._keep_stale, UTC)
+        async with self._database.transaction() as session:
+            result = await session.execute(delete(DiscoveryCacheEntry).where(DiscoveryCacheEntry.expires_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

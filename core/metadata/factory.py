@@ -1,0 +1,75 @@
+"""Builds the discovery service from configuration: which providers, one HTTP client and limiter each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+
+from core.config import Settings
+from core.metadata.cache import PageCache
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import MetadataProvider
+from core.metadata.tmdb import TmdbProvider
+from core.ratelimit import RateLimiter
+from core.runtime import Runtime
+from core.services.discovery import DiscoveryService
+from core.upstream import Upstream
+
+__all__ = ["describe_providers", "open_discovery"]
+
+
+def describe_providers(settings: Settings) -> str:
+    """What `idkarr doctor` reports as the active metadata source."""
+    main = (
+        f"TMDB at {settings.tmdb.base_url}" if settings.tmdb.configured else "offline catalog (no TMDB key configured)"
+    )
+    seasons = ", season lists from TheTVDB" if settings.tvdb.configured else ""
+    return main + seasons
+
+
+def _client(base_url: str, timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/") + "/",
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        headers={"Accept": "application/json", "User-Agent": "idkarr"},
+        follow_redirects=False,
+    )
+
+
+@asynccontextmanager
+async def open_discovery(runtime: Runtime) -> AsyncIterator[DiscoveryService]:
+    settings = runtime.settings
+    async with AsyncExitStack() as stack:
+        providers: list[MetadataProvider] = []
+        seasons_from: MetadataProvider | None = None
+        if settings.tmdb.configured:
+            client = _client(settings.tmdb.base_url, settings.tmdb.timeout)
+            stack.push_async_callback(client.aclose)
+            upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(settings.tmdb.rate_limit))
+            providers.append(
+                TmdbProvider(
+                    upstream,
+                    api_key=settings.tmdb.api_key.get_secret_value() if settings.tmdb.api_key else None,
+                    read_access_token=(
+                        settings.tmdb.read_access_token.get_secret_value() if settings.tmdb.read_access_token else None
+                    ),
+                )
+            )
+        else:
+            providers.append(OfflineCatalog())
+        cache = PageCache(
+            redis=runtime.redis,
+            database=runtime.database,
+            prefix=settings.redis.key_prefix,
+            keep_stale=settings.cache.keep_stale_days * 86400,
+        )
+        yield DiscoveryService(
+            providers=providers,
+            cache=cache,
+            database=runtime.database,
+            ttl=settings.cache,
+            seasons_from=seasons_from,
+        )

@@ -1,0 +1,428 @@
+"""Discovery: what to watch, from whichever providers are configured, cached once for every front end.
+
+Each answer is a page of titles marked with what idkarr knows about them (in the library, requested), so a
+front end can show "Requested" or "Available" without asking again.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from core.config import CacheSettings
+from core.db.models import Media, Request
+from core.db.session import Database
+from core.enums import ContentType, DiscoveryKind, MediaStatus, RequestStatus
+from core.errors import InvalidInput
+from core.metadata.cache import PageCache
+from core.metadata.merge import merge_titles
+from core.metadata.provider import ExternalIds, MetadataProvider
+from core.metadata.query import parse_search
+from core.metadata.types import ContentFilter, DiscoverQuery, Page, Title, TitleDetails
+from core.singleflight import SingleFlight
+from core.upstream_errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamNotFound, UpstreamUnavailable
+
+__all__ = ["DiscoveryItem", "DiscoveryPage", "DiscoveryService", "TitleView", "title_id"]
+
+PROVIDER_PAGE = 20
+MAX_PAGE = 500  # TMDB serves no page past 500
+_LIST_KINDS = (
+    DiscoveryKind.TRENDING,
+    DiscoveryKind.POPULAR,
+    DiscoveryKind.UPCOMING,
+    DiscoveryKind.TOP_RATED,
+    DiscoveryKind.AIRING_TODAY,
+    DiscoveryKind.ON_THE_AIR,
+)
+# Failures after which a cached page, even an expired one, beats an error.
+_FALLBACK_ERRORS = (UpstreamUnavailable, UpstreamBadResponse, UpstreamAuthFailed)
+
+
+def title_id(title: Title) -> str:
+    """The id a person types back to idkarr: TVDB for shows when known (the download side's), else TMDB."""
+    if title.type != ContentType.MOVIE and title.tvdb_id is not None:
+        return f"tvdb:{title.tvdb_id}"
+    if title.tmdb_id is not None:
+        return f"tmdb:{title.tmdb_id}"
+    return f"imdb:{title.imdb_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryItem:
+    title: Title
+    exists_in_library: bool = False
+    media_id: int | None = None
+    request_status: RequestStatus | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.title
+        return {
+            "id": title_id(t),
+            "type": t.type.value,
+            "title": t.title,
+            "year": t.year,
+            "poster": t.poster,
+            "overview": t.overview,
+            "rating": t.rating,
+            "vote_count": t.vote_count,
+            "genres": list(t.genres),
+            "popularity": t.popularity,
+            "release_date": t.release_date,
+            "tmdb_id": t.tmdb_id,
+            "tvdb_id": t.tvdb_id,
+            "imdb_id": t.imdb_id,
+            "exists_in_library": self.exists_in_library,
+            "media_id": self.media_id,
+            "request_status": self.request_status.value if self.request_status else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryPage:
+    items: tuple[DiscoveryItem, ...]
+    page: int
+    total_pages: int
+    total_results: int
+    stale: bool = False
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "total_pages": self.total_pages,
+            "total_results": self.total_results,
+            "stale": self.stale,
+            "source": self.source,
+            "items": [item.to_json() for item in self.items],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TitleView:
+    item: DiscoveryItem
+    details: TitleDetails
+    stale: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.item.to_json(),
+            "status": self.details.status,
+            "season_source": self.details.season_source,
+            "seasons": [
+                {"season_number": season.season_number, "episode_count": season.episode_count, "name": season.name}
+                for season in self.details.seasons
+            ],
+            "stale": self.stale,
+        }
+
+
+def _check_page(page: int, page_size: int) -> None:
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidInput(f"page must be between 1 and {MAX_PAGE}")
+    if not 1 <= page_size <= 50:
+        raise InvalidInput("page size must be between 1 and 50")
+
+
+class DiscoveryService:
+    """`providers[0]` is the main source; the others add to searches and lists (merged by external ids)."""
+
+    def __init__(
+        self,
+        *,
+        providers: Sequence[MetadataProvider],
+        cache: PageCache,
+        database: Database,
+        ttl: CacheSettings,
+        seasons_from: MetadataProvider | None = None,
+    ) -> None:
+        if not providers:
+            raise ValueError("at least one metadata provider is needed")
+        self.providers = list(providers)
+        self.seasons_from = seasons_from
+        self._cache = cache
+        self._database = database
+        self._ttl = ttl
+        self._flight: SingleFlight[Any] = SingleFlight()
+
+    @property
+    def provider_names(self) -> list[str]:
+        return [provider.name for provider in self.providers]
+
+    # --- the cache path every answer takes ----------------------------------------------------------
+
+    async def _cached(self, key: str, kind: str, fetch: Callable[[], Awaitable[Any]]) -> tuple[Any, bool]:
+        """(JSON value, stale?) from cache, or fetched once however many callers ask at the same moment."""
+        cached = await self._cache.get(key)
+        if cached is not None and cached.fresh:
+            return cached.data, False
+
+        async def fetch_and_store() -> Any:
+            value = await fetch()
+            await self._cache.put(key, kind, value, self._ttl.ttl(kind))
+            return value
+
+        try:
+            return await self._flight.run(key, fetch_and_store), False
+        except _FALLBACK_ERRORS:
+            if cached is not None:
+                return cached.data, True
+            raise
+
+    async def _provider_page(
+        self, provider: MetadataProvider, kind: str, key: str, fetch: Callable[[], Awaitable[Page]]
+    ) -> Page:
+        async def as_json() -> Any:
+            return (await fetch()).to_json()
+
+        data, stale = await self._cached(f"{provider.name}:{key}", kind, as_json)
+        return Page.from_json(data, stale=stale)
+
+    async def _window(self, page: int, page_size: int, fetch: Callable[[int], Awaitable[Page]]) -> Page:
+        """Page `page` of `page_size` items, assembled from the providers' fixed pages of 20."""
+        if page_size == PROVIDER_PAGE:
+            return await fetch(page)
+        first = (page - 1) * page_size
+        last = first + page_size - 1
+        pages = [await fetch(number) for number in range(first // PROVIDER_PAGE + 1, last // PROVIDER_PAGE + 2)]
+        items = [item for fetched in pages for item in fetched.items]
+        offset = first % PROVIDER_PAGE
+        total = pages[0].total_results
+        return Page(
+            tuple(items[offset : offset + page_size]),
+            page,
+            max(1, math.ceil(total / page_size)),
+            total,
+            stale=any(fetched.stale for fetched in pages),
+            source=pages[0].source,
+        )
+
+    async def _from_providers(self, kind: str, key: str, call: Callable[[MetadataProvider], Awaitable[Page]]) -> Page:
+        """One page from every provider (each cached on its own), merged."""
+        return await self._merged(
+            [
+                functools.partial(self._provider_page, provider, kind, key, functools.partial(call, provider))
+                for provider in self.providers
+            ]
+        )
+
+    async def _merged(self, fetchers: list[Callable[[], Awaitable[Page]]]) -> Page:
+        pages: list[Page] = []
+        failure: Exception | None = None
+        for fetch in fetchers:
+            try:
+                pages.append(await fetch())
+            except _FALLBACK_ERRORS as error:
+                # A secondary provider failing leaves the main one's answer; only the main one is essential.
+                if not pages:
+                    failure = error
+                    break
+        if failure is not None or not pages:
+            raise failure or UpstreamUnavailable("metadata", "no provider answered")
+        main = pages[0]
+        items = merge_titles(*(page.items for page in pages))
+        return Page(
+            tuple(items),
+            main.page,
+            main.total_pages,
+            max(main.total_results, len(items)),
+            stale=any(page.stale for page in pages),
+            source=" + ".join(p.source for p in pages if p.source),
+        )
+
+    # --- use cases ----------------------------------------------------------------------------------
+
+    async def discover(
+        self,
+        kind: DiscoveryKind,
+        content: ContentFilter = None,
+        *,
+        page: int = 1,
+        page_size: int = PROVIDER_PAGE,
+        query: DiscoverQuery = DiscoverQuery(),
+    ) -> DiscoveryPage:
+        _check_page(page, page_size)
+        if kind not in _LIST_KINDS:
+            raise InvalidInput(f"{kind.value} lists titles like another one: use similar with a title")
+        content_part = content.value if content else "all"
+
+        async def fetch(number: int) -> Page:
+            key = f"{kind.value}:{content_part}:{query.cache_part()}:{number}"
+
+            async def call(provider: MetadataProvider) -> Page:
+                return await provider.discover(kind, content, page=number, query=query)
+
+            return await self._from_providers(kind.value, key, call)
+
+        return await self._marked(await self._window(page, page_size, fetch))
+
+    async def search(
+        self,
+        text: str,
+        content: ContentFilter = None,
+        *,
+        page: int = 1,
+        page_size: int = PROVIDER_PAGE,
+        language: str = "en-US",
+    ) -> DiscoveryPage:
+        _check_page(page, page_size)
+        query = parse_search(text)
+        if query.ids is not None:
+            return await self._marked(await self._lookup(query.ids, content, language))
+        content_part = content.value if content else "all"
+        normalised = " ".join(query.text.casefold().split())
+
+        async def fetch(number: int) -> Page:
+            key = f"search:{content_part}:{language}:{query.year or '-'}:{normalised}:{number}"
+
+            async def call(provider: MetadataProvider) -> Page:
+                return await provider.search(query.text, content, page=number, year=query.year, language=language)
+
+            return await self._from_providers("search", key, call)
+
+        return await self._marked(await self._window(page, page_size, fetch))
+
+    async def _lookup(self, ids: ExternalIds, content: ContentFilter, language: str) -> Page:
+        """`tmdb:550` and friends: the titles behind an id, in every content type it exists in."""
+        found: list[Title] = []
+        types = [content] if content else [ContentType.MOVIE, ContentType.SERIES, ContentType.ANIME]
+        stale = False
+        for content_type in types:
+            try:
+                view = await self._details(content_type, ids, language)
+            except UpstreamNotFound:
+                continue
+            stale = stale or view[1]
+            found.append(view[0].title)
+        items = merge_titles(found)
+        return Page(tuple(items), 1, 1, len(items), stale=stale, source=self.providers[0].name)
+
+    async def related(
+        self,
+        kind: DiscoveryKind,
+        content_type: ContentType,
+        ids: ExternalIds,
+        *,
+        page: int = 1,
+        page_size: int = PROVIDER_PAGE,
+        language: str = "en-US",
+    ) -> DiscoveryPage:
+        _check_page(page, page_size)
+        if kind not in (DiscoveryKind.SIMILAR, DiscoveryKind.RECOMMENDED):
+            raise InvalidInput("related titles are either similar or recommended")
+        provider = self.providers[0]
+
+        async def fetch(number: int) -> Page:
+            key = f"{kind.value}:{content_type.value}:{ids.cache_part}:{language}:{number}"
+            return await self._provider_page(
+                provider,
+                kind.value,
+                key,
+                lambda: provider.related(kind, content_type, ids, page=number, language=language),
+            )
+
+        return await self._marked(await self._window(page, page_size, fetch))
+
+    async def upcoming(
+        self, content: ContentFilter = None, *, days: int = 30, page: int = 1, language: str = "en-US"
+    ) -> DiscoveryPage:
+        _check_page(page, PROVIDER_PAGE)
+        if not 1 <= days <= 365:
+            raise InvalidInput("days must be between 1 and 365")
+        provider = self.providers[0]
+        key = f"upcoming-days:{content.value if content else 'all'}:{days}:{language}:{page}"
+        fetched = await self._provider_page(
+            provider, "upcoming", key, lambda: provider.upcoming(content, days=days, page=page, language=language)
+        )
+        return await self._marked(fetched)
+
+    async def _details(self, content_type: ContentType, ids: ExternalIds, language: str) -> tuple[TitleDetails, bool]:
+        provider = self.providers[0]
+        key = f"{provider.name}:details:{content_type.value}:{ids.cache_part}:{language}"
+
+        async def fetch() -> Any:
+            details = await provider.details(content_type, ids, language=language)
+            return (await self._with_tvdb_seasons(details, language)).to_json()
+
+        data, stale = await self._cached(key, "details", fetch)
+        return TitleDetails.from_json(data), stale
+
+    async def _with_tvdb_seasons(self, details: TitleDetails, language: str) -> TitleDetails:
+        """Shows take TVDB's season list: the numbering Sonarr uses, and where TMDB and TVDB disagree
+        (long-running anime above all) the one a request must be made in."""
+        source = self.seasons_from
+        title = details.title
+        if source is None or title.type == ContentType.MOVIE or title.tvdb_id is None:
+            return details
+        try:
+            tvdb = await source.details(title.type, ExternalIds(tvdb_id=title.tvdb_id), language=language)
+        except (UpstreamNotFound, *_FALLBACK_ERRORS):
+            return details
+        if not tvdb.seasons:
+            return details
+        return TitleDetails(title.merged_with(tvdb.title), tvdb.seasons, details.status or tvdb.status, source.name)
+
+    async def title(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleView:
+        details, stale = await self._details(content_type, ids, language)
+        marked = await self._marks([details.title])
+        return TitleView(marked[0], details, stale)
+
+    # --- what idkarr knows about each title ---------------------------------------------------------
+
+    async def _marked(self, page: Page) -> DiscoveryPage:
+        items = await self._marks(list(page.items))
+        return DiscoveryPage(tuple(items), page.page, page.total_pages, page.total_results, page.stale, page.source)
+
+    async def _marks(self, titles: list[Title]) -> list[DiscoveryItem]:
+        if not titles:
+            return []
+        tmdb_ids = {t.tmdb_id for t in titles if t.tmdb_id is not None}
+        tvdb_ids = {t.tvdb_id for t in titles if t.tvdb_id is not None}
+        id_match = []
+        if tmdb_ids:
+            id_match.append(("tmdb_id", tmdb_ids))
+        if tvdb_ids:
+            id_match.append(("tvdb_id", tvdb_ids))
+        if not id_match:
+            return [DiscoveryItem(t) for t in titles]
+        async with self._database.session() as session:
+            media_rows = (
+                await session.execute(
+                    select(Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id, Media.status).where(
+                        or_(*(getattr(Media, column).in_(values) for column, values in id_match)),
+                        Media.status != MediaStatus.DELETED,
+                    )
+                )
+            ).all()
+            request_rows = (
+                await session.execute(
+                    select(Request.content_type, Request.tmdb_id, Request.tvdb_id, Request.status)
+                    .where(or_(*(getattr(Request, column).in_(values) for column, values in id_match)))
+                    .order_by(Request.created_at)
+                )
+            ).all()
+        media: dict[tuple[ContentType, str, int], int] = {}
+        for row in media_rows:
+            for name in ("tmdb_id", "tvdb_id"):
+                if getattr(row, name) is not None:
+                    media[(row.content_type, name, getattr(row, name))] = row.id
+        requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
+        for asked in request_rows:  # oldest first, so the newest request's status wins
+            for name in ("tmdb_id", "tvdb_id"):
+                if getattr(asked, name) is not None:
+                    requests[(asked.content_type, name, getattr(asked, name))] = asked.status
+        marked = []
+        for title in titles:
+            keys = [
+                (title.type, name, value)
+                for name, value in (("tvdb_id", title.tvdb_id), ("tmdb_id", title.tmdb_id))
+                if value is not None
+            ]
+            media_id = next((media[key] for key in keys if key in media), None)
+            status = next((requests[key] for key in keys if key in requests), None)
+            marked.append(DiscoveryItem(title, media_id is not None, media_id, status))
+        return marked
