@@ -36,16 +36,15 @@ def _metadata(settings: Settings) -> Check:
 
 
 async def diagnose(settings: Settings) -> list[Check]:
-    return [_metadata(settings)] + list(
-        await asyncio.gather(
-            _database(settings),
-            _redis(settings),
-            check_tmdb(settings),
-            check_tvdb(settings),
-            check_discord(settings),
-            check_telegram(settings),
-        )
+    checks = await asyncio.gather(
+        _database(settings),
+        _redis(settings),
+        check_tmdb(settings),
+        check_tvdb(settings),
+        check_discord(settings),
+        check_telegram(settings),
     )
+    return [_metadata(settings), *checks]
 
 
 def doctor(ctx: typer.Context) -> None:
