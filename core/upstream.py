@@ -138,7 +138,7 @@ class Upstream:
         async with self.client.stream(method, path, params=params, json=json_body, headers=headers) as response:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise UpstreamBadResponse(self.service, f"answer of {int(declared)} bytes is too large")
+                raise UpstreamBadResponse(self.service, f"answer larger than {self.max_body_bytes} bytes ({declared})")
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():

@@ -117,7 +117,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client: aioredis.Redis = aioredis.Redis.from_url(redis_url)
+    client: aioredis.Redis = aioredis.Redis.from_pool(
+        aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
+    )
     try:
         yield client
     finally:

@@ -16,9 +16,9 @@ DISCORD_TOKEN = "MTAxNzQ1.discord-secret-token"
 TELEGRAM_TOKEN = "123456:telegram-secret-token"
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly application/json: discord.py treats "; charset=utf-8" as text.
-    return web.Response(body=json.dumps(body).encode(), status=status, content_type="application/json")
+    return web.Response(body=json.dumps(body).encode(), status=status, content_type="application/json", headers=headers)
 
 
 TMDB_CONFIGURATION = {
@@ -50,7 +50,7 @@ class FakeUpstreams:
 
     def _failure(self, service: str) -> web.Response | None:
         status = self.fail_with.get(service)
-        return None if status is None else _json({"status_message": "forced failure"}, status)
+        return None if status is None else json_response({"status_message": "forced failure"}, status)
 
     async def tmdb_configuration(self, request: web.Request) -> web.Response:
         self.calls.append("tmdb /configuration")
@@ -58,7 +58,7 @@ class FakeUpstreams:
             return failure
         bearer = request.headers.get("Authorization", "")
         if request.query.get("api_key") != TMDB_API_KEY and bearer != f"Bearer {TMDB_API_KEY}":
-            return _json(
+            return json_response(
                 {
                     "status_code": 7,
                     "status_message": "Invalid API key: You must be granted a valid key.",
@@ -66,7 +66,7 @@ class FakeUpstreams:
                 },
                 401,
             )
-        return _json(TMDB_CONFIGURATION)
+        return json_response(TMDB_CONFIGURATION)
 
     async def tvdb_login(self, request: web.Request) -> web.Response:
         self.calls.append("tvdb /login")
@@ -74,16 +74,16 @@ class FakeUpstreams:
             return failure
         body = await request.json()
         if body.get("apikey") != TVDB_API_KEY:
-            return _json({"status": "failure", "message": "Unauthorized", "data": None}, 401)
-        return _json({"status": "success", "data": {"token": "eyJhbGciOiJSUzI1NiJ9.fake.jwt"}})
+            return json_response({"status": "failure", "message": "Unauthorized", "data": None}, 401)
+        return json_response({"status": "success", "data": {"token": "eyJhbGciOiJSUzI1NiJ9.fake.jwt"}})
 
     async def discord_me(self, request: web.Request) -> web.Response:
         self.calls.append("discord /users/@me")
         if failure := self._failure("discord"):
             return failure
         if request.headers.get("Authorization") != f"Bot {DISCORD_TOKEN}":
-            return _json({"message": "401: Unauthorized", "code": 0}, 401)
-        return _json(
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        return json_response(
             {
                 "id": "1017450000000000001",
                 "username": "idkarr-bot",
@@ -102,10 +102,10 @@ class FakeUpstreams:
         if failure := self._failure("telegram"):
             return failure
         if token != TELEGRAM_TOKEN:
-            return _json({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+            return json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
         if method != "getMe":
-            return _json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
-        return _json(
+            return json_response({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+        return json_response(
             {
                 "ok": True,
                 "result": {
@@ -143,14 +143,21 @@ class FakeUpstreams:
 
 
 @asynccontextmanager
-async def serve_upstreams() -> AsyncIterator[FakeUpstreams]:
-    fake = FakeUpstreams()
-    runner = web.AppRunner(fake.app())
+async def serve_app(app: web.Application) -> AsyncIterator[int]:
+    """Serve an aiohttp application on 127.0.0.1, on a free port, for the length of the block."""
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    fake.port = runner.addresses[0][1]
     try:
-        yield fake
+        yield runner.addresses[0][1]
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def serve_upstreams() -> AsyncIterator[FakeUpstreams]:
+    fake = FakeUpstreams()
+    async with serve_app(fake.app()) as port:
+        fake.port = port
+        yield fake

@@ -162,6 +162,10 @@ class DiscoveryService:
             return cached.data, False
 
         async def fetch_and_store() -> Any:
+            # A caller that missed just before another flight finished would fetch again: look once more.
+            latest = await self._cache.get(key)
+            if latest is not None and latest.fresh:
+                return latest.data
             value = await fetch()
             await self._cache.put(key, kind, value, self._ttl.ttl(kind))
             return value

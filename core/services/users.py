@@ -104,29 +104,32 @@ async def list_users(database: Database) -> list[UserSummary]:
         return [UserSummary.of(user) for user in users]
 
 
-async def _ensure_another_admin(session: AsyncSession, user: User) -> None:
-    # Locks every active admin row so two concurrent demotions cannot each see the other as "the other admin".
-    admins = (
-        (
-            await session.execute(
-                select(User.id)
-                .where(User.role == UserRole.ADMIN, User.status == UserStatus.ACTIVE)
-                .order_by(User.id)
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .all()
+async def _lock_active_admins(session: AsyncSession) -> list[int]:
+    """Lock every active admin row, always in id order and before any other user row.
+
+    Two admins demoting each other at once would otherwise each lock their target first and then wait
+    for the other's: a deadlock. Taking the admin rows first, in one order, serialises them instead.
+    """
+    query = (
+        select(User.id)
+        .where(User.role == UserRole.ADMIN, User.status == UserStatus.ACTIVE)
+        .order_by(User.id)
+        .with_for_update()
     )
+    return list((await session.execute(query)).scalars().all())
+
+
+def _ensure_another_admin(admins: list[int], user: User) -> None:
     if user.role == UserRole.ADMIN and user.status == UserStatus.ACTIVE and len(admins) <= 1:
         raise NotAllowed(f"{user.username} is the last active admin; make someone else admin first")
 
 
 async def set_role(database: Database, username: str, role: UserRole, *, by_id: int | None = None) -> UserSummary:
     async with database.transaction() as session:
+        admins = await _lock_active_admins(session)
         user = await _get_by_name(session, username, lock=True)
         if role != UserRole.ADMIN:
-            await _ensure_another_admin(session, user)
+            _ensure_another_admin(admins, user)
         user.role = role
         user.updated_by_id = by_id
         await session.flush()
@@ -136,8 +139,9 @@ async def set_role(database: Database, username: str, role: UserRole, *, by_id: 
 
 async def disable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
     async with database.transaction() as session:
+        admins = await _lock_active_admins(session)
         user = await _get_by_name(session, username, lock=True)
-        await _ensure_another_admin(session, user)
+        _ensure_another_admin(admins, user)
         user.status = UserStatus.DISABLED
         user.updated_by_id = by_id
         session.add(Activity(user_id=user.id, type=ActivityType.USER_LEFT, visibility=Visibility.PRIVATE))

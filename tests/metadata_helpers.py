@@ -1,0 +1,53 @@
+"""Wiring the real metadata stack (httpx client, limiter, provider, cache, service) to fakes for tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import redis.asyncio as aioredis
+
+from core.config import CacheSettings
+from core.db.session import Database
+from core.metadata.cache import PageCache
+from core.metadata.provider import MetadataProvider
+from core.metadata.tmdb import TmdbProvider
+from core.ratelimit import RateLimiter
+from core.services.discovery import DiscoveryService
+from core.upstream import RetryPolicy, Upstream
+
+from .fake_tmdb import API_KEY, FakeTmdb
+
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=5)
+
+
+@asynccontextmanager
+async def tmdb_provider(
+    fake: FakeTmdb,
+    *,
+    client_timeout: float = 1.0,
+    rate: float = 1000,
+    retry: RetryPolicy = FAST_RETRY,
+    max_body_bytes: int = 8 * 2**20,
+) -> AsyncIterator[TmdbProvider]:
+    async with httpx.AsyncClient(base_url=fake.base_url + "/", timeout=client_timeout) as client:
+        upstream = Upstream(
+            service="TMDB", client=client, limiter=RateLimiter(rate), retry=retry, max_body_bytes=max_body_bytes
+        )
+        yield TmdbProvider(upstream, api_key=API_KEY)
+
+
+def discovery_service(
+    db: Database,
+    redis_client: aioredis.Redis,
+    *providers: MetadataProvider,
+    ttl: CacheSettings | None = None,
+    seasons_from: MetadataProvider | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DiscoveryService:
+    cache = PageCache(redis=redis_client, database=db, prefix="idkarr-test:", clock=clock)
+    return DiscoveryService(
+        providers=list(providers), cache=cache, database=db, ttl=ttl or CacheSettings(), seasons_from=seasons_from
+    )

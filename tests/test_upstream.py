@@ -1,0 +1,190 @@
+"""Timeouts, retries, Retry-After, bounded bodies, rate limit and single flight, against a real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from core.ratelimit import RateLimiter
+from core.singleflight import SingleFlight
+from core.upstream import RetryPolicy, Upstream, retry_after_seconds
+from core.upstream_errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamNotFound, UpstreamUnavailable
+
+from .fake_tmdb import API_KEY, FakeTmdb, serve_tmdb
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+async def _upstream(
+    fake: FakeTmdb, sleep: RecordingSleep, *, client_timeout: float = 1.0, max_body: int = 8 * 2**20
+) -> tuple[Upstream, httpx.AsyncClient]:
+    client = httpx.AsyncClient(base_url=fake.base_url + "/", timeout=client_timeout)
+    policy = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5)
+    upstream = Upstream(
+        service="TMDB", client=client, limiter=RateLimiter(1000), retry=policy, max_body_bytes=max_body, sleep=sleep
+    )
+    return upstream, client
+
+
+async def test_retry_after_on_429_is_honoured_then_the_answer_returned() -> None:
+    sleep = RecordingSleep()
+    async with serve_tmdb() as fake:
+        upstream, client = await _upstream(fake, sleep)
+        fake.faults = [429]
+        async with client:
+            body = await upstream.get_json("configuration", params={"api_key": API_KEY})
+    assert body["images"]["secure_base_url"].startswith("https://")
+    assert sleep.delays == [1.0]  # exactly what Retry-After said
+    assert fake.calls["configuration"] == 2
+
+
+async def test_server_errors_are_retried_with_growing_backoff_then_reported() -> None:
+    sleep = RecordingSleep()
+    async with serve_tmdb() as fake:
+        upstream, client = await _upstream(fake, sleep)
+        fake.faults = [500, 502, 503]
+        async with client:
+            with pytest.raises(UpstreamUnavailable, match="can't be reached right now, try again in a minute"):
+                await upstream.get_json("configuration", params={"api_key": API_KEY})
+    assert fake.calls["configuration"] == 3
+    assert len(sleep.delays) == 2
+    assert 0 <= sleep.delays[0] <= 0.2
+    assert 0 <= sleep.delays[1] <= 0.4  # full jitter under a doubling cap
+
+
+async def test_a_timeout_is_retried_and_then_reported_as_unavailable() -> None:
+    sleep = RecordingSleep()
+    async with serve_tmdb(FakeTmdb(slow_seconds=1.0)) as fake:
+        upstream, client = await _upstream(fake, sleep, client_timeout=0.2)
+        fake.faults = ["slow", "slow", "slow"]
+        async with client:
+            with pytest.raises(UpstreamUnavailable, match="timed out"):
+                await upstream.get_json("configuration", params={"api_key": API_KEY})
+    assert fake.calls["configuration"] == 3
+
+
+async def test_one_slow_answer_is_survived() -> None:
+    async with serve_tmdb(FakeTmdb(slow_seconds=1.0)) as fake:
+        upstream, client = await _upstream(fake, RecordingSleep(), client_timeout=0.2)
+        fake.faults = ["slow"]
+        async with client:
+            body = await upstream.get_json("configuration", params={"api_key": API_KEY})
+    assert "images" in body
+
+
+async def test_malformed_json_and_oversized_bodies_are_refused_cleanly() -> None:
+    async with serve_tmdb() as fake:
+        upstream, client = await _upstream(fake, RecordingSleep(), max_body=64 * 1024)
+        async with client:
+            fake.faults = ["malformed"]
+            with pytest.raises(UpstreamBadResponse, match="malformed JSON"):
+                await upstream.get_json("movie/popular", params={"api_key": API_KEY})
+            for fault in ("huge", "huge-stream"):
+                fake.faults = [fault]
+                with pytest.raises(UpstreamBadResponse, match="larger than"):
+                    await upstream.get_json("movie/popular", params={"api_key": API_KEY})
+
+
+async def test_refused_credentials_and_unknown_ids_are_not_retried() -> None:
+    sleep = RecordingSleep()
+    async with serve_tmdb() as fake:
+        upstream, client = await _upstream(fake, sleep)
+        async with client:
+            with pytest.raises(UpstreamAuthFailed) as refused:
+                await upstream.get_json("configuration", params={"api_key": "wrong"})
+            with pytest.raises(UpstreamNotFound):
+                await upstream.get_json("movie/999999", params={"api_key": API_KEY})
+    assert "wrong" not in str(refused.value)
+    assert sleep.delays == []
+    assert fake.total_calls == 2
+
+
+async def test_unreachable_upstream_is_unavailable() -> None:
+    sleep = RecordingSleep()
+    client = httpx.AsyncClient(base_url="http://127.0.0.1:9/", timeout=0.5)
+    upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(100), sleep=sleep)
+    async with client:
+        with pytest.raises(UpstreamUnavailable, match="connection failed"):
+            await upstream.get_json("configuration")
+
+
+def test_retry_after_takes_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds("Tue, 24 Nov 2026 12:00:10 GMT", now=now) == 10.0
+    assert retry_after_seconds("Tue, 24 Nov 2026 11:00:00 GMT", now=now) == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+async def test_rate_limiter_never_lets_more_than_the_rate_start_in_any_second() -> None:
+    now = [0.0]
+
+    async def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(5, slack=0.0, clock=lambda: now[0], sleep=advance)
+    starts: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire()
+        starts.append(now[0])
+
+    await asyncio.gather(*(call() for _ in range(50)))  # ten times the rate, all at once
+    assert len(starts) == 50
+    for start in starts:
+        assert len([s for s in starts if start <= s < start + 1.0]) <= 5
+    assert starts[-1] >= 9.0  # it queued rather than dropped
+
+
+def test_fractional_rates_space_calls_out() -> None:
+    limiter = RateLimiter(0.5, slack=0.0)
+    assert (limiter.capacity, limiter.window) == (1, 2.0)
+    with pytest.raises(ValueError, match="positive"):
+        RateLimiter(0)
+
+
+async def test_single_flight_runs_identical_concurrent_calls_once() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    calls = 0
+    release = asyncio.Event()
+
+    async def slow_answer() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return 42
+
+    waiters = [asyncio.ensure_future(flight.run("same", slow_answer)) for _ in range(1000)]
+    await asyncio.sleep(0)
+    release.set()
+    assert set(await asyncio.gather(*waiters)) == {42}
+    assert calls == 1
+    assert flight.in_flight == 0
+
+
+async def test_single_flight_shares_failures_and_survives_a_cancelled_caller() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    release = asyncio.Event()
+
+    async def failing() -> int:
+        await release.wait()
+        raise UpstreamUnavailable("TMDB", "HTTP 503")
+
+    first = asyncio.ensure_future(flight.run("k", failing))
+    second = asyncio.ensure_future(flight.run("k", failing))
+    await asyncio.sleep(0)
+    first.cancel()
+    release.set()
+    with pytest.raises(UpstreamUnavailable):
+        await second
+    assert first.cancelled()
