@@ -32,7 +32,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/startup.py
+	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.discovery
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,4 +1,13 @@
-"""A per-upstream rate limiter that never lets more than `rate` calls start in any window of one second."""
+"""A per-upstream rate limiter that the upstream itself never sees exceeded.
+
+What an upstream counts is requests *arriving* per second, and a request arrives some time after it was
+allowed to start (connection pool queues, a busy event loop, the network). Counting starts alone therefore
+lets bunched arrivals exceed the rate; this happened under ten times the demand (49 arrivals in one second
+against a limit of 40). So each request occupies its slot from start until one window after it finished:
+at any moment, requests in flight plus requests finished within the last window stay under the capacity.
+Then every request arriving inside any window was either in flight or finished within a window of the last
+one allowed to start, so no window can hold more than `capacity` arrivals, whatever the delays.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +15,17 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 __all__ = ["RateLimiter"]
 
 
 class RateLimiter:
-    """Sliding-log limiter: remembers when each of the last `capacity` calls started.
-
-    A token bucket allows a burst of `capacity` at the edge of a window followed by another at the start of
-    the next, which an upstream counting per second sees as twice the rate; a sliding log cannot do that.
-    Waiters are served in arrival order (the lock is FIFO), so heavy demand only queues, never starves.
-    `slack` widens the window slightly so requests that leave on time but arrive a few milliseconds late
-    still fall inside the upstream's count correctly.
-    """
-
     def __init__(
         self,
         rate: float,
         *,
-        slack: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -35,19 +35,36 @@ class RateLimiter:
             self.capacity, self.window = math.floor(rate), 1.0
         else:
             self.capacity, self.window = 1, 1.0 / rate
-        self.window += slack
         self._clock = clock
         self._sleep = sleep
-        self._starts: deque[float] = deque()
+        self._finished: deque[float] = deque()
+        self._in_flight = 0
+        self._freed = asyncio.Event()
+        # Waiters queue on this lock in arrival order: heavy demand only waits, nobody starves.
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a slot for one request: enter just before sending, leave when the answer is in."""
+        await self._acquire()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._finished.append(self._clock())
+            self._freed.set()
+
+    async def _acquire(self) -> None:
         async with self._lock:
             while True:
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - self.window:
-                    self._starts.popleft()
-                if len(self._starts) < self.capacity:
-                    self._starts.append(now)
+                while self._finished and self._finished[0] <= now - self.window:
+                    self._finished.popleft()
+                if self._in_flight + len(self._finished) < self.capacity:
+                    self._in_flight += 1
                     return
-                await self._sleep(self._starts[0] + self.window - now)
+                if self._finished:
+                    await self._sleep(self._finished[0] + self.window - now)
+                else:
+                    self._freed.clear()
+                    await self._freed.wait()

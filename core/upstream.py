@@ -94,11 +94,11 @@ class Upstream:
     ) -> Any:
         reason = "no attempt made"
         for attempt in range(1, self.retry.attempts + 1):
-            await self.limiter.acquire()
             self.calls += 1
             delay: float | None = None
             try:
-                status, response_headers, body = await self._send(method, path, params, json_body, headers)
+                async with self.limiter.slot():
+                    status, response_headers, body = await self._send(method, path, params, json_body, headers)
             except httpx.TimeoutException:
                 reason = "timed out"
             except httpx.TransportError as error:

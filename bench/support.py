@@ -1,0 +1,48 @@
+"""What the benchmarks share: a real runtime and percentile arithmetic.
+
+The runtime uses embedded PostgreSQL and Redis in a temporary directory, or the servers named by
+IDKARR_BENCH_DATABASE_URL / IDKARR_BENCH_REDIS_URL. Run benchmarks from the repository root:
+`python -m bench.NAME`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from core.config import load_settings
+from core.db import migrate
+from core.runtime import Runtime, open_database, open_runtime
+
+__all__ = ["bench_runtime", "percentile", "report"]
+
+
+@asynccontextmanager
+async def bench_runtime() -> AsyncIterator[Runtime]:
+    with tempfile.TemporaryDirectory(prefix="idkarr-bench-") as tmp:
+        settings = load_settings(
+            data_dir=Path(tmp),
+            database={"url": os.environ.get("IDKARR_BENCH_DATABASE_URL"), "pool_size": 20},
+            redis={"url": os.environ.get("IDKARR_BENCH_REDIS_URL"), "key_prefix": "idkarr-bench:"},
+        )
+        async with open_database(settings) as database:
+            await migrate.upgrade(database)
+        async with open_runtime(settings) as runtime:
+            yield runtime
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:.3f} {unit}" if isinstance(value, float) else f"{name}: {value} {unit}", flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
