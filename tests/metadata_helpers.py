@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from core.config import CacheSettings
 from core.db.session import Database
 from core.metadata.cache import PageCache
-from core.metadata.provider import MetadataProvider
+from core.metadata.provider import MetadataProvider, TitleSource
 from core.metadata.tmdb import TmdbProvider
 from core.ratelimit import RateLimiter
 from core.services.discovery import DiscoveryService
@@ -44,10 +44,16 @@ def discovery_service(
     redis_client: aioredis.Redis,
     *providers: MetadataProvider,
     ttl: CacheSettings | None = None,
-    seasons_from: MetadataProvider | None = None,
+    seasons_from: TitleSource | None = None,
+    search_also: Sequence[TitleSource] = (),
     clock: Callable[[], float] = time.time,
 ) -> DiscoveryService:
     cache = PageCache(redis=redis_client, database=db, prefix="idkarr-test:", clock=clock)
     return DiscoveryService(
-        providers=list(providers), cache=cache, database=db, ttl=ttl or CacheSettings(), seasons_from=seasons_from
+        providers=list(providers),
+        cache=cache,
+        database=db,
+        ttl=ttl or CacheSettings(),
+        seasons_from=seasons_from,
+        search_also=search_also,
     )

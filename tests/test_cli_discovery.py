@@ -85,3 +85,24 @@ async def test_discovery_uses_tmdb_when_a_key_is_configured(idkarr: Idkarr) -> N
     assert down.returncode == 1
     assert "TMDB can't be reached right now, try again in a minute" in down.stderr
     assert API_KEY not in result.stdout + result.stderr + down.stderr
+
+
+async def test_with_tvdb_configured_shows_take_its_season_list(idkarr: Idkarr) -> None:
+    from .fake_tvdb import API_KEY as TVDB_KEY
+    from .fake_tvdb import serve_tvdb
+
+    async with serve_tmdb() as tmdb, serve_tvdb() as tvdb:
+        env = {
+            "IDKARR_TMDB__API_KEY": API_KEY,
+            "IDKARR_TMDB__BASE_URL": tmdb.base_url,
+            "IDKARR_TVDB__API_KEY": TVDB_KEY,
+            "IDKARR_TVDB__BASE_URL": tvdb.base_url,
+        }
+        shown = await idkarr.run_async("title", "anime", "tmdb:1429", "--json", env=env)
+        doctor = await idkarr.run_async("doctor", env=env)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["season_source"] == "thetvdb"
+    assert data["seasons"][-1]["episode_count"] == 30
+    assert "season lists from TheTVDB" in doctor.stdout
+    assert TVDB_KEY not in shown.stdout + shown.stderr + doctor.stdout

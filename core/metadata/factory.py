@@ -10,8 +10,9 @@ import httpx
 from core.config import Settings
 from core.metadata.cache import PageCache
 from core.metadata.offline import OfflineCatalog
-from core.metadata.provider import MetadataProvider
+from core.metadata.provider import MetadataProvider, TitleSource
 from core.metadata.tmdb import TmdbProvider
+from core.metadata.tvdb import TvdbProvider
 from core.ratelimit import RateLimiter
 from core.runtime import Runtime
 from core.services.discovery import DiscoveryService
@@ -44,7 +45,7 @@ async def open_discovery(runtime: Runtime) -> AsyncIterator[DiscoveryService]:
     settings = runtime.settings
     async with AsyncExitStack() as stack:
         providers: list[MetadataProvider] = []
-        seasons_from: MetadataProvider | None = None
+        seasons_from: TitleSource | None = None
         if settings.tmdb.configured:
             client = _client(settings.tmdb.base_url, settings.tmdb.timeout)
             stack.push_async_callback(client.aclose)
@@ -60,6 +61,18 @@ async def open_discovery(runtime: Runtime) -> AsyncIterator[DiscoveryService]:
             )
         else:
             providers.append(OfflineCatalog())
+        search_also: list[TitleSource] = []
+        if settings.tvdb.configured and settings.tvdb.api_key is not None:
+            client = _client(settings.tvdb.base_url, settings.tvdb.timeout)
+            stack.push_async_callback(client.aclose)
+            upstream = Upstream(service="TheTVDB", client=client, limiter=RateLimiter(settings.tvdb.rate_limit))
+            tvdb = TvdbProvider(
+                upstream,
+                api_key=settings.tvdb.api_key.get_secret_value(),
+                pin=settings.tvdb.pin.get_secret_value() if settings.tvdb.pin else None,
+            )
+            seasons_from = tvdb
+            search_also.append(tvdb)
         cache = PageCache(
             redis=runtime.redis,
             database=runtime.database,
@@ -71,5 +84,6 @@ async def open_discovery(runtime: Runtime) -> AsyncIterator[DiscoveryService]:
             cache=cache,
             database=runtime.database,
             ttl=settings.cache,
+            search_also=search_also,
             seasons_from=seasons_from,
         )

@@ -1,4 +1,4 @@
-"""The one interface every metadata source implements: TMDB, TheTVDB's season lists, the offline catalog."""
+"""The interfaces every metadata source implements: TMDB, TheTVDB, the offline catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Protocol
 from core.enums import ContentType, DiscoveryKind
 from core.metadata.types import ContentFilter, DiscoverQuery, Page, Title, TitleDetails
 
-__all__ = ["ExternalIds", "MetadataProvider"]
+__all__ = ["ExternalIds", "MetadataProvider", "TitleSource"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,11 @@ class ExternalIds:
         return f"{self.tmdb_id or '-'}:{self.tvdb_id or '-'}:{self.imdb_id or '-'}"
 
 
-class MetadataProvider(Protocol):
-    """Every method raises a `core.upstream_errors.UpstreamError` when the source fails."""
+class TitleSource(Protocol):
+    """A source of titles: search, one title's details, id resolution. TheTVDB is one (it has no lists).
+
+    Every method raises a `core.upstream_errors.UpstreamError` when the source fails.
+    """
 
     name: str
 
@@ -35,11 +38,19 @@ class MetadataProvider(Protocol):
         self, term: str, content: ContentFilter, *, page: int, year: int | None, language: str
     ) -> Page: ...
 
+    async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str) -> TitleDetails: ...
+
+    async def resolve(self, ids: ExternalIds) -> Title | None:
+        """The title behind an IMDb, TVDB or TMDB id, with every id the source knows filled in."""
+        ...
+
+
+class MetadataProvider(TitleSource, Protocol):
+    """A full source: titles and the discovery lists (TMDB, the offline catalog)."""
+
     async def discover(
         self, kind: DiscoveryKind, content: ContentFilter, *, page: int, query: DiscoverQuery
     ) -> Page: ...
-
-    async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str) -> TitleDetails: ...
 
     async def related(
         self, kind: DiscoveryKind, content_type: ContentType, ids: ExternalIds, *, page: int, language: str
@@ -48,7 +59,3 @@ class MetadataProvider(Protocol):
         ...
 
     async def upcoming(self, content: ContentFilter, *, days: int, page: int, language: str) -> Page: ...
-
-    async def resolve(self, ids: ExternalIds) -> Title | None:
-        """The title behind an IMDb, TVDB or TMDB id, with every id the source knows filled in."""
-        ...

@@ -10,7 +10,7 @@ import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 
@@ -21,7 +21,7 @@ from core.enums import ContentType, DiscoveryKind, MediaStatus, RequestStatus
 from core.errors import InvalidInput
 from core.metadata.cache import PageCache
 from core.metadata.merge import merge_titles
-from core.metadata.provider import ExternalIds, MetadataProvider
+from core.metadata.provider import ExternalIds, MetadataProvider, TitleSource
 from core.metadata.query import parse_search
 from core.metadata.types import ContentFilter, DiscoverQuery, Page, Title, TitleDetails
 from core.singleflight import SingleFlight
@@ -40,6 +40,8 @@ _LIST_KINDS = (
     DiscoveryKind.ON_THE_AIR,
 )
 # Failures after which a cached page, even an expired one, beats an error.
+S = TypeVar("S", bound=TitleSource)
+
 _FALLBACK_ERRORS = (UpstreamUnavailable, UpstreamBadResponse, UpstreamAuthFailed)
 
 
@@ -129,7 +131,8 @@ def _check_page(page: int, page_size: int) -> None:
 
 
 class DiscoveryService:
-    """`providers[0]` is the main source; the others add to searches and lists (merged by external ids)."""
+    """`providers[0]` is the main source; the others add to its lists and searches, `search_also` to searches
+    only (merged by external ids), and `seasons_from` supplies season lists for shows."""
 
     def __init__(
         self,
@@ -138,11 +141,13 @@ class DiscoveryService:
         cache: PageCache,
         database: Database,
         ttl: CacheSettings,
-        seasons_from: MetadataProvider | None = None,
+        search_also: Sequence[TitleSource] = (),
+        seasons_from: TitleSource | None = None,
     ) -> None:
         if not providers:
             raise ValueError("at least one metadata provider is needed")
         self.providers = list(providers)
+        self.search_also = list(search_also)
         self.seasons_from = seasons_from
         self._cache = cache
         self._database = database
@@ -178,7 +183,7 @@ class DiscoveryService:
             raise
 
     async def _provider_page(
-        self, provider: MetadataProvider, kind: str, key: str, fetch: Callable[[], Awaitable[Page]]
+        self, provider: TitleSource, kind: str, key: str, fetch: Callable[[], Awaitable[Page]]
     ) -> Page:
         async def as_json() -> Any:
             return (await fetch()).to_json()
@@ -205,12 +210,14 @@ class DiscoveryService:
             source=pages[0].source,
         )
 
-    async def _from_providers(self, kind: str, key: str, call: Callable[[MetadataProvider], Awaitable[Page]]) -> Page:
-        """One page from every provider (each cached on its own), merged."""
+    async def _from_sources(
+        self, kind: str, key: str, sources: Sequence[S], call: Callable[[S], Awaitable[Page]]
+    ) -> Page:
+        """One page from every source (each cached on its own), merged."""
         return await self._merged(
             [
-                functools.partial(self._provider_page, provider, kind, key, functools.partial(call, provider))
-                for provider in self.providers
+                functools.partial(self._provider_page, source, kind, key, functools.partial(call, source))
+                for source in sources
             ]
         )
 
@@ -260,7 +267,7 @@ class DiscoveryService:
             async def call(provider: MetadataProvider) -> Page:
                 return await provider.discover(kind, content, page=number, query=query)
 
-            return await self._from_providers(kind.value, key, call)
+            return await self._from_sources(kind.value, key, self.providers, call)
 
         return await self._marked(await self._window(page, page_size, fetch))
 
@@ -283,10 +290,10 @@ class DiscoveryService:
         async def fetch(number: int) -> Page:
             key = f"search:{content_part}:{language}:{query.year or '-'}:{normalised}:{number}"
 
-            async def call(provider: MetadataProvider) -> Page:
-                return await provider.search(query.text, content, page=number, year=query.year, language=language)
+            async def call(source: TitleSource) -> Page:
+                return await source.search(query.text, content, page=number, year=query.year, language=language)
 
-            return await self._from_providers("search", key, call)
+            return await self._from_sources("search", key, [*self.providers, *self.search_also], call)
 
         return await self._marked(await self._window(page, page_size, fetch))
 
