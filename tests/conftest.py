@@ -178,7 +178,8 @@ class Idkarr:
 
 
 @pytest.fixture
-def idkarr(tmp_path: Path, db: Database, redis_url: str) -> Idkarr:
+def idkarr(tmp_path: Path, db: Database, redis_url: str, redis_client: aioredis.Redis) -> Idkarr:
+    # redis_client is asked for so Redis is flushed after the test, like the database.
     env = clean_environment(
         {
             "IDKARR_DATABASE__URL": db.url.libpq,

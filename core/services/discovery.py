@@ -353,7 +353,9 @@ class DiscoveryService:
 
     async def _details(self, content_type: ContentType, ids: ExternalIds, language: str) -> tuple[TitleDetails, bool]:
         provider = self.providers[0]
-        key = f"{provider.name}:details:{content_type.value}:{ids.cache_part}:{language}"
+        # The season source is part of the key: configuring TheTVDB must not leave TMDB's seasons cached.
+        seasons = self.seasons_from.name if self.seasons_from else "-"
+        key = f"{provider.name}:details:{seasons}:{content_type.value}:{ids.cache_part}:{language}"
 
         async def fetch() -> Any:
             details = await provider.details(content_type, ids, language=language)
