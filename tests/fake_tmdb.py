@@ -399,6 +399,45 @@ class FakeTmdb:
         append = set(filter(None, request.query.get("append_to_response", "").split(",")))
         return json_response(title.details(append))
 
+    async def season(self, request: web.Request) -> web.Response:
+        title = self.by_key.get(("tv", int(request.match_info["id"])))
+        number = int(request.match_info["number"])
+        if title is None or not 1 <= number <= len(title.seasons):
+            return self._not_found()
+        episodes = [
+            {
+                "air_date": title.date,
+                "episode_number": n,
+                "episode_type": "standard",
+                "id": title.id * 1000 + n,
+                "name": f"Episode {n}",
+                "overview": "",
+                "production_code": "",
+                "runtime": 47,
+                "season_number": number,
+                "show_id": title.id,
+                "still_path": None,
+                "vote_average": 8.0,
+                "vote_count": 10,
+                "crew": [],
+                "guest_stars": [],
+            }
+            for n in range(1, title.seasons[number - 1] + 1)
+        ]
+        return json_response(
+            {
+                "_id": f"s{title.id}{number}",
+                "air_date": title.date,
+                "episodes": episodes,
+                "name": f"Season {number}",
+                "overview": "",
+                "id": title.id * 100 + number,
+                "poster_path": None,
+                "season_number": number,
+                "vote_average": 8.1,
+            }
+        )
+
     async def related(self, request: web.Request) -> web.Response:
         kind, title_id = request.match_info["kind"], int(request.match_info["id"])
         source = self.by_key.get((kind, title_id))
@@ -436,6 +475,7 @@ class FakeTmdb:
             for name in ("popular", "top_rated", "upcoming", "now_playing", "airing_today", "on_the_air"):
                 app.router.add_get(f"/3/{kind}/{name}", self.lists)
         app.router.add_get(r"/3/{kind}/{id:\d+}", self.details)
+        app.router.add_get(r"/3/tv/{id:\d+}/season/{number:\d+}", self.season)
         app.router.add_get(r"/3/{kind}/{id:\d+}/{relation:similar|recommendations}", self.related)
         return app
 

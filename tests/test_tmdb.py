@@ -101,3 +101,11 @@ async def test_read_access_token_is_sent_as_bearer_and_a_bad_key_is_refused() ->
         wrong = TmdbProvider(upstream, api_key="not-the-key")
         with pytest.raises(UpstreamAuthFailed, match="refused idkarr's credentials"):
             await wrong.search("fight", None, page=1, year=None, language="en-US")
+
+
+async def test_one_season_is_read_with_its_episodes() -> None:
+    async with serve_tmdb() as fake, tmdb_provider(fake) as tmdb:
+        season = await tmdb.season(1396, 2)
+        with pytest.raises(UpstreamNotFound):
+            await tmdb.season(1396, 9)
+    assert (season.season_number, season.episode_count, season.name) == (2, 13, "Season 2")
