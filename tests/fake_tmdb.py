@@ -404,7 +404,7 @@ class FakeTmdb:
         number = int(request.match_info["number"])
         if title is None or not 1 <= number <= len(title.seasons):
             return self._not_found()
-        episodes = [
+        episodes: list[dict[str, Any]] = [
             {
                 "air_date": title.date,
                 "episode_number": n,
