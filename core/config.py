@@ -31,6 +31,7 @@ __all__ = [
     "DiscordSettings",
     "LogSettings",
     "RedisSettings",
+    "RequestSettings",
     "Settings",
     "TelegramSettings",
     "TmdbSettings",
@@ -190,6 +191,21 @@ class CacheSettings(_Section):
         return value
 
 
+class RequestSettings(_Section):
+    """Defaults for every user; a user's own limit or quota, where set, wins. Admins and moderators are exempt."""
+
+    expiry_days: int = Field(default=7, ge=1, le=365, description="pending requests expire after this")
+    request_limit: int | None = Field(default=None, ge=0, le=10_000, description="open requests at once")
+    movie_quota_limit: int | None = Field(default=None, ge=0, le=10_000)
+    movie_quota_days: int = Field(default=7, ge=1, le=365)
+    series_quota_limit: int | None = Field(default=None, ge=0, le=10_000)
+    series_quota_days: int = Field(default=7, ge=1, le=365)
+    anime_quota_limit: int | None = Field(default=None, ge=0, le=10_000)
+    anime_quota_days: int = Field(default=7, ge=1, le=365)
+    # Whether a series quota counts seasons (Overseerr's way) or whole titles.
+    series_quota_counts: Literal["seasons", "titles"] = "seasons"
+
+
 class UsersSettings(_Section):
     bootstrap_admin: str = Field(default="admin", min_length=1, max_length=64, pattern=r"^[^\s/@:]+$")
 
@@ -219,6 +235,7 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     telegram: TelegramSettings = TelegramSettings()
     cache: CacheSettings = CacheSettings()
+    requests: RequestSettings = RequestSettings()
     users: UsersSettings = UsersSettings()
     log: LogSettings = LogSettings()
 

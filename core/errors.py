@@ -14,6 +14,8 @@ IdkarrError
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyAvailable",
+    "AlreadyDecided",
     "AlreadyExists",
     "DatabaseUnavailable",
     "DomainError",
@@ -21,6 +23,7 @@ __all__ = [
     "InvalidInput",
     "NotAllowed",
     "NotFound",
+    "QuotaExceeded",
     "RedisUnavailable",
     "StartupError",
 ]
@@ -59,4 +62,16 @@ class InvalidInput(DomainError):
 
 
 class NotAllowed(DomainError):
+    pass
+
+
+class QuotaExceeded(NotAllowed):
+    pass
+
+
+class AlreadyDecided(DomainError):
+    pass
+
+
+class AlreadyAvailable(DomainError):
     pass

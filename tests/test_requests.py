@@ -1,0 +1,226 @@
+"""The request core on real PostgreSQL: creating and joining, limits, decisions under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from core.config import RequestSettings
+from core.db.models import Activity, Media, OutboxMessage, User
+from core.db.session import Database
+from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
+from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, NotAllowed, QuotaExceeded
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import ExternalIds
+from core.metadata.types import TitleDetails
+from core.services import requests
+from core.services.users import add_user
+
+CATALOG = OfflineCatalog()
+
+
+async def title(content_type: ContentType, **ids: int) -> TitleDetails:
+    return await CATALOG.details(content_type, ExternalIds(**ids))
+
+
+async def people(db: Database, *specs: tuple[str, UserRole]) -> dict[str, int]:
+    return {name: (await add_user(db, name, role)).id for name, role in specs}
+
+
+async def outbox(db: Database) -> list[tuple[str, int | None]]:
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.event, OutboxMessage.recipient_user_id).order_by(OutboxMessage.id)
+            )
+        ).all()
+    return [(row.event, row.recipient_user_id) for row in rows]
+
+
+async def test_a_request_waits_for_moderators_who_are_told_of_it(db: Database) -> None:
+    ids = await people(db, ("boss", UserRole.ADMIN), ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    result = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    assert result.outcome == "created"
+    data = result.request.to_json()
+    assert (data["status"], data["title"], data["requested_by"], data["seasons"]) == (
+        "pending",
+        "The Matrix",
+        "alice",
+        [],
+    )
+    assert set(data) == {
+        "id",
+        "status",
+        "content_type",
+        "title",
+        "year",
+        "tmdb_id",
+        "tvdb_id",
+        "imdb_id",
+        "seasons",
+        "requested_by",
+        "watchers",
+        "approved_by",
+        "denial_reason",
+        "created_at",
+        "modified_at",
+    }
+    assert sorted(await outbox(db)) == [("request_pending", ids["boss"]), ("request_pending", ids["mod"])]
+
+
+async def test_a_second_person_joins_instead_of_getting_an_error(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
+    matrix = await title(ContentType.MOVIE, tmdb_id=603)
+    first = await requests.create(db, matrix, actor_id=ids["alice"])
+    second = await requests.create(db, matrix, actor_id=ids["bob"])
+    assert second.outcome == "joined"
+    assert second.request.id == first.request.id
+    assert second.request.watchers == ["bob"]
+    with pytest.raises(AlreadyDecided, match="already follow"):
+        await requests.create(db, matrix, actor_id=ids["bob"])
+    async with db.session() as session:
+        kinds = (await session.execute(select(Activity.type).order_by(Activity.id))).scalars().all()
+    assert ActivityType.REQUEST_JOINED in kinds
+
+
+async def test_seasons_default_to_all_but_specials_are_checked_and_merged(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
+    breaking_bad = await title(ContentType.SERIES, tvdb_id=81189)
+    with pytest.raises(InvalidInput, match=r"no season 9 .*1, 2, 3, 4, 5"):
+        await requests.create(db, breaking_bad, actor_id=ids["alice"], seasons=[1, 9])
+    everything = await requests.create(db, breaking_bad, actor_id=ids["alice"])
+    assert everything.request.seasons == [1, 2, 3, 4, 5]
+
+    got = await title(ContentType.SERIES, tvdb_id=121361)
+    await requests.create(db, got, actor_id=ids["alice"], seasons=[1, 2])
+    merged = await requests.create(db, got, actor_id=ids["bob"], seasons=[2, 3])
+    assert (merged.outcome, merged.added_seasons, merged.request.seasons) == ("joined", [3], [1, 2, 3])
+
+
+async def test_an_available_film_is_not_requested(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER))
+    async with db.transaction() as session:
+        session.add(
+            Media(content_type=ContentType.MOVIE, tmdb_id=550, title="Fight Club", status=MediaStatus.AVAILABLE)
+        )
+    with pytest.raises(AlreadyAvailable, match="already available"):
+        await requests.create(db, await title(ContentType.MOVIE, tmdb_id=550), actor_id=ids["alice"])
+
+
+async def test_a_viewer_cannot_request_and_a_user_cannot_approve(db: Database) -> None:
+    ids = await people(db, ("vera", UserRole.VIEWER), ("alice", UserRole.USER))
+    with pytest.raises(NotAllowed, match="vera \\(viewer\\) may not request movies"):
+        await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["vera"])
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    with pytest.raises(NotAllowed, match="may not approve or deny requests"):
+        await requests.approve(db, made.request.id, actor_id=ids["alice"])
+
+
+async def test_approval_makes_a_library_record_and_tells_requester_and_watchers(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
+    matrix = await title(ContentType.MOVIE, tmdb_id=603)
+    made = await requests.create(db, matrix, actor_id=ids["alice"])
+    await requests.create(db, matrix, actor_id=ids["bob"])
+    approved = await requests.approve(db, made.request.id, actor_id=ids["mod"])
+    assert (approved.status, approved.approved_by) == (RequestStatus.APPROVED, "mod")
+    async with db.session() as session:
+        media = (await session.execute(select(Media))).scalar_one()
+    assert (media.status, media.tmdb_id) == (MediaStatus.PROCESSING, 603)
+    told = [recipient for event, recipient in await outbox(db) if event == "request_approved"]
+    assert sorted(told) == sorted([ids["alice"], ids["bob"]])
+    with pytest.raises(AlreadyDecided, match="already approved by mod"):
+        await requests.approve(db, made.request.id, actor_id=ids["mod"])
+
+
+async def test_twenty_moderators_pressing_approve_at_once_give_one_approval(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), *((f"mod{n}", UserRole.MODERATOR) for n in range(20)))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=27205), actor_id=ids["alice"])
+    results = await asyncio.gather(
+        *(requests.approve(db, made.request.id, actor_id=ids[f"mod{n}"]) for n in range(20)),
+        return_exceptions=True,
+    )
+    approvals = [r for r in results if isinstance(r, requests.RequestView)]
+    refusals = [r for r in results if isinstance(r, AlreadyDecided)]
+    assert (len(approvals), len(refusals)) == (1, 19)
+    assert all(f"already approved by {approvals[0].approved_by}" in str(r) for r in refusals)
+    async with db.session() as session:
+        approved_events = (
+            (await session.execute(select(Activity).where(Activity.type == ActivityType.REQUEST_APPROVED)))
+            .scalars()
+            .all()
+        )
+    assert len(approved_events) == 1
+
+
+async def test_fifty_concurrent_creates_with_a_limit_of_five_make_five(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER))
+    films = [t for t in CATALOG.titles() if t.type == ContentType.MOVIE][:50]
+    details = [await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=t.tmdb_id)) for t in films]
+    limited = RequestSettings(request_limit=5)
+    results = await asyncio.gather(
+        *(requests.create(db, d, actor_id=ids["alice"], settings=limited) for d in details), return_exceptions=True
+    )
+    assert sum(isinstance(r, requests.CreateResult) for r in results) == 5
+    assert sum(isinstance(r, QuotaExceeded) for r in results) == 45
+    assert len(await requests.list_requests(db, actor_id=ids["alice"])) == 5
+
+
+async def test_series_quota_counts_seasons_and_moderators_are_exempt(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    quota = RequestSettings(series_quota_limit=3, series_quota_days=7)
+    await requests.create(
+        db, await title(ContentType.SERIES, tvdb_id=81189), actor_id=ids["alice"], seasons=[1, 2], settings=quota
+    )
+    with pytest.raises(QuotaExceeded, match="3 series seasons every 7 days and has used 2"):
+        await requests.create(
+            db, await title(ContentType.SERIES, tvdb_id=121361), actor_id=ids["alice"], seasons=[1, 2], settings=quota
+        )
+    made = await requests.create(
+        db, await title(ContentType.SERIES, tvdb_id=121361), actor_id=ids["mod"], settings=quota
+    )
+    assert made.outcome == "auto_approved"  # moderators may auto-approve, and have no quota
+
+
+async def test_deny_needs_a_reason_and_tells_everyone_following(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    for reason in ("", "   ", "x" * 501):
+        with pytest.raises(InvalidInput, match="1 to 500 characters"):
+            await requests.deny(db, made.request.id, actor_id=ids["mod"], reason=reason)
+    denied = await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="Not in 4K anywhere yet")
+    assert (denied.status, denied.denial_reason) == (RequestStatus.DENIED, "Not in 4K anywhere yet")
+    assert ("request_denied", ids["alice"]) in await outbox(db)
+
+
+async def test_only_the_requester_cancels_and_only_while_pending(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    with pytest.raises(NotAllowed, match="only the person who made"):
+        await requests.cancel(db, made.request.id, actor_id=ids["bob"])
+    cancelled = await requests.cancel(db, made.request.id, actor_id=ids["alice"])
+    assert cancelled.status == RequestStatus.CANCELLED
+    again = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    await requests.approve(db, again.request.id, actor_id=ids["mod"])
+    with pytest.raises(AlreadyDecided, match="already approved"):
+        await requests.cancel(db, again.request.id, actor_id=ids["alice"])
+
+
+async def test_auto_approve_by_per_user_override(db: Database) -> None:
+    ids = await people(db, ("trusted", UserRole.USER))
+    async with db.transaction() as session:
+        user = await session.get_one(User, ids["trusted"])
+        user.permissions = {"auto_approve_movie": True}
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["trusted"])
+    assert (made.outcome, made.request.status) == ("auto_approved", RequestStatus.APPROVED)
+
+
+async def test_people_see_their_own_requests_and_moderators_see_all(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
+    await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    await requests.create(db, await title(ContentType.MOVIE, tmdb_id=550), actor_id=ids["bob"])
+    assert [r.title for r in await requests.list_requests(db, actor_id=ids["alice"])] == ["The Matrix"]
+    assert len(await requests.list_requests(db, actor_id=ids["mod"])) == 2
+    pending = await requests.list_requests(db, actor_id=ids["mod"], status=RequestStatus.PENDING, limit=1)
+    assert [r.title for r in pending] == ["Fight Club"]
