@@ -23,6 +23,7 @@ __all__ = [
     "disable_user",
     "enable_user",
     "ensure_bootstrap_admin",
+    "find_user",
     "list_users",
     "set_role",
     "validate_username",
@@ -96,6 +97,11 @@ async def add_user(database: Database, username: str, role: UserRole, *, by_id: 
             return UserSummary.of(user)
     except IntegrityError:
         raise AlreadyExists(f"a user named {username!r} already exists") from None
+
+
+async def find_user(database: Database, username: str) -> UserSummary:
+    async with database.session() as session:
+        return UserSummary.of(await _get_by_name(session, username))
 
 
 async def list_users(database: Database) -> list[UserSummary]:

@@ -1,0 +1,186 @@
+"""`idkarr request`: list, create, approve, deny and cancel requests from the shell, as a named user."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bots.cli.common import emit_json, run, settings_of
+from bots.cli.discover import parse_content
+from core.enums import ContentType, RequestStatus
+from core.errors import InvalidInput
+from core.metadata.factory import open_discovery
+from core.metadata.provider import ExternalIds
+from core.runtime import Runtime, open_runtime
+from core.services import requests
+from core.services.requests import RequestView
+from core.services.users import find_user
+
+app = typer.Typer(help="Requests: list, create, approve, deny, cancel.", no_args_is_help=True)
+T = TypeVar("T")
+AS_HELP = "The user acting (their permissions apply)."
+
+
+def _with_runtime(ctx: typer.Context, action: Callable[[Runtime], Awaitable[T]]) -> T:
+    settings = settings_of(ctx)
+
+    async def go() -> T:
+        async with open_runtime(settings) as runtime:
+            return await action(runtime)
+
+    return run(go())
+
+
+async def _actor(runtime: Runtime, username: str) -> int:
+    return (await find_user(runtime.database, username)).id
+
+
+def parse_seasons(text: str | None) -> list[int] | None:
+    if text is None or not text.strip():
+        return None
+    numbers: list[int] = []
+    for part in text.split(","):
+        piece = part.strip()
+        low, dash, high = piece.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise InvalidInput(f"{piece!r} is not a season number; write seasons as 1,2 or 1-3")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first or last - first > 200:
+            raise InvalidInput(f"{piece!r} is not a season range")
+        numbers.extend(range(first, last + 1))
+    return sorted(set(numbers))
+
+
+def parse_status(text: str | None) -> RequestStatus | None:
+    if text is None:
+        return None
+    try:
+        return RequestStatus(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(status.value for status in RequestStatus)
+        raise InvalidInput(f"{text!r} is not a request status; choose {choices}") from None
+
+
+def _print(view: RequestView, verb: str) -> None:
+    seasons = f" seasons {', '.join(map(str, view.seasons))}" if view.seasons else ""
+    typer.echo(f"request #{view.id} {verb}: {view.title} ({view.year or '?'}){seasons} [{view.status.value}]")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: str | None = typer.Option(None, "--status", help="pending, approved, available, denied, ..."),
+    user: str | None = typer.Option(None, "--user", help="Only this user's requests."),
+    limit: int = typer.Option(50, "--limit", help="1 to 100."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List requests, newest first."""
+    wanted = parse_status(status)
+
+    async def go(runtime: Runtime) -> list[RequestView]:
+        user_id = await _actor(runtime, user) if user else None
+        return await requests.list_requests(
+            runtime.database, actor_id=None, status=wanted, user_id=user_id, limit=limit
+        )
+
+    found = _with_runtime(ctx, go)
+    if as_json:
+        emit_json([view.to_json() for view in found])
+        return
+    table = Table("id", "status", "type", "title", "year", "seasons", "by", "watchers")
+    for view in found:
+        table.add_row(
+            str(view.id),
+            view.status.value,
+            view.content_type.value,
+            view.title,
+            str(view.year or ""),
+            ",".join(map(str, view.seasons)),
+            view.requested_by,
+            ", ".join(view.watchers),
+        )
+    Console().print(table)
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    content_type: str = typer.Option(..., "--type", help="movie, series or anime"),
+    tmdb: int | None = typer.Option(None, "--tmdb", help="TMDB id."),
+    tvdb: int | None = typer.Option(None, "--tvdb", help="TheTVDB id (series and anime)."),
+    seasons: str | None = typer.Option(None, "--seasons", help="e.g. 1,2 or 1-3; default: all but specials"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Request a title (or join the open request for it)."""
+    kind = parse_content(content_type)
+    if kind is None:
+        raise InvalidInput("say which: --type movie, series or anime")
+    if (tmdb is None) == (tvdb is None):
+        raise InvalidInput("give exactly one of --tmdb or --tvdb")
+    if kind == ContentType.MOVIE and tvdb is not None:
+        raise InvalidInput("films are requested by --tmdb id")
+    chosen = parse_seasons(seasons)
+    ids = ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb)
+
+    async def go(runtime: Runtime) -> requests.CreateResult:
+        actor_id = await _actor(runtime, as_user)
+        async with open_discovery(runtime) as discovery:
+            view = await discovery.title(kind, ids)
+        return await requests.create(
+            runtime.database, view.details, actor_id=actor_id, seasons=chosen, settings=runtime.settings.requests
+        )
+
+    result = _with_runtime(ctx, go)
+    if as_json:
+        emit_json({"outcome": result.outcome, "added_seasons": result.added_seasons, **result.request.to_json()})
+        return
+    verb = {"created": "created", "auto_approved": "created and approved", "joined": "joined"}[result.outcome]
+    _print(result.request, verb)
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Approve a pending request."""
+
+    async def go(runtime: Runtime) -> RequestView:
+        return await requests.approve(runtime.database, request_id, actor_id=await _actor(runtime, as_user))
+
+    _print(_with_runtime(ctx, go), "approved")
+
+
+@app.command()
+def deny(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    reason: str = typer.Option(..., "--reason", help="Why, in 1 to 500 characters; the requester sees it."),
+) -> None:
+    """Deny a pending request, with a reason."""
+
+    async def go(runtime: Runtime) -> RequestView:
+        return await requests.deny(runtime.database, request_id, actor_id=await _actor(runtime, as_user), reason=reason)
+
+    _print(_with_runtime(ctx, go), "denied")
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Cancel your own pending request."""
+
+    async def go(runtime: Runtime) -> RequestView:
+        return await requests.cancel(runtime.database, request_id, actor_id=await _actor(runtime, as_user))
+
+    _print(_with_runtime(ctx, go), "cancelled")
