@@ -1,0 +1,24 @@
+"""Requests: who asked for what, and what was decided.
+
+create       ask for a title, or join the open request for it
+approve, deny, cancel, and the transitions sync and the scheduler make
+get, list_requests
+"""
+
+from core.services.requests.common import MAX_REASON, RequestView
+from core.services.requests.create import CreateResult, choose_seasons, create
+from core.services.requests.decisions import approve, cancel, deny
+from core.services.requests.reading import get, list_requests
+
+__all__ = [
+    "MAX_REASON",
+    "CreateResult",
+    "RequestView",
+    "approve",
+    "cancel",
+    "choose_seasons",
+    "create",
+    "deny",
+    "get",
+    "list_requests",
+]

@@ -1,0 +1,195 @@
+"""What the request use cases share: the view of a request, permission checks, the activity and
+notifications each change records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.db.models import Activity, Request, RequestWatcher, User
+from core.enums import ActivityType, ContentType, RequestStatus
+from core.errors import NotFound
+from core.permissions import Permission, effective_permissions, require
+from core.services import outbox
+
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    status: RequestStatus
+    content_type: ContentType
+    title: str
+    year: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    seasons: list[int]
+    requested_by: str
+    watchers: list[str]
+    approved_by: str | None
+    denial_reason: str | None
+    created_at: datetime
+    modified_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "content_type": self.content_type.value,
+            "title": self.title,
+            "year": self.year,
+            "tmdb_id": self.tmdb_id,
+            "tvdb_id": self.tvdb_id,
+            "imdb_id": self.imdb_id,
+            "seasons": self.seasons,
+            "requested_by": self.requested_by,
+            "watchers": self.watchers,
+            "approved_by": self.approved_by,
+            "denial_reason": self.denial_reason,
+            "created_at": self.created_at.isoformat(),
+            "modified_at": self.modified_at.isoformat(),
+        }
+
+
+def season_numbers(seasons: Iterable[dict[str, Any]]) -> set[int]:
+    return {int(season["season_number"]) for season in seasons}
+
+
+def season_json(numbers: Iterable[int]) -> list[dict[str, Any]]:
+    return [{"season_number": number, "monitored": True} for number in sorted(numbers)]
+
+
+def title_match(model: Any, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> Any:
+    ids = []
+    if tvdb_id is not None and content_type != ContentType.MOVIE:
+        ids.append(model.tvdb_id == tvdb_id)
+    if tmdb_id is not None:
+        ids.append(model.tmdb_id == tmdb_id)
+    return and_(model.content_type == content_type, or_(*ids))
+
+
+async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> User:
+    query = select(User).where(User.id == user_id)
+    user = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"there is no user with id {user_id}")
+    return user
+
+
+def require_permission(user: User, permission: Permission) -> None:
+    require(
+        username=user.username, role=user.role, status=user.status, overrides=user.permissions, permission=permission
+    )
+
+
+def activity_for(request: Request, actor_id: int | None, kind: ActivityType, **details: Any) -> Activity:
+    return Activity(
+        user_id=actor_id,
+        type=kind,
+        content_type=request.content_type,
+        media_id=request.media_id,
+        tmdb_id=request.tmdb_id,
+        tvdb_id=request.tvdb_id,
+        imdb_id=request.imdb_id,
+        request_id=request.id,
+        title=request.title,
+        poster=request.poster,
+        year=request.year,
+        details=details or None,
+    )
+
+
+async def record(
+    session: AsyncSession,
+    request: Request,
+    actor_id: int | None,
+    kind: ActivityType,
+    recipients: Iterable[int] = (),
+    **details: Any,
+) -> None:
+    """The activity entry for a change and the notifications it causes, in the change's transaction."""
+    activity = activity_for(request, actor_id, kind, **details)
+    session.add(activity)
+    await session.flush()
+    payload = {
+        "request_id": request.id,
+        "title": request.title,
+        "year": request.year,
+        "content_type": request.content_type.value,
+        "status": request.status.value,
+        **details,
+    }
+    await outbox.enqueue(
+        session,
+        event=kind.value if kind != ActivityType.REQUEST_CREATED else "request_pending",
+        dedup_base=f"activity:{activity.id}",
+        recipients=recipients,
+        payload=payload,
+    )
+
+
+async def followers_of(session: AsyncSession, request: Request) -> list[int]:
+    watchers = await session.execute(select(RequestWatcher.user_id).where(RequestWatcher.request_id == request.id))
+    return [request.requested_by_id, *watchers.scalars().all()]
+
+
+async def moderator_ids(session: AsyncSession) -> list[int]:
+    rows = (await session.execute(select(User.id, User.role, User.status, User.permissions))).all()
+    return [
+        row.id
+        for row in rows
+        if row.status.value == "active"
+        and Permission.MANAGE_REQUESTS in effective_permissions(row.role, row.permissions)
+    ]
+
+
+async def view_of(session: AsyncSession, request: Request) -> RequestView:
+    requester = aliased(User)
+    approver = aliased(User)
+    names = (
+        await session.execute(
+            select(requester.username, approver.username)
+            .select_from(Request)
+            .join(requester, requester.id == Request.requested_by_id)
+            .outerjoin(approver, approver.id == Request.approved_by_id)
+            .where(Request.id == request.id)
+        )
+    ).one()
+    watchers = (
+        (
+            await session.execute(
+                select(User.username)
+                .join(RequestWatcher, RequestWatcher.user_id == User.id)
+                .where(RequestWatcher.request_id == request.id)
+                .order_by(RequestWatcher.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await session.refresh(request, ["modified_at", "created_at"])
+    return RequestView(
+        id=request.id,
+        status=request.status,
+        content_type=request.content_type,
+        title=request.title,
+        year=request.year,
+        tmdb_id=request.tmdb_id,
+        tvdb_id=request.tvdb_id,
+        imdb_id=request.imdb_id,
+        seasons=sorted(season_numbers(request.seasons)),
+        requested_by=names[0],
+        watchers=list(watchers),
+        approved_by=names[1],
+        denial_reason=request.denial_reason,
+        created_at=request.created_at,
+        modified_at=request.modified_at,
+    )

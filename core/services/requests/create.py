@@ -1,0 +1,242 @@
+"""Creating a request, or joining the open one for the same title; limits and quotas counted under the
+requester's row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config import RequestSettings
+from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
+from core.db.session import Database
+from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
+from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
+from core.metadata.types import TitleDetails
+from core.permissions import auto_approve_permission, effective_permissions, request_permission
+from core.services.requests.common import (
+    RequestView,
+    followers_of,
+    load_user,
+    moderator_ids,
+    record,
+    require_permission,
+    season_json,
+    season_numbers,
+    title_match,
+    view_of,
+)
+from core.services.requests.decisions import approve_row
+
+_ATTEMPTS = 3  # a create racing another user's create for the same title joins it on the next attempt
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    request: RequestView
+    outcome: Literal["created", "auto_approved", "joined"]
+    added_seasons: list[int]
+
+
+def choose_seasons(details: TitleDetails, wanted: Sequence[int] | None) -> set[int]:
+    """The seasons asked for, checked against the title's real list; by default every season but specials."""
+    if details.title.type == ContentType.MOVIE:
+        if wanted:
+            raise InvalidInput("films have no seasons")
+        return set()
+    known = {season.season_number for season in details.seasons}
+    if not wanted:
+        chosen = {number for number in known if number > 0}
+        if not chosen:
+            raise InvalidInput(f"{details.title.title} has no seasons to request yet")
+        return chosen
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        listed = ", ".join(str(n) for n in sorted(known)) or "none"
+        raise InvalidInput(f"{details.title.title} has no season {unknown[0]} (its seasons: {listed})")
+    return set(wanted)
+
+
+async def create(
+    database: Database,
+    details: TitleDetails,
+    *,
+    actor_id: int,
+    seasons: Sequence[int] | None = None,
+    settings: RequestSettings = RequestSettings(),
+) -> CreateResult:
+    """Ask for a title. Someone else already asking for it: join them, adding any seasons they did not ask for."""
+    wanted = choose_seasons(details, seasons)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await _create_once(database, details, actor_id, wanted, settings)
+        except IntegrityError:
+            # Another person's request for this title was committed between our look and our insert.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _create_once(
+    database: Database, details: TitleDetails, actor_id: int, wanted: set[int], settings: RequestSettings
+) -> CreateResult:
+    title = details.title
+    content_type = title.type
+    async with database.transaction() as session:
+        # The requester's row lock serialises their own concurrent requests: limits are counted exactly.
+        actor = await load_user(session, actor_id, lock=True)
+        require_permission(actor, request_permission(content_type))
+        match = title_match(Request, content_type, title.tmdb_id, title.tvdb_id)
+
+        available = await _available_seasons(session, content_type, title.tmdb_id, title.tvdb_id)
+        if content_type == ContentType.MOVIE and available is not None:
+            raise AlreadyAvailable(f"{title.title} is already available")
+        pending = (
+            await session.execute(
+                select(Request).where(match, Request.status == RequestStatus.PENDING).with_for_update()
+            )
+        ).scalar_one_or_none()
+        active = (
+            (
+                await session.execute(
+                    select(Request)
+                    .where(match, Request.status.in_([RequestStatus.APPROVED, RequestStatus.PARTIAL]))
+                    .order_by(Request.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
+        if pending is not None:
+            return await _join(session, pending, actor, wanted - covered - season_numbers(pending.seasons))
+        remaining = wanted - covered
+        is_movie = content_type == ContentType.MOVIE
+        if active and (is_movie or not remaining):
+            return await _join(session, active[-1], actor, set())
+        if not is_movie and not remaining:
+            raise AlreadyAvailable(f"{title.title}: every season asked for is already available")
+
+        await _check_limits(session, actor, content_type, remaining, settings)
+        request = Request(
+            requested_by_id=actor.id,
+            content_type=content_type,
+            tmdb_id=title.tmdb_id,
+            tvdb_id=title.tvdb_id,
+            imdb_id=title.imdb_id,
+            title=title.title,
+            year=title.year,
+            poster=title.poster,
+            overview=title.overview[:2000] or None,
+            seasons=season_json(remaining),
+            expires_at=datetime.now(UTC) + timedelta(days=settings.expiry_days),
+        )
+        session.add(request)
+        await session.flush()
+        auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
+        # Moderators hear of what waits for them; an auto-approved request waits for nobody.
+        waiting_for = [] if auto else [m for m in await moderator_ids(session) if m != actor.id]
+        await record(
+            session,
+            request,
+            actor.id,
+            ActivityType.REQUEST_CREATED,
+            waiting_for,
+            seasons=sorted(remaining),
+            requested_by=actor.username,
+        )
+        outcome: Literal["created", "auto_approved"] = "created"
+        if auto:
+            await approve_row(session, request, actor)
+            outcome = "auto_approved"
+        return CreateResult(await view_of(session, request), outcome, sorted(remaining))
+
+
+async def _join(session: AsyncSession, request: Request, actor: User, new_seasons: set[int]) -> CreateResult:
+    followers = await followers_of(session, request)
+    if actor.id in followers and not new_seasons:
+        raise AlreadyDecided(f"you already follow request #{request.id} for {request.title} ({request.status.value})")
+    if actor.id not in followers:
+        await session.execute(
+            insert(RequestWatcher).values(request_id=request.id, user_id=actor.id).on_conflict_do_nothing()
+        )
+        await record(session, request, actor.id, ActivityType.REQUEST_JOINED, joined_by=actor.username)
+    if new_seasons:
+        request.seasons = season_json(season_numbers(request.seasons) | new_seasons)
+        request.modified_at = datetime.now(UTC)
+    await session.flush()
+    return CreateResult(await view_of(session, request), "joined", sorted(new_seasons))
+
+
+async def _available_seasons(
+    session: AsyncSession, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
+) -> set[int] | None:
+    """None when the library does not have the title; else the seasons already available (empty for films)."""
+    media = (
+        (await session.execute(select(Media).where(title_match(Media, content_type, tmdb_id, tvdb_id))))
+        .scalars()
+        .first()
+    )
+    if media is None:
+        return None
+    if content_type == ContentType.MOVIE:
+        return set() if media.status == MediaStatus.AVAILABLE else None
+    seasons = await session.execute(
+        select(MediaSeason.season_number).where(
+            MediaSeason.media_id == media.id, MediaSeason.status == MediaStatus.AVAILABLE
+        )
+    )
+    return set(seasons.scalars().all())
+
+
+async def _check_limits(
+    session: AsyncSession, actor: User, content_type: ContentType, seasons: set[int], settings: RequestSettings
+) -> None:
+    if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
+        return
+    limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
+    if limit is not None:
+        open_count = (
+            await session.execute(
+                select(func.count()).where(
+                    Request.requested_by_id == actor.id, Request.status.in_(OPEN_REQUEST_STATUSES)
+                )
+            )
+        ).scalar_one()
+        if open_count >= limit:
+            raise QuotaExceeded(
+                f"{actor.username} already has {open_count} open requests (the limit is {limit}); "
+                "wait for one to be decided or cancel one"
+            )
+    kind = content_type.value
+    quota = getattr(actor, f"{kind}_quota_limit")
+    quota = quota if quota is not None else getattr(settings, f"{kind}_quota_limit")
+    if quota is None:
+        return
+    days = getattr(actor, f"{kind}_quota_days") or getattr(settings, f"{kind}_quota_days")
+    since = datetime.now(UTC) - timedelta(days=days)
+    by_seasons = content_type != ContentType.MOVIE and settings.series_quota_counts == "seasons"
+    counted = func.coalesce(func.sum(func.jsonb_array_length(Request.seasons)), 0) if by_seasons else func.count()
+    used = (
+        await session.execute(
+            select(counted).where(
+                Request.requested_by_id == actor.id,
+                Request.content_type == content_type,
+                Request.created_at >= since,
+                Request.status.not_in([RequestStatus.DENIED, RequestStatus.CANCELLED]),
+            )
+        )
+    ).scalar_one()
+    asking = len(seasons) if by_seasons else 1
+    if used + asking > quota:
+        unit = "seasons" if by_seasons else "requests"
+        raise QuotaExceeded(
+            f"{actor.username} may request {quota} {kind} {unit} every {days} days and has used "
+            f"{used}; this would need {asking} more"
+        )
