@@ -224,3 +224,92 @@ async def test_people_see_their_own_requests_and_moderators_see_all(db: Database
     assert len(await requests.list_requests(db, actor_id=ids["mod"])) == 2
     pending = await requests.list_requests(db, actor_id=ids["mod"], status=RequestStatus.PENDING, limit=1)
     assert [r.title for r in pending] == ["Fight Club"]
+
+
+async def test_shows_become_partial_then_available_as_seasons_arrive(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
+    show = await title(ContentType.SERIES, tvdb_id=81189)
+    made = await requests.create(db, show, actor_id=ids["alice"], seasons=[1, 2])
+    await requests.create(db, show, actor_id=ids["bob"], seasons=[1])
+    await requests.approve(db, made.request.id, actor_id=ids["mod"])
+    partial = await requests.mark_available(db, made.request.id, seasons=[1])
+    assert partial.status == RequestStatus.PARTIAL
+    unchanged = await requests.mark_available(db, made.request.id, seasons=[1])
+    assert unchanged.status == RequestStatus.PARTIAL
+    done = await requests.mark_available(db, made.request.id, seasons=[2])
+    assert done.status == RequestStatus.AVAILABLE
+    events = [e for e in await outbox(db) if e[0] in ("request_partial", "request_available")]
+    assert sorted(events) == sorted(
+        [
+            ("request_partial", ids["alice"]),
+            ("request_partial", ids["bob"]),
+            ("request_available", ids["alice"]),
+            ("request_available", ids["bob"]),
+        ]
+    )
+    async with db.session() as session:
+        media = (await session.execute(select(Media))).scalar_one()
+    assert media.status == MediaStatus.AVAILABLE
+    # Season 3 is still wanted: asking for the show again makes a new request for only that season.
+    more = await requests.create(db, show, actor_id=ids["bob"])
+    assert (more.outcome, more.request.seasons) == ("created", [3, 4, 5])
+
+
+async def test_failed_requests_carry_their_reason_and_can_be_retried(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    with pytest.raises(AlreadyDecided, match="already pending"):
+        await requests.mark_failed(db, made.request.id, reason="no")
+    await requests.approve(db, made.request.id, actor_id=ids["mod"])
+    failed = await requests.mark_failed(db, made.request.id, reason="Radarr: no root folder")
+    assert failed.status == RequestStatus.FAILED
+    assert ("request_failed", ids["alice"]) in await outbox(db)
+    with pytest.raises(NotAllowed):
+        await requests.retry(db, made.request.id, actor_id=ids["alice"])
+    retried = await requests.retry(db, made.request.id, actor_id=ids["mod"])
+    assert retried.status == RequestStatus.APPROVED
+    approvals = [e for e in await outbox(db) if e == ("request_approved", ids["alice"])]
+    assert len(approvals) == 2  # told of the approval, and again of the retry
+
+
+async def test_pending_requests_expire_on_schedule_and_people_hear_of_it(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ids = await people(db, ("alice", UserRole.USER))
+    old = await requests.create(
+        db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"], settings=RequestSettings(expiry_days=1)
+    )
+    fresh = await requests.create(
+        db, await title(ContentType.MOVIE, tmdb_id=550), actor_id=ids["alice"], settings=RequestSettings(expiry_days=30)
+    )
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert await requests.expire_due(db, now=later, batch=1) == 1
+    assert (await requests.get(db, old.request.id)).status == RequestStatus.EXPIRED
+    assert (await requests.get(db, fresh.request.id)).status == RequestStatus.PENDING
+    assert ("request_expired", ids["alice"]) in await outbox(db)
+    assert await requests.expire_due(db, now=later) == 0
+
+
+async def test_seasons_of_a_pending_request_can_be_changed_by_its_requester(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
+    show = await title(ContentType.SERIES, tvdb_id=81189)
+    made = await requests.create(db, show, actor_id=ids["alice"], seasons=[1])
+    edited = await requests.edit_seasons(db, made.request.id, show, actor_id=ids["alice"], seasons=[1, 2, 3])
+    assert edited.seasons == [1, 2, 3]
+    with pytest.raises(NotAllowed):
+        await requests.edit_seasons(db, made.request.id, show, actor_id=ids["bob"], seasons=[1])
+    with pytest.raises(InvalidInput, match="no season 8"):
+        await requests.edit_seasons(db, made.request.id, show, actor_id=ids["alice"], seasons=[8])
+    other = await title(ContentType.SERIES, tvdb_id=121361)
+    with pytest.raises(InvalidInput, match="belong to Game of Thrones"):
+        await requests.edit_seasons(db, made.request.id, other, actor_id=ids["alice"], seasons=[1])
+
+
+async def test_notification_settings_are_respected(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    async with db.transaction() as session:
+        alice = await session.get_one(User, ids["alice"])
+        alice.notification_settings = {"onRequestDenied": False}
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="no space")
+    assert ("request_denied", ids["alice"]) not in await outbox(db)

@@ -97,9 +97,16 @@ async def _decided_error(session: AsyncSession, request_id: int, attempted: str)
     return AlreadyDecided(f"request #{request_id} was already {row.status.value}{by}; it cannot be {attempted}")
 
 
-async def _claim_pending(session: AsyncSession, request_id: int, attempted: str, **conditions: Any) -> Request:
-    """Lock the request only if it is still pending: the one place a decision is made safe under concurrency."""
-    query = select(Request).where(Request.id == request_id, Request.status == RequestStatus.PENDING)
+async def claim(
+    session: AsyncSession,
+    request_id: int,
+    attempted: str,
+    allowed: tuple[RequestStatus, ...] = (RequestStatus.PENDING,),
+    **conditions: Any,
+) -> Request:
+    """Lock the request only if it is in a state that allows the change: the one place every transition is
+    made safe under concurrency. Anyone arriving second is told who got there first."""
+    query = select(Request).where(Request.id == request_id, Request.status.in_(allowed))
     for column, value in conditions.items():
         query = query.where(getattr(Request, column) == value)
     request = (await session.execute(query.with_for_update())).scalar_one_or_none()
@@ -112,7 +119,7 @@ async def approve(database: Database, request_id: int, *, actor_id: int) -> Requ
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
-        request = await _claim_pending(session, request_id, "approved")
+        request = await claim(session, request_id, "approved")
         await approve_row(session, request, actor)
         return await view_of(session, request)
 
@@ -124,7 +131,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
-        request = await _claim_pending(session, request_id, "denied")
+        request = await claim(session, request_id, "denied")
         request.status = RequestStatus.DENIED
         request.denial_reason = reason
         request.approved_by_id = actor.id
@@ -149,7 +156,7 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
             raise NotFound(f"there is no request #{request_id}")
         if exists.requested_by_id != actor.id:
             raise NotAllowed(f"only the person who made request #{request_id} can cancel it")
-        request = await _claim_pending(session, request_id, "cancelled", requested_by_id=actor.id)
+        request = await claim(session, request_id, "cancelled", requested_by_id=actor.id)
         request.status = RequestStatus.CANCELLED
         await session.flush()
         await record(session, request, actor.id, ActivityType.REQUEST_CANCELLED)

@@ -1,0 +1,175 @@
+"""What happens to a request after the decision: it becomes available (wholly or in part) as media-server
+sync finds it, fails and is retried, or expires unanswered; and while pending its seasons can be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import Media, MediaSeason, Request
+from core.db.session import Database
+from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
+from core.errors import InvalidInput, NotAllowed
+from core.metadata.types import TitleDetails
+from core.permissions import Permission, effective_permissions
+from core.services.requests.common import (
+    MAX_REASON,
+    RequestView,
+    followers_of,
+    load_user,
+    record,
+    require_permission,
+    season_json,
+    season_numbers,
+    view_of,
+)
+from core.services.requests.create import choose_seasons
+from core.services.requests.decisions import claim, media_for
+
+__all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]
+
+_IN_PROGRESS = (RequestStatus.APPROVED, RequestStatus.PARTIAL)
+
+
+async def _season_rows(session: AsyncSession, media: Media, seasons: Sequence[int]) -> set[int]:
+    """Mark seasons available on the library record; returns every season now available."""
+    if seasons:
+        statement = insert(MediaSeason).values(
+            [{"media_id": media.id, "season_number": n, "status": MediaStatus.AVAILABLE} for n in sorted(set(seasons))]
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[MediaSeason.media_id, MediaSeason.season_number],
+                set_={"status": MediaStatus.AVAILABLE},
+            )
+        )
+    rows = await session.execute(
+        select(MediaSeason.season_number).where(
+            MediaSeason.media_id == media.id, MediaSeason.status == MediaStatus.AVAILABLE
+        )
+    )
+    return set(rows.scalars().all())
+
+
+async def mark_available(database: Database, request_id: int, *, seasons: Sequence[int] = ()) -> RequestView:
+    """Sync found the title (a film) or these seasons (a show) in the library."""
+    async with database.transaction() as session:
+        request = await claim(session, request_id, "marked available", _IN_PROGRESS)
+        media = await media_for(session, request)
+        request.media_id = media.id
+        if request.content_type == ContentType.MOVIE:
+            complete, newly = True, set()
+        else:
+            before = await _season_rows(session, media, ())
+            now_available = await _season_rows(session, media, seasons)
+            wanted = season_numbers(request.seasons)
+            newly = (now_available - before) & wanted
+            complete = wanted <= now_available
+            if not newly and not complete:
+                return await view_of(session, request)  # nothing new for this request
+        status = RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL
+        media.status = MediaStatus.AVAILABLE if complete else MediaStatus.PARTIALLY_AVAILABLE
+        if complete:
+            media.available_at = datetime.now(UTC)
+        request.status = status
+        await session.flush()
+        kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
+        await record(session, request, None, kind, await followers_of(session, request), seasons=sorted(newly))
+        return await view_of(session, request)
+
+
+async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
+    """The download side could not take or complete the request."""
+    reason = " ".join(reason.split())[:MAX_REASON] or "unknown error"
+    async with database.transaction() as session:
+        request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
+        request.status = RequestStatus.FAILED
+        request.failure_reason = reason
+        await session.flush()
+        await record(
+            session, request, None, ActivityType.REQUEST_FAILED, await followers_of(session, request), reason=reason
+        )
+        return await view_of(session, request)
+
+
+async def retry(database: Database, request_id: int, *, actor_id: int) -> RequestView:
+    async with database.transaction() as session:
+        actor = await load_user(session, actor_id)
+        require_permission(actor, Permission.MANAGE_REQUESTS)
+        request = await claim(session, request_id, "retried", (RequestStatus.FAILED,))
+        request.status = RequestStatus.APPROVED
+        request.failure_reason = None
+        request.approved_by_id = actor.id
+        request.approved_at = datetime.now(UTC)
+        await session.flush()
+        await record(
+            session,
+            request,
+            actor.id,
+            ActivityType.REQUEST_APPROVED,
+            await followers_of(session, request),
+            approved_by=actor.username,
+            retry=True,
+        )
+        return await view_of(session, request)
+
+
+async def expire_due(database: Database, *, now: datetime | None = None, batch: int = 500) -> int:
+    """Expire pending requests past their date; the scheduler runs this. Returns how many expired.
+
+    SKIP LOCKED leaves a request a moderator is deciding this very moment to that moderator.
+    """
+    moment = now or datetime.now(UTC)
+    expired = 0
+    while True:
+        async with database.transaction() as session:
+            due = (
+                (
+                    await session.execute(
+                        select(Request)
+                        .where(Request.status == RequestStatus.PENDING, Request.expires_at <= moment)
+                        .order_by(Request.expires_at)
+                        .limit(batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for request in due:
+                request.status = RequestStatus.EXPIRED
+                await session.flush()
+                await record(session, request, None, ActivityType.REQUEST_EXPIRED, await followers_of(session, request))
+        expired += len(due)
+        if len(due) < batch:
+            return expired
+
+
+async def edit_seasons(
+    database: Database, request_id: int, details: TitleDetails, *, actor_id: int, seasons: Sequence[int]
+) -> RequestView:
+    """Change what a pending request asks for: its requester, or a moderator."""
+    if details.title.type == ContentType.MOVIE:
+        raise InvalidInput("films have no seasons")
+    chosen = choose_seasons(details, seasons)
+    async with database.transaction() as session:
+        actor = await load_user(session, actor_id)
+        request = await claim(session, request_id, "edited")
+        title = details.title
+        same = (request.tvdb_id is not None and request.tvdb_id == title.tvdb_id) or (
+            request.tmdb_id is not None and request.tmdb_id == title.tmdb_id
+        )
+        if not same:
+            raise InvalidInput(f"those seasons belong to {title.title}, not to {request.title}")
+        moderator = Permission.MANAGE_REQUESTS in effective_permissions(actor.role, actor.permissions)
+        if request.requested_by_id != actor.id and not moderator:
+            raise NotAllowed(f"only the person who made request #{request_id} or a moderator can change it")
+        request.seasons = season_json(chosen)
+        request.modified_at = datetime.now(UTC)
+        await session.flush()
+        return await view_of(session, request)
