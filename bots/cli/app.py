@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import db, discover, doctor, requests, users
+from bots.cli import activity, db, discover, doctor, requests, users
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -27,6 +27,7 @@ app.command()(doctor.doctor)
 app.command()(discover.discover)
 app.command()(discover.search)
 app.command()(discover.title)
+app.command()(activity.activity)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,112 @@
+"""The activity feed: what happened, newest first, as the reader may see it.
+
+Private entries are shown to the person they concern and to moderators; someone whose privacy settings
+hide their request history has their request activity shown to nobody else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, not_, or_, select
+
+from core.db.models import Activity, User
+from core.db.session import Database
+from core.enums import ActivityType, ContentType, Visibility
+from core.errors import InvalidInput, NotFound
+from core.permissions import Permission, effective_permissions, require
+
+__all__ = ["ActivityEntry", "feed"]
+
+_REQUEST_TYPES = [kind for kind in ActivityType if kind.value.startswith("request_")]
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    id: int
+    type: ActivityType
+    user: str | None
+    content_type: ContentType | None
+    title: str | None
+    request_id: int | None
+    details: dict[str, Any]
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type.value,
+            "user": self.user,
+            "content_type": self.content_type.value if self.content_type else None,
+            "title": self.title,
+            "request_id": self.request_id,
+            "details": self.details,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+async def feed(
+    database: Database,
+    *,
+    reader_id: int | None,
+    types: list[ActivityType] | None = None,
+    content_type: ContentType | None = None,
+    user_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[ActivityEntry]:
+    """`reader_id` None is the operator at the shell, who sees everything."""
+    if not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100")
+    if not 0 <= offset <= 100_000:
+        raise InvalidInput("offset must be between 0 and 100000")
+    async with database.session() as session:
+        query = (
+            select(Activity, User.username)
+            .outerjoin(User, User.id == Activity.user_id)
+            .order_by(Activity.created_at.desc(), Activity.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        if types:
+            query = query.where(Activity.type.in_(types))
+        if content_type is not None:
+            query = query.where(Activity.content_type == content_type)
+        if user_id is not None:
+            query = query.where(Activity.user_id == user_id)
+        if reader_id is not None:
+            reader = await session.get(User, reader_id)
+            if reader is None:
+                raise NotFound(f"there is no user with id {reader_id}")
+            require(
+                username=reader.username,
+                role=reader.role,
+                status=reader.status,
+                overrides=reader.permissions,
+                permission=Permission.VIEW_ACTIVITY,
+            )
+            if Permission.MANAGE_REQUESTS not in effective_permissions(reader.role, reader.permissions):
+                hidden_history = select(User.id).where(
+                    User.privacy_settings["showRequestHistory"].as_boolean().is_(False)
+                )
+                own = Activity.user_id == reader.id
+                query = query.where(
+                    or_(own, Activity.visibility == Visibility.PUBLIC),
+                    or_(own, not_(and_(Activity.type.in_(_REQUEST_TYPES), Activity.user_id.in_(hidden_history)))),
+                )
+        rows = (await session.execute(query)).all()
+    return [
+        ActivityEntry(
+            row.Activity.id,
+            row.Activity.type,
+            row.username,
+            row.Activity.content_type,
+            row.Activity.title,
+            row.Activity.request_id,
+            row.Activity.details or {},
+            row.Activity.created_at,
+        )
+        for row in rows
+    ]
