@@ -5,27 +5,8 @@ from __future__ import annotations
 import json
 
 from .conftest import Idkarr
+from .contracts import ITEM_FIELDS
 from .fake_tmdb import API_KEY, serve_tmdb
-
-ITEM_FIELDS = {
-    "id",
-    "type",
-    "title",
-    "year",
-    "poster",
-    "overview",
-    "rating",
-    "vote_count",
-    "genres",
-    "popularity",
-    "release_date",
-    "tmdb_id",
-    "tvdb_id",
-    "imdb_id",
-    "exists_in_library",
-    "media_id",
-    "request_status",
-}
 
 
 def test_discover_and_search_print_stable_json_from_the_offline_catalog(idkarr: Idkarr) -> None:

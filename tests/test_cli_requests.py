@@ -5,24 +5,7 @@ from __future__ import annotations
 import json
 
 from .conftest import Idkarr
-
-REQUEST_FIELDS = {
-    "id",
-    "status",
-    "content_type",
-    "title",
-    "year",
-    "tmdb_id",
-    "tvdb_id",
-    "imdb_id",
-    "seasons",
-    "requested_by",
-    "watchers",
-    "approved_by",
-    "denial_reason",
-    "created_at",
-    "modified_at",
-}
+from .contracts import REQUEST_FIELDS
 
 
 def test_request_lifecycle_from_the_shell(idkarr: Idkarr) -> None:

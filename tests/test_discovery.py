@@ -20,30 +20,12 @@ from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_search
 from core.upstream_errors import UpstreamUnavailable
 
+from .contracts import ITEM_FIELDS
 from .factories import make_request, make_user
 from .fake_tmdb import serve_tmdb
 from .metadata_helpers import discovery_service, tmdb_provider
 
 CATALOG = OfflineCatalog()
-ITEM_FIELDS = {
-    "id",
-    "type",
-    "title",
-    "year",
-    "poster",
-    "overview",
-    "rating",
-    "vote_count",
-    "genres",
-    "popularity",
-    "release_date",
-    "tmdb_id",
-    "tvdb_id",
-    "imdb_id",
-    "exists_in_library",
-    "media_id",
-    "request_status",
-}
 
 
 @pytest.mark.parametrize("kind", ["trending", "popular", "upcoming", "top-rated", "airing-today", "on-the-air"])
