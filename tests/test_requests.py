@@ -18,6 +18,8 @@ from core.metadata.types import TitleDetails
 from core.services import requests
 from core.services.users import add_user
 
+from .contracts import REQUEST_FIELDS
+
 CATALOG = OfflineCatalog()
 
 
@@ -50,23 +52,7 @@ async def test_a_request_waits_for_moderators_who_are_told_of_it(db: Database) -
         "alice",
         [],
     )
-    assert set(data) == {
-        "id",
-        "status",
-        "content_type",
-        "title",
-        "year",
-        "tmdb_id",
-        "tvdb_id",
-        "imdb_id",
-        "seasons",
-        "requested_by",
-        "watchers",
-        "approved_by",
-        "denial_reason",
-        "created_at",
-        "modified_at",
-    }
+    assert set(data) == REQUEST_FIELDS
     assert sorted(await outbox(db)) == [("request_pending", ids["boss"]), ("request_pending", ids["mod"])]
 
 
