@@ -8,7 +8,6 @@ IDKARR_BENCH_DATABASE_URL / IDKARR_BENCH_REDIS_URL. Run benchmarks from the repo
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,7 +41,3 @@ def percentile(values: list[float], share: float) -> float:
 
 def report(name: str, value: float, unit: str) -> None:
     print(f"{name}: {value:.3f} {unit}" if isinstance(value, float) else f"{name}: {value} {unit}", flush=True)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from .fakes import json_response, serve_app
+from .fakes import TMDB_CONFIGURATION, json_response, serving
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_KEY = "fake-tmdb-key-4f1c2a"
@@ -346,20 +346,7 @@ class FakeTmdb:
     # --- endpoints --------------------------------------------------------------------------------
 
     async def configuration(self, request: web.Request) -> web.Response:
-        return json_response(
-            {
-                "images": {
-                    "base_url": "http://image.tmdb.org/t/p/",
-                    "secure_base_url": "https://image.tmdb.org/t/p/",
-                    "backdrop_sizes": ["w300", "w780", "w1280", "original"],
-                    "logo_sizes": ["w45", "w92", "w154", "w185", "w300", "w500", "original"],
-                    "poster_sizes": ["w92", "w154", "w185", "w342", "w500", "w780", "original"],
-                    "profile_sizes": ["w45", "w185", "h632", "original"],
-                    "still_sizes": ["w92", "w185", "w300", "original"],
-                },
-                "change_keys": ["adult", "air_date", "also_known_as", "biography", "images", "name", "overview"],
-            }
-        )
+        return json_response(TMDB_CONFIGURATION)
 
     async def genres(self, request: web.Request) -> web.Response:
         return json_response({"genres": GENRES_MOVIE if request.match_info["kind"] == "movie" else GENRES_TV})
@@ -480,12 +467,8 @@ class FakeTmdb:
         return app
 
 
-@asynccontextmanager
-async def serve_tmdb(fake: FakeTmdb | None = None) -> AsyncIterator[FakeTmdb]:
-    fake = fake or FakeTmdb()
-    async with serve_app(fake.app()) as port:
-        fake.port = port
-        yield fake
+def serve_tmdb(fake: FakeTmdb | None = None) -> AbstractAsyncContextManager[FakeTmdb]:
+    return serving(fake or FakeTmdb())
 
 
 def synthetic_titles(count: int) -> list[FakeTitle]:

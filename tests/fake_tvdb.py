@@ -6,14 +6,13 @@ import base64
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from .fakes import json_response, serve_app
+from .fakes import json_response, serving
 
 API_KEY = "fake-tvdb-key-77aa"
 TOKEN_LIFETIME = 30 * 86400  # TheTVDB's tokens last about a month
@@ -275,9 +274,5 @@ class FakeTvdb:
         return app
 
 
-@asynccontextmanager
-async def serve_tvdb(fake: FakeTvdb | None = None) -> AsyncIterator[FakeTvdb]:
-    fake = fake or FakeTvdb()
-    async with serve_app(fake.app()) as port:
-        fake.port = port
-        yield fake
+def serve_tvdb(fake: FakeTvdb | None = None) -> AbstractAsyncContextManager[FakeTvdb]:
+    return serving(fake or FakeTvdb())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -155,9 +155,22 @@ async def serve_app(app: web.Application) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
+class Fake(Protocol):
+    port: int
+
+    def app(self) -> web.Application: ...
+
+
+F = TypeVar("F", bound=Fake)
+
+
 @asynccontextmanager
-async def serve_upstreams() -> AsyncIterator[FakeUpstreams]:
-    fake = FakeUpstreams()
+async def serving(fake: F) -> AsyncIterator[F]:
+    """Serve a fake upstream for the length of the block, its `port` set to where it listens."""
     async with serve_app(fake.app()) as port:
         fake.port = port
         yield fake
+
+
+def serve_upstreams() -> AbstractAsyncContextManager[FakeUpstreams]:
+    return serving(FakeUpstreams())

@@ -15,7 +15,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
-from typing import Any
 
 from core.enums import ContentType, DiscoveryKind
 from core.metadata.provider import ExternalIds
@@ -230,10 +229,3 @@ class OfflineCatalog:
 
     def titles(self) -> list[Title]:
         return [entry.title for entry in self._entries]
-
-
-def catalog_stats(catalog: OfflineCatalog) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for title in catalog.titles():
-        counts[title.type.value] = counts.get(title.type.value, 0) + 1
-    return counts

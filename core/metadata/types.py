@@ -6,7 +6,7 @@ so (de)serialisation must be cheap and must not depend on any upstream's field n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.enums import ContentType
@@ -185,7 +185,6 @@ class DiscoverQuery:
     genre: str | None = None
     year_from: int | None = None
     year_to: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def cache_part(self) -> str:
         return f"{self.language}:{self.region or '-'}:{self.genre or '-'}:{self.year_from or '-'}:{self.year_to or '-'}"

@@ -64,9 +64,11 @@ async def media_for(session: AsyncSession, request: Request) -> Media:
     return media
 
 
-async def approve_row(session: AsyncSession, request: Request, actor: User) -> None:
+async def approve_row(session: AsyncSession, request: Request, actor: User, *, retry: bool = False) -> None:
+    """Approve (or, after a failure, approve again): library record, status, activity and notifications."""
     media = await media_for(session, request)
     request.status = RequestStatus.APPROVED
+    request.failure_reason = None
     request.approved_by_id = actor.id
     request.approved_at = datetime.now(UTC)
     request.media_id = media.id
@@ -79,6 +81,7 @@ async def approve_row(session: AsyncSession, request: Request, actor: User) -> N
         ActivityType.REQUEST_APPROVED,
         await followers_of(session, request),
         approved_by=actor.username,
+        **({"retry": True} if retry else {}),
     )
 
 

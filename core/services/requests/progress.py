@@ -29,7 +29,7 @@ from core.services.requests.common import (
     view_of,
 )
 from core.services.requests.create import choose_seasons
-from core.services.requests.decisions import claim, media_for
+from core.services.requests.decisions import approve_row, claim, media_for
 
 __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]
 
@@ -102,20 +102,7 @@ async def retry(database: Database, request_id: int, *, actor_id: int) -> Reques
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "retried", (RequestStatus.FAILED,))
-        request.status = RequestStatus.APPROVED
-        request.failure_reason = None
-        request.approved_by_id = actor.id
-        request.approved_at = datetime.now(UTC)
-        await session.flush()
-        await record(
-            session,
-            request,
-            actor.id,
-            ActivityType.REQUEST_APPROVED,
-            await followers_of(session, request),
-            approved_by=actor.username,
-            retry=True,
-        )
+        await approve_row(session, request, actor, retry=True)
         return await view_of(session, request)
 
 
