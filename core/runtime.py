@@ -22,6 +22,7 @@ from core.db.session import Database
 from core.dburl import DatabaseUrl
 from core.embedded import EmbeddedPostgres, EmbeddedRedis, prepare_data_dir
 from core.errors import DatabaseUnavailable, RedisUnavailable
+from core.pubsub import RedisSignals
 from core.services.users import ensure_bootstrap_admin
 
 __all__ = ["Runtime", "open_database", "open_redis", "open_runtime", "scrub"]
@@ -116,6 +117,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     started = time.perf_counter()
     async with open_database(settings) as database, open_redis(settings) as redis_client:
         (await read_schema_state(database)).require_current()
+        database.after_commit = RedisSignals(redis_client, settings.redis.key_prefix)
         await ensure_bootstrap_admin(database, settings.users.bootstrap_admin)
         log.info("event=ready seconds=%.3f database=%s", time.perf_counter() - started, database.url.redacted)
         yield Runtime(settings=settings, database=database, redis=redis_client, started_at=started)

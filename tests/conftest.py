@@ -98,6 +98,7 @@ async def db(shared_database: Database) -> AsyncIterator[Database]:
     try:
         yield shared_database
     finally:
+        shared_database.after_commit = None
         async with shared_database.engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
 

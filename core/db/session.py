@@ -1,15 +1,58 @@
-"""The engine and units of work: one AsyncSession per use case, committed or rolled back as a whole."""
+"""The engine and units of work: one AsyncSession per use case, committed or rolled back as a whole.
+
+A unit of work can leave signals ("something is waiting in the outbox", "this happened") that are sent
+only once its transaction has committed, so no listener ever hears of a change that was rolled back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from core.dburl import DatabaseUrl
 
-__all__ = ["Database"]
+__all__ = ["ACTIVITY", "OUTBOX", "AfterCommit", "Announced", "Database", "Signal", "signal"]
+
+log = logging.getLogger(__name__)
+
+Signal = tuple[str, str]  # (channel name, message)
+AfterCommit = Callable[[list[Signal]], Awaitable[None]]
+
+_SIGNALS = "idkarr.signals"
+
+# The channels signals are sent on.
+OUTBOX = "outbox"  # rows are waiting in the outbox: wake the dispatcher
+ACTIVITY = "activity"  # an activity entry was written: real-time feeds
+
+
+def signal(session: AsyncSession, channel: str, message: str) -> None:
+    """Send `message` on `channel` once this session's transaction has committed."""
+    session.info.setdefault(_SIGNALS, []).append((channel, message))
+
+
+@runtime_checkable
+class Announced(Protocol):
+    """A row whose insertion is announced once committed (activity entries, for real-time feeds)."""
+
+    def announcement(self) -> Signal: ...
+
+
+class _UnitOfWork(Session):
+    pass
+
+
+@event.listens_for(_UnitOfWork, "after_flush")
+def _announce_new_rows(session: Session, _context: Any) -> None:
+    # After a flush the new rows have their ids but are still listed as new.
+    for row in session.new:
+        if isinstance(row, Announced):
+            session.info.setdefault(_SIGNALS, []).append(row.announcement())
 
 
 class Database:
@@ -23,13 +66,23 @@ class Database:
             echo=echo,
             connect_args={"connect_timeout": max(1, round(connect_timeout)), "application_name": "idkarr"},
         )
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=_UnitOfWork)
+        # Set by the runtime (Redis pub/sub); without it signals are dropped and listeners fall back to polling.
+        self.after_commit: AfterCommit | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends normally, rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            signals: list[Signal] = session.info.pop(_SIGNALS, [])
+        if signals and self.after_commit is not None:
+            try:
+                await self.after_commit(signals)
+            except Exception:
+                # The change is committed; a lost wake-up only delays delivery until the next poll.
+                log.warning("event=signal_failed count=%d", len(signals), exc_info=True)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import OutboxMessage, User
+from core.db.session import OUTBOX, signal
 from core.enums import UserStatus
 
 __all__ = ["SETTING_FOR_EVENT", "enqueue", "wants"]
@@ -63,4 +64,5 @@ async def enqueue(
             )
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
         )
+        signal(session, OUTBOX, event)
     return chosen

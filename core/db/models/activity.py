@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, JsonDict, created_at_column
 from core.db.pgtypes import ACTIVITY_TYPE, CONTENT_TYPE, VISIBILITY
+from core.db.session import ACTIVITY
 from core.enums import ActivityType, ContentType, Visibility
 
 __all__ = ["Activity"]
@@ -45,3 +47,22 @@ class Activity(Base):
     details: Mapped[JsonDict | None]
     visibility: Mapped[Visibility] = mapped_column(VISIBILITY, server_default=Visibility.PUBLIC.value)
     created_at: Mapped[datetime] = created_at_column()
+
+    def announcement(self) -> tuple[str, str]:
+        """What real-time listeners hear once this entry is committed (see core.db.session)."""
+        # Only what was set before the flush: server defaults are not loaded, and loading them here would
+        # need I/O inside a flush.
+        loaded = self.__dict__
+        visibility = loaded.get("visibility") or Visibility.PUBLIC
+        content_type = loaded.get("content_type")
+        message = {
+            "id": self.id,
+            "type": str(loaded["type"]),
+            "user_id": loaded.get("user_id"),
+            "content_type": str(content_type) if content_type else None,
+            "title": loaded.get("title"),
+            "request_id": loaded.get("request_id"),
+            "visibility": str(visibility),
+            "details": loaded.get("details") or {},
+        }
+        return ACTIVITY, json.dumps(message, default=str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, JsonDict, created_at_column
@@ -38,6 +39,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None]
     created_at: Mapped[datetime] = created_at_column()
     delivered_at: Mapped[datetime | None]
+    # Front ends that have delivered it; a retry after a partial failure goes to the others only.
+    delivered_via: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class ActionToken(Base):

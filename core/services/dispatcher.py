@@ -1,0 +1,296 @@
+"""Delivering the outbox through whatever front ends are running.
+
+A message is claimed by pushing its next attempt one lease into the future (committed before any delivery),
+so concurrent dispatchers never take the same row, and a dispatcher that dies holding a row gives it back
+when the lease runs out: a change committed but never delivered is delivered after a restart, once.
+Each front end that delivered is remembered on the row, so a retry after a partial failure only goes to
+the front ends that failed. Failures are retried with exponential backoff and jitter, and recorded; after
+the last attempt the row is marked failed and kept with its error.
+
+Redis pub/sub wakes the dispatcher the moment a transaction queues something; polling covers a lost
+wake-up and the retries that fall due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from sqlalchemy import func, select, update
+
+from core.db.models import ChatIdentity, OutboxMessage, User
+from core.db.session import OUTBOX, Database
+from core.enums import OutboxStatus, UserStatus
+from core.pubsub import subscribe
+
+__all__ = ["Delivery", "DispatchPolicy", "Dispatcher", "FrontEnd", "backoff"]
+
+log = logging.getLogger(__name__)
+
+_MAX_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox message as a front end receives it."""
+
+    id: int
+    dedup_key: str
+    event: str
+    payload: Mapping[str, Any]
+    attempt: int
+    # None for announcements to a platform's channel rather than to a person.
+    recipient_id: int | None = None
+    recipient: str | None = None
+    language: str = "en"
+    identities: Mapping[str, str] = field(default_factory=dict)  # platform -> platform user id
+
+
+class FrontEnd(Protocol):
+    """A place messages can be delivered to: the console, Discord, Telegram."""
+
+    name: str
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        """True once delivered; False when this front end cannot reach the recipient. Raising means try again."""
+        ...
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    batch: int = 100
+    concurrency: int = 16
+    lease_seconds: float = 60.0  # a claimed row comes back after this if its dispatcher died
+    delivery_timeout: float = 20.0  # must stay below the lease
+    max_attempts: int = 8
+    backoff_base: float = 5.0
+    backoff_cap: float = 3600.0
+    poll_seconds: float = 10.0
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Seconds before attempt `attempt + 1`: doubling from `base`, capped, with half of it jittered."""
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+@dataclass
+class _Outcome:
+    delivered: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self, database: Database, front_ends: Sequence[FrontEnd], policy: DispatchPolicy = DispatchPolicy()
+    ) -> None:
+        if policy.delivery_timeout >= policy.lease_seconds:
+            raise ValueError("the delivery timeout must be shorter than the lease")
+        self._database = database
+        self._front_ends = list(front_ends)
+        self._policy = policy
+        self._slots = asyncio.Semaphore(policy.concurrency)
+
+    async def run_once(self) -> int:
+        """Deliver one batch of what is due; returns how many messages were handled."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        deliveries = await self._address(claimed)
+        await asyncio.gather(*(self._handle(delivery, done) for delivery, done in deliveries))
+        return len(claimed)
+
+    async def drain(self) -> int:
+        """Deliver until nothing is due now (retries scheduled for later stay queued)."""
+        total = 0
+        while handled := await self.run_once():
+            total += handled
+        return total
+
+    async def run(self, stop: asyncio.Event, *, redis: aioredis.Redis | None = None, prefix: str = "idkarr:") -> None:
+        """Deliver until `stop` is set; the batch in hand is finished first."""
+        wake = asyncio.Event()
+        listener = asyncio.create_task(self._listen(redis, prefix, wake)) if redis is not None else None
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    # The database may be restarting; the rows are safe in it, so wait and try again.
+                    log.exception("event=dispatch_failed")
+                    handled = 0
+                if handled >= self._policy.batch:
+                    continue
+                await _first_of(stop, wake, seconds=await self._seconds_until_due())
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _listen(self, redis: aioredis.Redis, prefix: str, wake: asyncio.Event) -> None:
+        while True:
+            try:
+                async for _ in subscribe(redis, prefix, [OUTBOX]):
+                    wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("event=outbox_listen_failed error=%s", type(error).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _seconds_until_due(self) -> float:
+        try:
+            async with self._database.session() as session:
+                wait = (
+                    await session.execute(
+                        select(func.extract("epoch", func.min(OutboxMessage.next_attempt_at) - func.now())).where(
+                            OutboxMessage.status == OutboxStatus.PENDING
+                        )
+                    )
+                ).scalar_one()
+        except Exception:
+            return self._policy.poll_seconds
+        if wait is None:
+            return self._policy.poll_seconds
+        return min(self._policy.poll_seconds, max(0.0, float(wait)))
+
+    async def _claim(self) -> list[Any]:
+        due = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now())
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self._policy.batch)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=func.now() + timedelta(seconds=self._policy.lease_seconds),
+            )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.dedup_key,
+                OutboxMessage.event,
+                OutboxMessage.payload,
+                OutboxMessage.recipient_user_id,
+                OutboxMessage.attempts,
+                OutboxMessage.delivered_via,
+            )
+        )
+        async with self._database.transaction() as session:
+            return list((await session.execute(statement)).all())
+
+    async def _address(self, claimed: list[Any]) -> list[tuple[Delivery | str, Any]]:
+        """Each claimed row with its recipient's name, language and chat identities (or why it cannot go)."""
+        user_ids = {row.recipient_user_id for row in claimed if row.recipient_user_id is not None}
+        users: dict[int, Any] = {}
+        identities: dict[int, dict[str, str]] = {}
+        if user_ids:
+            async with self._database.session() as session:
+                for found in await session.execute(
+                    select(User.id, User.username, User.language, User.status).where(User.id.in_(user_ids))
+                ):
+                    users[found.id] = found
+                for identity in await session.execute(
+                    select(ChatIdentity.user_id, ChatIdentity.platform, ChatIdentity.platform_user_id).where(
+                        ChatIdentity.user_id.in_(user_ids)
+                    )
+                ):
+                    identities.setdefault(identity.user_id, {})[identity.platform.value] = identity.platform_user_id
+        addressed: list[tuple[Delivery | str, Any]] = []
+        for row in claimed:
+            user = users.get(row.recipient_user_id) if row.recipient_user_id is not None else None
+            if row.recipient_user_id is not None and (user is None or user.status != UserStatus.ACTIVE):
+                addressed.append(("the recipient is no longer an active user", row))
+                continue
+            delivery = Delivery(
+                id=row.id,
+                dedup_key=row.dedup_key,
+                event=row.event,
+                payload=row.payload,
+                attempt=row.attempts,
+                recipient_id=row.recipient_user_id,
+                recipient=user.username if user is not None else None,
+                language=user.language if user is not None else "en",
+                identities=identities.get(row.recipient_user_id, {}),
+            )
+            addressed.append((delivery, row))
+        return addressed
+
+    async def _handle(self, delivery: Delivery | str, row: Any) -> None:
+        if isinstance(delivery, str):
+            await self._finish(row, OutboxStatus.FAILED, list(row.delivered_via), delivery)
+            return
+        done = set(row.delivered_via)
+        outcome = _Outcome()
+        for front_end in self._front_ends:
+            if front_end.name in done:
+                continue
+            try:
+                async with self._slots, asyncio.timeout(self._policy.delivery_timeout):
+                    if await front_end.deliver(delivery):
+                        outcome.delivered.append(front_end.name)
+            except Exception as error:
+                outcome.errors.append(f"{front_end.name}: {type(error).__name__}: {error}"[:300])
+        delivered_via = [*row.delivered_via, *outcome.delivered]
+        if outcome.errors:
+            reason = "; ".join(outcome.errors)
+            if row.attempts >= self._policy.max_attempts:
+                log.warning("event=outbox_gave_up id=%d attempts=%d", row.id, row.attempts)
+                await self._finish(row, OutboxStatus.FAILED, delivered_via, reason)
+            else:
+                delay = backoff(row.attempts, self._policy.backoff_base, self._policy.backoff_cap)
+                await self._finish(row, OutboxStatus.PENDING, delivered_via, reason, retry_in=delay)
+        elif delivered_via:
+            await self._finish(row, OutboxStatus.DELIVERED, delivered_via, None)
+        else:
+            names = ", ".join(front_end.name for front_end in self._front_ends) or "none running"
+            who = delivery.recipient or "the announcement channel"
+            await self._finish(row, OutboxStatus.FAILED, [], f"no front end reaches {who} (front ends: {names})")
+
+    async def _finish(
+        self,
+        row: Any,
+        status: OutboxStatus,
+        delivered_via: list[str],
+        error: str | None,
+        *,
+        retry_in: float | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "delivered_via": delivered_via, "last_error": error}
+        if error is not None:
+            values["last_error"] = error[:_MAX_ERROR]
+        if status == OutboxStatus.DELIVERED:
+            values["delivered_at"] = datetime.now(UTC)
+        if retry_in is not None:
+            values["next_attempt_at"] = func.now() + timedelta(seconds=retry_in)
+        # Guarded by the attempt number: if our lease ran out and another dispatcher took the row, its
+        # record wins and ours is dropped.
+        async with self._database.transaction() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.attempts == row.attempts,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(**values)
+            )
+
+
+async def _first_of(*events: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

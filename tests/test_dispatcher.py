@@ -1,0 +1,252 @@
+"""The outbox dispatcher on real PostgreSQL and Redis: exactly once per recipient, retries, failures,
+crashes, concurrent dispatchers, and the pub/sub wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+
+import redis.asyncio as aioredis
+from sqlalchemy import select, update
+
+from core.db.models import OutboxMessage
+from core.db.session import Database
+from core.enums import ContentType, OutboxStatus, UserRole
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import ExternalIds
+from core.pubsub import RedisSignals, subscribe
+from core.services import outbox, requests
+from core.services.dispatcher import Delivery, Dispatcher, DispatchPolicy, backoff
+from core.services.users import add_user
+
+from .conftest import clean_environment
+
+FAST = DispatchPolicy(backoff_base=0.05, backoff_cap=0.2, lease_seconds=30, poll_seconds=0.2)
+
+
+class Recorder:
+    """A front end as the dispatcher sees one: it can fail, be unreachable, or take its time."""
+
+    def __init__(self, name: str = "console", *, failures: int = 0, reaches: bool = True) -> None:
+        self.name = name
+        self.failures = failures
+        self.reaches = reaches
+        self.received: list[Delivery] = []
+        self.arrived = asyncio.Event()
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the platform answered 502")
+        if not self.reaches:
+            return False
+        self.received.append(delivery)
+        self.arrived.set()
+        return True
+
+
+async def queue(db: Database, count: int, *, recipients: list[int] | None = None) -> list[int]:
+    """`count` notifications to each recipient, written the way services write them."""
+    if recipients is None:
+        recipients = [(await add_user(db, "alice", UserRole.USER)).id]
+    for number in range(count):
+        async with db.transaction() as session:
+            await outbox.enqueue(
+                session,
+                event="request_approved",
+                dedup_base=f"test:{number}",
+                recipients=recipients,
+                payload={"title": f"Title {number}"},
+            )
+    return recipients
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all())
+
+
+async def test_a_request_story_reaches_each_person_once(db: Database) -> None:
+    ids = {
+        name: (await add_user(db, name, role)).id
+        for name, role in [("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER)]
+    }
+    matrix = await OfflineCatalog().details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+    created = await requests.create(db, matrix, actor_id=ids["alice"])
+    await requests.create(db, matrix, actor_id=ids["bob"])
+    await requests.approve(db, created.request.id, actor_id=ids["mod"])
+    front_end = Recorder()
+    dispatcher = Dispatcher(db, [front_end], FAST)
+
+    assert await dispatcher.drain() == 3
+    assert await dispatcher.drain() == 0
+
+    heard = sorted((d.event, d.recipient) for d in front_end.received)
+    assert heard == [("request_approved", "alice"), ("request_approved", "bob"), ("request_pending", "mod")]
+    approved = next(d for d in front_end.received if d.recipient == "alice")
+    assert approved.payload["title"] == "The Matrix"
+    assert approved.payload["approved_by"] == "mod"
+    assert {row.status for row in await rows(db)} == {OutboxStatus.DELIVERED}
+    assert all(row.delivered_via == ["console"] and row.delivered_at for row in await rows(db))
+
+
+async def test_a_failing_front_end_is_retried_with_backoff_and_the_error_kept(db: Database) -> None:
+    await queue(db, 1)
+    front_end = Recorder(failures=2)
+    dispatcher = Dispatcher(db, [front_end], FAST)
+
+    await dispatcher.run_once()
+    [row] = await rows(db)
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+    assert row.last_error == "console: ConnectionError: the platform answered 502"
+    assert await dispatcher.run_once() == 0, "a retry waits for its backoff"
+
+    deadline = time.monotonic() + 5
+    while not front_end.received and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        await dispatcher.run_once()
+    [row] = await rows(db)
+    assert (row.status, row.attempts, len(front_end.received)) == (OutboxStatus.DELIVERED, 3, 1)
+
+
+async def test_after_the_last_attempt_the_message_is_failed_and_kept(db: Database) -> None:
+    await queue(db, 1)
+    policy = DispatchPolicy(backoff_base=0.0, backoff_cap=0.0, max_attempts=3)
+    dispatcher = Dispatcher(db, [Recorder(failures=10)], policy)
+    for _ in range(5):
+        await dispatcher.run_once()
+    [row] = await rows(db)
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 3)
+    assert "502" in (row.last_error or "")
+
+
+async def test_a_retry_after_a_partial_failure_skips_front_ends_that_delivered(db: Database) -> None:
+    await queue(db, 1)
+    console, discord = Recorder("console"), Recorder("discord", failures=1)
+    dispatcher = Dispatcher(db, [console, discord], DispatchPolicy(backoff_base=0.0, backoff_cap=0.0))
+    await dispatcher.run_once()
+    await dispatcher.run_once()
+    [row] = await rows(db)
+    assert (len(console.received), len(discord.received)) == (1, 1)
+    assert (row.status, sorted(row.delivered_via)) == (OutboxStatus.DELIVERED, ["console", "discord"])
+
+
+async def test_nobody_reachable_is_recorded_not_retried_forever(db: Database) -> None:
+    await queue(db, 1)
+    await Dispatcher(db, [Recorder("telegram", reaches=False)], FAST).drain()
+    [row] = await rows(db)
+    assert row.status == OutboxStatus.FAILED
+    assert row.last_error == "no front end reaches alice (front ends: telegram)"
+
+
+async def test_a_dispatcher_killed_mid_delivery_is_finished_by_the_next_exactly_once(db: Database) -> None:
+    ids = [(await add_user(db, name, UserRole.USER)).id for name in ("alice", "bob", "carol")]
+    await queue(db, 4, recipients=ids)
+    victim = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "tests.dispatch_victim", db.url.libpq, "1.5"],
+        stdout=asyncio.subprocess.PIPE,
+        env=clean_environment({}),
+    )
+    try:
+        assert victim.stdout is not None
+        line = await asyncio.wait_for(victim.stdout.readline(), timeout=30)
+        assert line.startswith(b"claimed"), line
+    finally:
+        victim.kill()  # SIGKILL: no cleanup, no goodbye
+        await victim.wait()
+    assert {(row.status, row.attempts) for row in await rows(db)} == {(OutboxStatus.PENDING, 1)}
+
+    front_end = Recorder()
+    dispatcher = Dispatcher(db, [front_end], FAST)
+    assert await dispatcher.drain() == 0, "the dead dispatcher's lease still holds the rows"
+    await asyncio.sleep(1.6)
+    assert await dispatcher.drain() == 12
+    assert Counter(d.dedup_key for d in front_end.received).most_common(1)[0][1] == 1
+    assert Counter(d.recipient for d in front_end.received) == {"alice": 4, "bob": 4, "carol": 4}
+    assert {row.status for row in await rows(db)} == {OutboxStatus.DELIVERED}
+
+
+async def test_concurrent_dispatchers_never_deliver_a_message_twice(db: Database) -> None:
+    ids = [(await add_user(db, f"user{n}", UserRole.USER)).id for n in range(10)]
+    await queue(db, 30, recipients=ids)
+    front_ends = [Recorder() for _ in range(4)]
+    dispatchers = [Dispatcher(db, [front_end], DispatchPolicy(batch=7)) for front_end in front_ends]
+    await asyncio.gather(*(dispatcher.drain() for dispatcher in dispatchers))
+    keys = Counter(d.dedup_key for front_end in front_ends for d in front_end.received)
+    assert len(keys) == 300
+    assert set(keys.values()) == {1}
+    assert sum(1 for front_end in front_ends if front_end.received) > 1, "the work was shared"
+
+
+async def test_a_commit_wakes_a_sleeping_dispatcher_through_redis(db: Database, redis_client: aioredis.Redis) -> None:
+    db.after_commit = RedisSignals(redis_client, "wake-test:")
+    user = await add_user(db, "alice", UserRole.USER)
+    front_end = Recorder()
+    dispatcher = Dispatcher(db, [front_end], DispatchPolicy(poll_seconds=60))
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, redis=redis_client, prefix="wake-test:"))
+    try:
+        await asyncio.sleep(0.3)  # asleep now, for up to a minute
+        await queue(db, 1, recipients=[user.id])
+        await asyncio.wait_for(front_end.arrived.wait(), timeout=5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=5)
+    assert [d.payload["title"] for d in front_end.received] == ["Title 0"]
+
+
+async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:
+    db.after_commit = RedisSignals(redis_client, "feed-test:")
+    alice = await add_user(db, "alice", UserRole.USER)
+    ready = asyncio.Event()
+    heard: list[dict[str, object]] = []
+    arrived = asyncio.Event()
+
+    async def listen() -> None:
+        async for _channel, message in subscribe(redis_client, "feed-test:", ["activity"], ready):
+            heard.append(json.loads(message))
+            arrived.set()
+
+    listener = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=5)
+        matrix = await OfflineCatalog().details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+        created = await requests.create(db, matrix, actor_id=alice.id)
+        with_rollback = db.transaction()
+        try:
+            async with with_rollback as session:
+                await outbox.enqueue(session, event="x", dedup_base="never", recipients=[alice.id], payload={})
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        await asyncio.wait_for(arrived.wait(), timeout=5)
+        await asyncio.sleep(0.2)
+    finally:
+        listener.cancel()
+    assert [(m["type"], m["title"], m["request_id"], m["user_id"]) for m in heard] == [
+        ("request_created", "The Matrix", created.request.id, alice.id)
+    ]
+
+
+async def test_stale_record_from_a_dispatcher_that_lost_its_lease_is_dropped(db: Database) -> None:
+    await queue(db, 1)
+    slow, fast = Recorder(), Recorder()
+    first = Dispatcher(db, [slow], FAST)
+    claimed = await first._claim()
+    async with db.transaction() as session:  # the lease runs out
+        await session.execute(update(OutboxMessage).values(next_attempt_at=OutboxMessage.created_at))
+    await Dispatcher(db, [fast], FAST).drain()
+    for delivery, row in await first._address(claimed):
+        await first._handle(delivery, row)
+    [row] = await rows(db)
+    assert (row.status, row.attempts, row.delivered_via) == (OutboxStatus.DELIVERED, 2, ["console"])
+
+
+def test_backoff_doubles_within_its_cap_with_jitter() -> None:
+    delays = [backoff(attempt, 5.0, 60.0) for attempt in range(1, 8)]
+    assert 2.5 <= delays[0] <= 5.0
+    assert 5.0 <= delays[1] <= 10.0
+    assert all(30.0 <= delay <= 60.0 for delay in delays[4:])
