@@ -204,10 +204,15 @@ class RequestSettings(_Section):
     anime_quota_days: int = Field(default=7, ge=1, le=365)
     # Whether a series quota counts seasons (Overseerr's way) or whole titles.
     series_quota_counts: Literal["seasons", "titles"] = "seasons"
+    # Auto-approve a pending request once this many people (requester and watchers) want it; 0 = never.
+    auto_approve_watchers: int = Field(default=0, ge=0, le=10_000)
 
 
 class UsersSettings(_Section):
     bootstrap_admin: str = Field(default="admin", min_length=1, max_length=64, pattern=r"^[^\s/@:]+$")
+    # What an unknown chat account may do: sign up at once, sign up and wait for an admin, or only link.
+    registration: Literal["open", "approval", "closed"] = "approval"
+    link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60, description="how long a link code works")
 
 
 class LogSettings(_Section):

@@ -37,3 +37,21 @@ REQUEST_FIELDS = {
     "created_at",
     "modified_at",
 }
+
+WATCHLIST_FIELDS = {
+    "id",
+    "user",
+    "type",
+    "content_type",
+    "title",
+    "year",
+    "tmdb_id",
+    "tvdb_id",
+    "imdb_id",
+    "season",
+    "episode",
+    "rating",
+    "review",
+    "added_at",
+    "modified_at",
+}

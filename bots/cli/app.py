@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import activity, db, discover, doctor, requests, users
+from bots.cli import activity, db, discover, doctor, requests, users, watchlist
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(requests.app, name="request")
+app.add_typer(watchlist.app, name="watchlist")
 app.command()(doctor.doctor)
 app.command()(discover.discover)
 app.command()(discover.search)

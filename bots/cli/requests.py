@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bots.cli.common import emit_json, run, settings_of
+from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
-from core.enums import ContentType, RequestStatus
+from core.enums import RequestStatus
 from core.errors import InvalidInput
 from core.metadata.factory import open_discovery
-from core.metadata.provider import ExternalIds
-from core.runtime import Runtime, open_runtime
+from core.runtime import Runtime
 from core.services import requests
 from core.services.requests import RequestView
-from core.services.users import find_user
 
 app = typer.Typer(help="Requests: list, create, approve, deny, cancel.", no_args_is_help=True)
 T = TypeVar("T")
 AS_HELP = "The user acting (their permissions apply)."
-
-
-def _with_runtime(ctx: typer.Context, action: Callable[[Runtime], Awaitable[T]]) -> T:
-    settings = settings_of(ctx)
-
-    async def go() -> T:
-        async with open_runtime(settings) as runtime:
-            return await action(runtime)
-
-    return run(go())
-
-
-async def _actor(runtime: Runtime, username: str) -> int:
-    return (await find_user(runtime.database, username)).id
 
 
 def parse_seasons(text: str | None) -> list[int] | None:
@@ -82,12 +65,12 @@ def list_(
     wanted = parse_status(status)
 
     async def go(runtime: Runtime) -> list[RequestView]:
-        user_id = await _actor(runtime, user) if user else None
+        user_id = await user_id_of(runtime, user) if user else None
         return await requests.list_requests(
             runtime.database, actor_id=None, status=wanted, user_id=user_id, limit=limit
         )
 
-    found = _with_runtime(ctx, go)
+    found = with_runtime(ctx, go)
     if as_json:
         emit_json([view.to_json() for view in found])
         return
@@ -117,25 +100,18 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Request a title (or join the open request for it)."""
-    kind = parse_content(content_type)
-    if kind is None:
-        raise InvalidInput("say which: --type movie, series or anime")
-    if (tmdb is None) == (tvdb is None):
-        raise InvalidInput("give exactly one of --tmdb or --tvdb")
-    if kind == ContentType.MOVIE and tvdb is not None:
-        raise InvalidInput("films are requested by --tmdb id")
+    kind, ids = title_ids(parse_content(content_type), tmdb, tvdb)
     chosen = parse_seasons(seasons)
-    ids = ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb)
 
     async def go(runtime: Runtime) -> requests.CreateResult:
-        actor_id = await _actor(runtime, as_user)
+        actor = await user_id_of(runtime, as_user)
         async with open_discovery(runtime) as discovery:
             view = await discovery.title(kind, ids)
         return await requests.create(
-            runtime.database, view.details, actor_id=actor_id, seasons=chosen, settings=runtime.settings.requests
+            runtime.database, view.details, actor_id=actor, seasons=chosen, settings=runtime.settings.requests
         )
 
-    result = _with_runtime(ctx, go)
+    result = with_runtime(ctx, go)
     if as_json:
         emit_json({"outcome": result.outcome, "added_seasons": result.added_seasons, **result.request.to_json()})
         return
@@ -148,13 +124,18 @@ def approve(
     ctx: typer.Context,
     request_id: int = typer.Argument(..., metavar="ID"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    instance: str | None = typer.Option(None, "--instance", help="Instance name or id (default: the type's default)."),
+    profile: str | None = typer.Option(None, "--profile", help="Quality profile name or id in that instance."),
+    folder: str | None = typer.Option(None, "--folder", help="Root folder path or id in that instance."),
 ) -> None:
-    """Approve a pending request."""
+    """Approve a pending request, optionally choosing where it goes."""
+    placement = requests.Placement(instance=instance, quality_profile=profile, root_folder=folder)
 
     async def go(runtime: Runtime) -> RequestView:
-        return await requests.approve(runtime.database, request_id, actor_id=await _actor(runtime, as_user))
+        actor = await user_id_of(runtime, as_user)
+        return await requests.approve(runtime.database, request_id, actor_id=actor, placement=placement)
 
-    _print(_with_runtime(ctx, go), "approved")
+    _print(with_runtime(ctx, go), "approved")
 
 
 @app.command()
@@ -167,9 +148,10 @@ def deny(
     """Deny a pending request, with a reason."""
 
     async def go(runtime: Runtime) -> RequestView:
-        return await requests.deny(runtime.database, request_id, actor_id=await _actor(runtime, as_user), reason=reason)
+        actor = await user_id_of(runtime, as_user)
+        return await requests.deny(runtime.database, request_id, actor_id=actor, reason=reason)
 
-    _print(_with_runtime(ctx, go), "denied")
+    _print(with_runtime(ctx, go), "denied")
 
 
 @app.command()
@@ -181,6 +163,6 @@ def cancel(
     """Cancel your own pending request."""
 
     async def go(runtime: Runtime) -> RequestView:
-        return await requests.cancel(runtime.database, request_id, actor_id=await _actor(runtime, as_user))
+        return await requests.cancel(runtime.database, request_id, actor_id=await user_id_of(runtime, as_user))
 
-    _print(_with_runtime(ctx, go), "cancelled")
+    _print(with_runtime(ctx, go), "cancelled")

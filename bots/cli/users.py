@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -11,11 +12,13 @@ from rich.table import Table
 from bots.cli.common import emit_json, run, settings_of
 from core.config import Settings
 from core.db.session import Database
+from core.enums import ChatPlatform
+from core.errors import InvalidInput
 from core.runtime import open_runtime
-from core.services import users
+from core.services import identity, users
 from core.services.users import UserSummary
 
-app = typer.Typer(help="Users: add, list, change role, disable.", no_args_is_help=True)
+app = typer.Typer(help="Users: add, list, change role, disable, link chat accounts, API keys.", no_args_is_help=True)
 
 ROLE_HELP = "admin, moderator, user, viewer or api-user"
 
@@ -26,6 +29,13 @@ def _with_database(settings: Settings, action: Callable[[Database], Awaitable[Us
             return await action(runtime.database)
 
     return run(go())
+
+
+def parse_platform(value: str) -> ChatPlatform:
+    try:
+        return ChatPlatform(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a platform; choose discord, telegram or console") from None
 
 
 def _as_dict(user: UserSummary) -> dict[str, object]:
@@ -93,3 +103,55 @@ def enable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")
     """Enable a disabled or pending user."""
     user = _with_database(settings_of(ctx), lambda db: users.enable_user(db, name))
     typer.echo(f"{user.username} is active")
+
+
+@app.command("link-code")
+def link_code(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Username the code links to."),
+    minutes: int | None = typer.Option(None, "--minutes", help="How long the code works (default from config)."),
+) -> None:
+    """Print a one-time code that links a Discord, Telegram or console account to NAME (code on the last line)."""
+    settings = settings_of(ctx)
+    lifetime = minutes if minutes is not None else settings.users.link_code_minutes
+
+    async def go() -> tuple[str, datetime]:
+        async with open_runtime(settings) as runtime:
+            return await identity.issue_link_code(runtime.database, name, minutes=lifetime)
+
+    code, expires = run(go())
+    typer.echo(f"A link code for {name.strip()}: it works once, until {expires:%Y-%m-%d %H:%M} UTC.")
+    typer.echo("Send it from any idkarr chat with: /link CODE")
+    typer.echo(code)
+
+
+@app.command("api-key")
+def api_key(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
+    """Make a new API key for NAME, replacing the old one (the key is printed once, on the last line)."""
+    settings = settings_of(ctx)
+
+    async def go() -> str:
+        async with open_runtime(settings) as runtime:
+            return await identity.issue_api_key(runtime.database, name)
+
+    key = run(go())
+    typer.echo(f"A new API key for {name.strip()}; idkarr keeps only its digest, so copy it now.")
+    typer.echo(key)
+
+
+@app.command()
+def unlink(
+    ctx: typer.Context,
+    platform: str = typer.Argument(..., help="discord, telegram or console."),
+    platform_user_id: str = typer.Argument(..., help="The account's id on that platform."),
+) -> None:
+    """Forget which user a chat account belongs to (it can then be linked again)."""
+    settings = settings_of(ctx)
+    parsed = parse_platform(platform)
+
+    async def go() -> str:
+        async with open_runtime(settings) as runtime:
+            return await identity.unlink(runtime.database, parsed, platform_user_id)
+
+    owner = run(go())
+    typer.echo(f"{platform} account {platform_user_id} is no longer linked to {owner}")

@@ -24,6 +24,7 @@ __all__ = [
     "enable_user",
     "ensure_bootstrap_admin",
     "find_user",
+    "get_by_name",
     "list_users",
     "set_role",
     "validate_username",
@@ -67,7 +68,7 @@ def parse_role(value: str) -> UserRole:
         raise InvalidInput(f"{value!r} is not a role; choose one of {choices}") from None
 
 
-async def _get_by_name(session: AsyncSession, username: str, *, lock: bool = False) -> User:
+async def get_by_name(session: AsyncSession, username: str, *, lock: bool = False) -> User:
     query = select(User).where(func.lower(User.username) == username.strip().lower())
     if lock:
         query = query.with_for_update()
@@ -101,7 +102,7 @@ async def add_user(database: Database, username: str, role: UserRole, *, by_id: 
 
 async def find_user(database: Database, username: str) -> UserSummary:
     async with database.session() as session:
-        return UserSummary.of(await _get_by_name(session, username))
+        return UserSummary.of(await get_by_name(session, username))
 
 
 async def list_users(database: Database) -> list[UserSummary]:
@@ -133,7 +134,7 @@ def _ensure_another_admin(admins: list[int], user: User) -> None:
 async def set_role(database: Database, username: str, role: UserRole, *, by_id: int | None = None) -> UserSummary:
     async with database.transaction() as session:
         admins = await _lock_active_admins(session)
-        user = await _get_by_name(session, username, lock=True)
+        user = await get_by_name(session, username, lock=True)
         if role != UserRole.ADMIN:
             _ensure_another_admin(admins, user)
         user.role = role
@@ -146,7 +147,7 @@ async def set_role(database: Database, username: str, role: UserRole, *, by_id: 
 async def disable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
     async with database.transaction() as session:
         admins = await _lock_active_admins(session)
-        user = await _get_by_name(session, username, lock=True)
+        user = await get_by_name(session, username, lock=True)
         _ensure_another_admin(admins, user)
         user.status = UserStatus.DISABLED
         user.updated_by_id = by_id
@@ -158,7 +159,7 @@ async def disable_user(database: Database, username: str, *, by_id: int | None =
 
 async def enable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
     async with database.transaction() as session:
-        user = await _get_by_name(session, username, lock=True)
+        user = await get_by_name(session, username, lock=True)
         user.status = UserStatus.ACTIVE
         user.updated_by_id = by_id
         await session.flush()

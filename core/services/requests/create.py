@@ -115,7 +115,8 @@ async def _create_once(
         )
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
         if pending is not None:
-            return await _join(session, pending, actor, wanted - covered - season_numbers(pending.seasons))
+            joined = await _join(session, pending, actor, wanted - covered - season_numbers(pending.seasons))
+            return await _approve_by_demand(session, pending, joined, settings.auto_approve_watchers)
         remaining = wanted - covered
         is_movie = content_type == ContentType.MOVIE
         if active and (is_movie or not remaining):
@@ -172,6 +173,17 @@ async def _join(session: AsyncSession, request: Request, actor: User, new_season
         request.modified_at = datetime.now(UTC)
     await session.flush()
     return CreateResult(await view_of(session, request), "joined", sorted(new_seasons))
+
+
+async def _approve_by_demand(
+    session: AsyncSession, request: Request, joined: CreateResult, threshold: int
+) -> CreateResult:
+    """With `auto_approve_watchers` set, enough people wanting a title is approval enough."""
+    wanting = len(await followers_of(session, request))
+    if threshold <= 0 or wanting < threshold or request.status != RequestStatus.PENDING:
+        return joined
+    await approve_row(session, request, None, wanted_by=wanting)
+    return CreateResult(await view_of(session, request), "joined", joined.added_seasons)
 
 
 async def _available_seasons(

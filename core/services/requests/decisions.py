@@ -4,16 +4,17 @@ to the other."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.db.models import Instance, Media, Request, User
+from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
 from core.db.session import Database
-from core.enums import ActivityType, MediaStatus, RequestStatus
+from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services.requests.common import (
@@ -28,8 +29,74 @@ from core.services.requests.common import (
 )
 
 
-async def media_for(session: AsyncSession, request: Request) -> Media:
-    """The library record approval creates (or reuses), in the default instance for the content type."""
+@dataclass(frozen=True)
+class Placement:
+    """Where a moderator sends an approved title: each by id or name (a root folder by id or path).
+
+    Anything left out is the instance's default; no instance given is the default instance for the type.
+    """
+
+    instance: str | None = None
+    quality_profile: str | None = None
+    root_folder: str | None = None
+
+
+def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
+    text = value.strip()
+    return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
+
+
+async def _placement(
+    session: AsyncSession, content_type: ContentType, placement: Placement
+) -> tuple[Instance | None, QualityProfile | None, RootFolder | None]:
+    if placement.instance:
+        instance = (
+            await session.execute(
+                select(Instance).where(_by_id_or_name(Instance.name, Instance.id, placement.instance))
+            )
+        ).scalar_one_or_none()
+        if instance is None:
+            raise NotFound(f"there is no instance {placement.instance!r}")
+        if instance.content_type != content_type:
+            raise InvalidInput(
+                f"instance {instance.name} holds {instance.content_type.value}, not {content_type.value}"
+            )
+        if not instance.enabled:
+            raise InvalidInput(f"instance {instance.name} is disabled")
+    else:
+        instance = (
+            await session.execute(
+                select(Instance).where(Instance.content_type == content_type, Instance.is_default, Instance.enabled)
+            )
+        ).scalar_one_or_none()
+    if instance is None:
+        if placement.quality_profile or placement.root_folder:
+            raise InvalidInput(f"there is no {content_type.value} instance to choose a profile or folder in")
+        return None, None, None
+    profile_query = select(QualityProfile).where(QualityProfile.instance_id == instance.id)
+    if placement.quality_profile:
+        profile_query = profile_query.where(
+            _by_id_or_name(QualityProfile.name, QualityProfile.id, placement.quality_profile)
+        )
+    else:
+        profile_query = profile_query.where(QualityProfile.is_default)
+    profile = (await session.execute(profile_query)).scalars().first()
+    if profile is None and placement.quality_profile:
+        raise NotFound(f"instance {instance.name} has no quality profile {placement.quality_profile!r}")
+    folder_query = select(RootFolder).where(RootFolder.instance_id == instance.id)
+    if placement.root_folder:
+        folder_query = folder_query.where(_by_id_or_name(RootFolder.path, RootFolder.id, placement.root_folder))
+    else:
+        folder_query = folder_query.where(RootFolder.is_default)
+    folder = (await session.execute(folder_query)).scalars().first()
+    if folder is None and placement.root_folder:
+        raise NotFound(f"instance {instance.name} has no root folder {placement.root_folder!r}")
+    return instance, profile, folder
+
+
+async def media_for(session: AsyncSession, request: Request, placement: Placement | None = None) -> Media:
+    """The library record approval creates (or reuses), placed where the moderator chose or by default in
+    the content type's default instance with its default profile and folder."""
     media = (
         (
             await session.execute(
@@ -41,11 +108,6 @@ async def media_for(session: AsyncSession, request: Request) -> Media:
         .scalars()
         .first()
     )
-    instance = (
-        await session.execute(
-            select(Instance).where(Instance.content_type == request.content_type, Instance.is_default, Instance.enabled)
-        )
-    ).scalar_one_or_none()
     if media is None:
         media = Media(
             content_type=request.content_type,
@@ -58,30 +120,53 @@ async def media_for(session: AsyncSession, request: Request) -> Media:
         session.add(media)
     if media.status != MediaStatus.AVAILABLE:
         media.status = MediaStatus.PROCESSING
-    if instance is not None and media.instance_id is None:
-        media.instance_id = instance.id
+    chosen = placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder))
+    # A title already placed stays where it is unless the moderator says otherwise.
+    if chosen or media.instance_id is None:
+        instance, profile, folder = await _placement(session, request.content_type, placement or Placement())
+        if instance is not None:
+            media.instance_id = instance.id
+            media.quality_profile_id = profile.id if profile else None
+            media.root_folder_id = folder.id if folder else None
     await session.flush()
     return media
 
 
-async def approve_row(session: AsyncSession, request: Request, actor: User, *, retry: bool = False) -> None:
-    """Approve (or, after a failure, approve again): library record, status, activity and notifications."""
-    media = await media_for(session, request)
+async def approve_row(
+    session: AsyncSession,
+    request: Request,
+    actor: User | None,
+    *,
+    retry: bool = False,
+    wanted_by: int | None = None,
+    placement: Placement | None = None,
+) -> None:
+    """Approve (or, after a failure, approve again): library record, status, activity and notifications.
+
+    `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
+    """
+    media = await media_for(session, request, placement)
     request.status = RequestStatus.APPROVED
     request.failure_reason = None
-    request.approved_by_id = actor.id
+    request.approved_by_id = actor.id if actor else None
     request.approved_at = datetime.now(UTC)
     request.media_id = media.id
     request.instance_id = media.instance_id
+    request.quality_profile_id = media.quality_profile_id
+    request.root_folder_id = media.root_folder_id
     await session.flush()
+    details: dict[str, Any] = {"approved_by": actor.username if actor else None}
+    if retry:
+        details["retry"] = True
+    if wanted_by is not None:
+        details["wanted_by"] = wanted_by
     await record(
         session,
         request,
-        actor.id,
+        actor.id if actor else None,
         ActivityType.REQUEST_APPROVED,
         await followers_of(session, request),
-        approved_by=actor.username,
-        **({"retry": True} if retry else {}),
+        **details,
     )
 
 
@@ -118,12 +203,14 @@ async def claim(
     return request
 
 
-async def approve(database: Database, request_id: int, *, actor_id: int) -> RequestView:
+async def approve(
+    database: Database, request_id: int, *, actor_id: int, placement: Placement | None = None
+) -> RequestView:
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "approved")
-        await approve_row(session, request, actor)
+        await approve_row(session, request, actor, placement=placement)
         return await view_of(session, request)
 
 

@@ -1,0 +1,319 @@
+"""One person, one user: chat identities, one-time link codes, self-registration and API keys.
+
+A link code and an API key are secrets handed to a person once; only their SHA-256 digests are stored.
+Both are long random strings, so a fast digest is enough (a slow password hash guards guessable secrets).
+A link code lives in the action_token table as a single-use "link" token whose id is derived from the
+digest: it expires, is used at most once, and survives restarts like any other token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import ActionToken, Activity, ChatIdentity, User
+from core.db.session import Database
+from core.enums import ActivityType, ChatPlatform, UserRole, UserStatus, Visibility
+from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+from core.permissions import Permission
+from core.services import outbox
+from core.services.requests.common import load_user, require_permission
+from core.services.users import UserSummary, get_by_name
+
+__all__ = [
+    "LINK_ACTION",
+    "NotLinked",
+    "Registration",
+    "authenticate_api_key",
+    "identify",
+    "issue_api_key",
+    "issue_link_code",
+    "redeem_link_code",
+    "register",
+    "unlink",
+]
+
+Registration = Literal["open", "approval", "closed"]
+
+LINK_ACTION = "link"
+# No 0/O, 1/I/L: a code is read off one screen and typed into another.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 10  # 31^10 ≈ 8e14 codes
+_API_KEY_PREFIX = "idk_"
+
+
+class NotLinked(NotAllowed):
+    """A chat identity that belongs to nobody yet; says how to get linked under the registration policy."""
+
+    def __init__(self, platform: ChatPlatform, registration: Registration) -> None:
+        self.platform = platform
+        self.registration = registration
+        ways = "ask an admin for a link code and send it with /link CODE"
+        if registration != "closed":
+            ways += ", or send /register to sign up" + (
+                " (an admin then approves you)" if registration == "approval" else ""
+            )
+        super().__init__(f"this {platform.value} account is not linked to an idkarr user yet: {ways}")
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: UserSummary
+    platform: ChatPlatform
+    platform_user_id: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _normalise_code(code: str) -> str:
+    cleaned = re.sub(r"[\s\-]", "", code).upper()
+    if len(cleaned) != _CODE_LENGTH or any(char not in _ALPHABET for char in cleaned):
+        raise InvalidInput("that is not a link code: it has 10 letters and digits, like ABCDE-FGHJK")
+    return cleaned
+
+
+def _token_id(code: str) -> str:
+    return "lk" + _digest(code)[:14]
+
+
+def _check_platform_id(platform_user_id: str) -> str:
+    value = platform_user_id.strip()
+    if not 1 <= len(value) <= 64 or not value.isprintable():
+        raise InvalidInput("a platform user id has 1 to 64 printable characters")
+    return value
+
+
+async def identify(
+    database: Database,
+    platform: ChatPlatform,
+    platform_user_id: str,
+    *,
+    display_name: str | None = None,
+    registration: Registration = "approval",
+) -> UserSummary:
+    """The user behind a chat identity, or NotLinked saying how to get linked."""
+    platform_user_id = _check_platform_id(platform_user_id)
+    async with database.transaction() as session:
+        row = (
+            await session.execute(
+                select(ChatIdentity, User)
+                .join(User, User.id == ChatIdentity.user_id)
+                .where(ChatIdentity.platform == platform, ChatIdentity.platform_user_id == platform_user_id)
+            )
+        ).first()
+        if row is None:
+            raise NotLinked(platform, registration)
+        identity, user = row
+        identity.last_seen_at = datetime.now(UTC)
+        if display_name and display_name != identity.display_name:
+            identity.display_name = display_name[:256]
+        user.last_active = identity.last_seen_at
+        return UserSummary.of(user)
+
+
+async def issue_link_code(
+    database: Database, username: str, *, by_id: int | None = None, minutes: int = 60
+) -> tuple[str, datetime]:
+    """A one-time code that links whichever chat account redeems it to `username`; shown once, stored hashed.
+
+    `by_id` None is the operator at the shell; a chat user needs the manage-users permission.
+    """
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise InvalidInput("a link code lives between 1 minute and 7 days")
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+    expires = datetime.now(UTC) + timedelta(minutes=minutes)
+    async with database.transaction() as session:
+        if by_id is not None:
+            require_permission(await load_user(session, by_id), Permission.MANAGE_USERS)
+        user = await get_by_name(session, username)
+        if user.status == UserStatus.DISABLED:
+            raise NotAllowed(f"{user.username} is disabled; enable them before linking a chat account")
+        session.add(
+            ActionToken(
+                id=_token_id(raw),
+                action=LINK_ACTION,
+                arguments={"user_id": user.id},
+                issued_to_user_id=user.id,
+                single_use=True,
+                expires_at=expires,
+            )
+        )
+    return f"{raw[:5]}-{raw[5:]}", expires
+
+
+async def redeem_link_code(
+    database: Database,
+    code: str,
+    platform: ChatPlatform,
+    platform_user_id: str,
+    *,
+    display_name: str | None = None,
+) -> UserSummary:
+    platform_user_id = _check_platform_id(platform_user_id)
+    token_id = _token_id(_normalise_code(code))
+    async with database.transaction() as session:
+        token = (
+            await session.execute(
+                select(ActionToken)
+                .where(ActionToken.id == token_id, ActionToken.action == LINK_ACTION)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if token is None:
+            raise NotFound("that link code is not valid; ask an admin for a new one")
+        if token.used_at is not None:
+            raise NotAllowed("that link code was already used; ask an admin for a new one")
+        if token.expires_at <= datetime.now(UTC):
+            raise NotAllowed("that link code has expired; ask an admin for a new one")
+        user = await load_user(session, int(token.arguments["user_id"]), lock=True)
+        if user.status == UserStatus.DISABLED:
+            raise NotAllowed(f"{user.username} is disabled")
+        await _attach(session, user, platform, platform_user_id, display_name)
+        token.used_at = datetime.now(UTC)
+        session.add(
+            Activity(
+                user_id=user.id,
+                type=ActivityType.USER_JOINED,
+                visibility=Visibility.PRIVATE,
+                details={"linked": platform.value},
+            )
+        )
+        return UserSummary.of(user)
+
+
+async def _attach(
+    session: AsyncSession, user: User, platform: ChatPlatform, platform_user_id: str, display_name: str | None
+) -> None:
+    existing = (
+        await session.execute(
+            select(ChatIdentity.user_id, User.username)
+            .join(User, User.id == ChatIdentity.user_id)
+            .where(ChatIdentity.platform == platform, ChatIdentity.platform_user_id == platform_user_id)
+        )
+    ).first()
+    if existing is not None:
+        if existing.user_id == user.id:
+            return
+        raise AlreadyExists(
+            f"this {platform.value} account is already linked to {existing.username}; an admin can unlink it first"
+        )
+    inserted = await session.execute(
+        insert(ChatIdentity)
+        .values(
+            platform=platform,
+            platform_user_id=platform_user_id,
+            user_id=user.id,
+            display_name=(display_name or None) and display_name[:256],
+            last_seen_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing()
+        .returning(ChatIdentity.id)
+    )
+    if inserted.first() is None:  # linked by someone else a moment ago
+        raise AlreadyExists(f"this {platform.value} account was just linked to another user")
+
+
+def _username_from(display_name: str | None, platform: ChatPlatform, platform_user_id: str) -> str:
+    base = re.sub(r"[^\w.\-]", "", (display_name or "").replace(" ", "_"))[:48].strip("._-")
+    fallback = re.sub(r"[^\w]", "", platform_user_id)[:40] or "user"
+    return base or f"{platform.value}-{fallback}"
+
+
+async def register(
+    database: Database,
+    platform: ChatPlatform,
+    platform_user_id: str,
+    *,
+    display_name: str | None = None,
+    registration: Registration,
+) -> UserSummary:
+    """Sign up from chat, as the registration policy allows: open (a user at once), approval (pending until
+    an admin enables them; admins are told) or closed."""
+    if registration == "closed":
+        raise NotAllowed("registration is closed here; ask an admin for a link code")
+    platform_user_id = _check_platform_id(platform_user_id)
+    base = _username_from(display_name, platform, platform_user_id)
+    status = UserStatus.ACTIVE if registration == "open" else UserStatus.PENDING
+    for attempt in range(20):
+        name = base if attempt == 0 else f"{base}{attempt + 1}"
+        try:
+            async with database.transaction() as session:
+                taken = await session.execute(select(User.id).where(func.lower(User.username) == name.lower()))
+                if taken.first() is not None:
+                    continue
+                user = User(username=name, role=UserRole.USER, status=status)
+                session.add(user)
+                await session.flush()
+                await _attach(session, user, platform, platform_user_id, display_name)
+                session.add(
+                    Activity(
+                        user_id=user.id,
+                        type=ActivityType.USER_JOINED,
+                        visibility=Visibility.PUBLIC if status == UserStatus.ACTIVE else Visibility.PRIVATE,
+                        details={"registered": platform.value, "status": status.value},
+                    )
+                )
+                if status == UserStatus.PENDING:
+                    admins = await session.execute(
+                        select(User.id).where(User.role == UserRole.ADMIN, User.status == UserStatus.ACTIVE)
+                    )
+                    await outbox.enqueue(
+                        session,
+                        event="user_pending",
+                        dedup_base=f"user_pending:{user.id}",
+                        recipients=admins.scalars().all(),
+                        payload={"username": user.username, "platform": platform.value},
+                    )
+                await session.flush()
+                await session.refresh(user)
+                return UserSummary.of(user)
+        except IntegrityError:
+            continue  # the name was taken a moment ago: try the next one
+    raise AlreadyExists("could not find a free username; ask an admin to add you")
+
+
+async def unlink(database: Database, platform: ChatPlatform, platform_user_id: str) -> str:
+    """Forget a chat identity; returns the username it belonged to."""
+    async with database.transaction() as session:
+        row = (
+            await session.execute(
+                select(ChatIdentity, User.username)
+                .join(User, User.id == ChatIdentity.user_id)
+                .where(ChatIdentity.platform == platform, ChatIdentity.platform_user_id == platform_user_id.strip())
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no {platform.value} account {platform_user_id!r} is linked")
+        await session.delete(row[0])
+        return str(row[1])
+
+
+async def issue_api_key(database: Database, username: str) -> str:
+    """A new API key for `username`, replacing any old one; shown once, stored as a digest."""
+    key = _API_KEY_PREFIX + secrets.token_urlsafe(32)
+    async with database.transaction() as session:
+        user = await get_by_name(session, username, lock=True)
+        user.api_key_hash = _digest(key)
+    return key
+
+
+async def authenticate_api_key(database: Database, key: str) -> UserSummary:
+    if not key.startswith(_API_KEY_PREFIX) or len(key) > 100:
+        raise NotAllowed("that API key is not valid")
+    async with database.transaction() as session:
+        user = (await session.execute(select(User).where(User.api_key_hash == _digest(key)))).scalar_one_or_none()
+        if user is None or user.status != UserStatus.ACTIVE:
+            raise NotAllowed("that API key is not valid")
+        await session.execute(update(User).where(User.id == user.id).values(last_active=datetime.now(UTC)))
+        return UserSummary.of(user)

@@ -1,0 +1,237 @@
+"""Watchlists: what each person plans to watch, is watching, has watched, dropped or put on hold, with
+progress, a rating from 1 to 10 and a review.
+
+Entries are keyed by the title's external ids (the library may not have it). Someone else's list is shown
+only if their privacy settings allow it (`showWatchlist`, on unless turned off); admins see every list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import WatchlistEntry
+from core.db.session import Database
+from core.enums import ContentType, WatchlistType
+from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+from core.metadata.types import Title
+from core.permissions import Permission, effective_permissions
+from core.services.requests.common import load_user, title_match
+
+__all__ = ["CLEAR", "MAX_REVIEW", "WatchlistView", "add", "entries", "parse_type", "remove", "update"]
+
+MAX_REVIEW = 4000
+CLEAR: Any = object()  # pass as rating or review to remove it
+
+
+@dataclass(frozen=True)
+class WatchlistView:
+    id: int
+    user: str
+    type: WatchlistType
+    content_type: ContentType
+    title: str
+    year: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    season: int | None
+    episode: int | None
+    rating: int | None
+    review: str | None
+    added_at: datetime
+    modified_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user": self.user,
+            "type": self.type.value,
+            "content_type": self.content_type.value,
+            "title": self.title,
+            "year": self.year,
+            "tmdb_id": self.tmdb_id,
+            "tvdb_id": self.tvdb_id,
+            "imdb_id": self.imdb_id,
+            "season": self.season,
+            "episode": self.episode,
+            "rating": self.rating,
+            "review": self.review,
+            "added_at": self.added_at.isoformat(),
+            "modified_at": self.modified_at.isoformat(),
+        }
+
+
+def parse_type(value: str) -> WatchlistType:
+    try:
+        return WatchlistType(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(kind.value for kind in WatchlistType)
+        raise InvalidInput(f"{value!r} is not a list; choose one of {choices}") from None
+
+
+def _view(entry: WatchlistEntry, username: str) -> WatchlistView:
+    return WatchlistView(
+        id=entry.id,
+        user=username,
+        type=entry.type,
+        content_type=entry.content_type,
+        title=entry.title,
+        year=entry.year,
+        tmdb_id=entry.tmdb_id,
+        tvdb_id=entry.tvdb_id,
+        imdb_id=entry.imdb_id,
+        season=entry.current_season,
+        episode=entry.current_episode,
+        rating=entry.rating,
+        review=entry.review,
+        added_at=entry.created_at,
+        modified_at=entry.modified_at,
+    )
+
+
+async def add(
+    database: Database, user_id: int, title: Title, kind: WatchlistType = WatchlistType.WATCHLIST
+) -> WatchlistView:
+    if title.tmdb_id is None and title.tvdb_id is None:
+        raise InvalidInput(f"{title.title} has no TMDB or TVDB id to keep it by")
+    try:
+        async with database.transaction() as session:
+            user = await load_user(session, user_id)
+            existing = await _find(session, user.id, title.type, title.tmdb_id, title.tvdb_id)
+            if existing is not None:
+                raise AlreadyExists(f"{existing.title} is already on your list (as {existing.type.value})")
+            entry = WatchlistEntry(
+                user_id=user.id,
+                content_type=title.type,
+                tmdb_id=title.tmdb_id,
+                tvdb_id=title.tvdb_id,
+                imdb_id=title.imdb_id,
+                title=title.title,
+                year=title.year,
+                poster=title.poster,
+                type=kind,
+            )
+            session.add(entry)
+            await session.flush()
+            await session.refresh(entry)
+            return _view(entry, user.username)
+    except IntegrityError:
+        raise AlreadyExists(f"{title.title} is already on your list") from None
+
+
+async def _find(
+    session: AsyncSession, user_id: int, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
+) -> WatchlistEntry | None:
+    query = select(WatchlistEntry).where(
+        WatchlistEntry.user_id == user_id, title_match(WatchlistEntry, content_type, tmdb_id, tvdb_id)
+    )
+    return (await session.execute(query.with_for_update())).scalars().first()
+
+
+async def _own_entry(
+    session: AsyncSession, user_id: int, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
+) -> WatchlistEntry:
+    if tmdb_id is None and tvdb_id is None:
+        raise InvalidInput("say which title: a TMDB or TVDB id")
+    entry = await _find(session, user_id, content_type, tmdb_id, tvdb_id)
+    if entry is None:
+        raise NotFound("that title is not on your list")
+    return entry
+
+
+async def update(
+    database: Database,
+    user_id: int,
+    content_type: ContentType,
+    *,
+    tmdb_id: int | None = None,
+    tvdb_id: int | None = None,
+    kind: WatchlistType | None = None,
+    season: int | None = None,
+    episode: int | None = None,
+    rating: Any = None,
+    review: Any = None,
+) -> WatchlistView:
+    """Change what is given; `CLEAR` removes a rating or review."""
+    if rating is not None and rating is not CLEAR and not (isinstance(rating, int) and 1 <= rating <= 10):
+        raise InvalidInput("a rating is a whole number from 1 to 10")
+    if review is not None and review is not CLEAR:
+        review = review.strip()
+        if not review or len(review) > MAX_REVIEW or not review.replace("\n", " ").isprintable():
+            raise InvalidInput(f"a review has 1 to {MAX_REVIEW} printable characters")
+    for label, value in (("season", season), ("episode", episode)):
+        if value is not None and not 0 <= value <= 10_000:
+            raise InvalidInput(f"{label} must be between 0 and 10000")
+    async with database.transaction() as session:
+        user = await load_user(session, user_id)
+        entry = await _own_entry(session, user.id, content_type, tmdb_id, tvdb_id)
+        if (season is not None or episode is not None) and entry.content_type == ContentType.MOVIE:
+            raise InvalidInput("films have no seasons or episodes to track")
+        if kind is not None:
+            entry.type = kind
+        if season is not None:
+            entry.current_season = season
+        if episode is not None:
+            entry.current_episode = episode
+        if rating is not None:
+            entry.rating = None if rating is CLEAR else rating
+        if review is not None:
+            entry.review = None if review is CLEAR else review
+        await session.flush()
+        await session.refresh(entry)
+        return _view(entry, user.username)
+
+
+async def remove(
+    database: Database,
+    user_id: int,
+    content_type: ContentType,
+    *,
+    tmdb_id: int | None = None,
+    tvdb_id: int | None = None,
+) -> str:
+    """Take a title off the list; returns its name."""
+    async with database.transaction() as session:
+        entry = await _own_entry(session, user_id, content_type, tmdb_id, tvdb_id)
+        await session.delete(entry)
+        return entry.title
+
+
+async def entries(
+    database: Database,
+    *,
+    owner_id: int,
+    reader_id: int | None,
+    kind: WatchlistType | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[WatchlistView]:
+    """`owner_id`'s list as `reader_id` may see it (`reader_id` None is the operator at the shell)."""
+    if not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100")
+    if not 0 <= offset <= 100_000:
+        raise InvalidInput("offset must be between 0 and 100000")
+    async with database.session() as session:
+        owner = await load_user(session, owner_id)
+        if reader_id is not None and reader_id != owner.id:
+            reader = await load_user(session, reader_id)
+            admin = Permission.MANAGE_USERS in effective_permissions(reader.role, reader.permissions)
+            if not admin and (owner.privacy_settings or {}).get("showWatchlist", True) is False:
+                raise NotAllowed(f"{owner.username} keeps their watchlist private")
+        query = (
+            select(WatchlistEntry)
+            .where(WatchlistEntry.user_id == owner.id)
+            .order_by(WatchlistEntry.modified_at.desc(), WatchlistEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        if kind is not None:
+            query = query.where(WatchlistEntry.type == kind)
+        rows = (await session.execute(query)).scalars().all()
+        return [_view(entry, owner.username) for entry in rows]
