@@ -215,6 +215,11 @@ class UsersSettings(_Section):
     link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60, description="how long a link code works")
 
 
+class SchedulerSettings(_Section):
+    # How often pending requests past their expiry date are expired (and their followers told).
+    expiry_check_seconds: float = Field(default=300.0, ge=0.05, le=86_400)
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -242,6 +247,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     requests: RequestSettings = RequestSettings()
     users: UsersSettings = UsersSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     log: LogSettings = LogSettings()
 
     @classmethod
