@@ -34,6 +34,7 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.discovery
+	$(BIN)/python -m bench.requests
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -18,11 +18,11 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 
 from core.db.models import ChatIdentity, OutboxMessage, User
 from core.db.session import OUTBOX, Database
@@ -80,6 +80,15 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return delay / 2 + random.uniform(0, delay / 2)
 
 
+@dataclass(frozen=True)
+class _Result:
+    row: Any
+    status: OutboxStatus
+    delivered_via: tuple[str, ...]
+    error: str | None
+    retry_in: float | None = None
+
+
 @dataclass
 class _Outcome:
     delivered: list[str] = field(default_factory=list)
@@ -103,7 +112,8 @@ class Dispatcher:
         if not claimed:
             return 0
         deliveries = await self._address(claimed)
-        await asyncio.gather(*(self._handle(delivery, done) for delivery, done in deliveries))
+        results = await asyncio.gather(*(self._handle(delivery, row) for delivery, row in deliveries))
+        await self._record(results)
         return len(claimed)
 
     async def drain(self) -> int:
@@ -226,10 +236,9 @@ class Dispatcher:
             addressed.append((delivery, row))
         return addressed
 
-    async def _handle(self, delivery: Delivery | str, row: Any) -> None:
+    async def _handle(self, delivery: Delivery | str, row: Any) -> _Result:
         if isinstance(delivery, str):
-            await self._finish(row, OutboxStatus.FAILED, list(row.delivered_via), delivery)
-            return
+            return _Result(row, OutboxStatus.FAILED, tuple(row.delivered_via), delivery)
         done = set(row.delivered_via)
         outcome = _Outcome()
         for front_end in self._front_ends:
@@ -241,50 +250,49 @@ class Dispatcher:
                         outcome.delivered.append(front_end.name)
             except Exception as error:
                 outcome.errors.append(f"{front_end.name}: {type(error).__name__}: {error}"[:300])
-        delivered_via = [*row.delivered_via, *outcome.delivered]
+        delivered_via = (*row.delivered_via, *outcome.delivered)
         if outcome.errors:
             reason = "; ".join(outcome.errors)
             if row.attempts >= self._policy.max_attempts:
                 log.warning("event=outbox_gave_up id=%d attempts=%d", row.id, row.attempts)
-                await self._finish(row, OutboxStatus.FAILED, delivered_via, reason)
-            else:
-                delay = backoff(row.attempts, self._policy.backoff_base, self._policy.backoff_cap)
-                await self._finish(row, OutboxStatus.PENDING, delivered_via, reason, retry_in=delay)
-        elif delivered_via:
-            await self._finish(row, OutboxStatus.DELIVERED, delivered_via, None)
-        else:
-            names = ", ".join(front_end.name for front_end in self._front_ends) or "none running"
-            who = delivery.recipient or "the announcement channel"
-            await self._finish(row, OutboxStatus.FAILED, [], f"no front end reaches {who} (front ends: {names})")
+                return _Result(row, OutboxStatus.FAILED, delivered_via, reason)
+            delay = backoff(row.attempts, self._policy.backoff_base, self._policy.backoff_cap)
+            return _Result(row, OutboxStatus.PENDING, delivered_via, reason, retry_in=delay)
+        if delivered_via:
+            return _Result(row, OutboxStatus.DELIVERED, delivered_via, None)
+        names = ", ".join(front_end.name for front_end in self._front_ends) or "none running"
+        who = delivery.recipient or "the announcement channel"
+        return _Result(row, OutboxStatus.FAILED, (), f"no front end reaches {who} (front ends: {names})")
 
-    async def _finish(
-        self,
-        row: Any,
-        status: OutboxStatus,
-        delivered_via: list[str],
-        error: str | None,
-        *,
-        retry_in: float | None = None,
-    ) -> None:
-        values: dict[str, Any] = {"status": status, "delivered_via": delivered_via, "last_error": error}
-        if error is not None:
-            values["last_error"] = error[:_MAX_ERROR]
-        if status == OutboxStatus.DELIVERED:
-            values["delivered_at"] = datetime.now(UTC)
-        if retry_in is not None:
-            values["next_attempt_at"] = func.now() + timedelta(seconds=retry_in)
-        # Guarded by the attempt number: if our lease ran out and another dispatcher took the row, its
-        # record wins and ours is dropped.
+    async def _record(self, results: Sequence[_Result]) -> None:
+        """Write a batch's outcomes in one transaction, one statement per kind of outcome.
+
+        Each row is matched with its attempt number: if our lease ran out and another dispatcher took the
+        row, its record wins and ours is dropped.
+        """
+        groups: dict[tuple[OutboxStatus, tuple[str, ...], str | None, float | None], list[Any]] = {}
+        for result in results:
+            key = (result.status, result.delivered_via, result.error, result.retry_in)
+            groups.setdefault(key, []).append(result.row)
         async with self._database.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row.id,
-                    OutboxMessage.attempts == row.attempts,
-                    OutboxMessage.status == OutboxStatus.PENDING,
+            for (status, delivered_via, error, retry_in), rows in groups.items():
+                values: dict[str, Any] = {
+                    "status": status,
+                    "delivered_via": list(delivered_via),
+                    "last_error": error[:_MAX_ERROR] if error is not None else None,
+                }
+                if status == OutboxStatus.DELIVERED:
+                    values["delivered_at"] = func.clock_timestamp()
+                if retry_in is not None:
+                    values["next_attempt_at"] = func.clock_timestamp() + timedelta(seconds=retry_in)
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        tuple_(OutboxMessage.id, OutboxMessage.attempts).in_([(row.id, row.attempts) for row in rows]),
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                    )
+                    .values(**values)
                 )
-                .values(**values)
-            )
 
 
 async def _first_of(*events: asyncio.Event, seconds: float) -> None:

@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.db.models import Activity, Request, RequestWatcher, User
-from core.enums import ActivityType, ContentType, RequestStatus
+from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
 from core.errors import NotFound
 from core.permissions import Permission, effective_permissions, require
 from core.services import outbox
@@ -142,27 +141,26 @@ async def followers_of(session: AsyncSession, request: Request) -> list[int]:
 
 
 async def moderator_ids(session: AsyncSession) -> list[int]:
-    rows = (await session.execute(select(User.id, User.role, User.status, User.permissions))).all()
+    # Only rows that could hold the permission: by role, or by a per-user override naming it.
+    candidates = select(User.id, User.role, User.permissions).where(
+        User.status == UserStatus.ACTIVE,
+        or_(
+            User.role.in_([UserRole.ADMIN, UserRole.MODERATOR]),
+            User.permissions.has_key(Permission.MANAGE_REQUESTS.value),
+        ),
+    )
     return [
         row.id
-        for row in rows
-        if row.status.value == "active"
-        and Permission.MANAGE_REQUESTS in effective_permissions(row.role, row.permissions)
+        for row in (await session.execute(candidates)).all()
+        if Permission.MANAGE_REQUESTS in effective_permissions(row.role, row.permissions)
     ]
 
 
 async def view_of(session: AsyncSession, request: Request) -> RequestView:
-    requester = aliased(User)
-    approver = aliased(User)
-    names = (
-        await session.execute(
-            select(requester.username, approver.username)
-            .select_from(Request)
-            .join(requester, requester.id == Request.requested_by_id)
-            .outerjoin(approver, approver.id == Request.approved_by_id)
-            .where(Request.id == request.id)
-        )
-    ).one()
+    # Plain column queries: aliasing the user table twice would rebuild ~100 column proxies per call.
+    people = [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
+    rows = await session.execute(select(User.id, User.username).where(User.id.in_(people)))
+    names = {row.id: row.username for row in rows}
     watchers = (
         (
             await session.execute(
@@ -186,9 +184,9 @@ async def view_of(session: AsyncSession, request: Request) -> RequestView:
         tvdb_id=request.tvdb_id,
         imdb_id=request.imdb_id,
         seasons=sorted(season_numbers(request.seasons)),
-        requested_by=names[0],
+        requested_by=names[request.requested_by_id],
         watchers=list(watchers),
-        approved_by=names[1],
+        approved_by=names.get(request.approved_by_id) if request.approved_by_id else None,
         denial_reason=request.denial_reason,
         created_at=request.created_at,
         modified_at=request.modified_at,

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
 from core.db.session import Database
@@ -171,11 +170,10 @@ async def approve_row(
 
 
 async def _decided_error(session: AsyncSession, request_id: int, attempted: str) -> Exception:
-    approver = aliased(User)
     row = (
         await session.execute(
-            select(Request.status, approver.username)
-            .outerjoin(approver, approver.id == Request.approved_by_id)
+            select(Request.status, User.username)
+            .outerjoin(User, User.id == Request.approved_by_id)
             .where(Request.id == request_id)
         )
     ).first()
