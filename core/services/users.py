@@ -18,6 +18,8 @@ from core.enums import ActivityType, UserRole, UserStatus, Visibility
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 
 __all__ = [
+    "NOTIFICATION_KEYS",
+    "Preferences",
     "UserSummary",
     "add_user",
     "disable_user",
@@ -27,6 +29,7 @@ __all__ = [
     "get_by_name",
     "list_users",
     "set_role",
+    "update_preferences",
     "validate_username",
 ]
 
@@ -197,3 +200,47 @@ async def ensure_bootstrap_admin(database: Database, username: str) -> bool:
             )
         )
         return True
+
+
+NOTIFICATION_KEYS = ("onRequestApproved", "onRequestDenied", "onRequestAvailable", "onDownloadFailed")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    language: str
+    notifications: dict[str, bool]
+
+
+async def update_preferences(
+    database: Database,
+    user_id: int,
+    *,
+    language: str | None = None,
+    notifications: dict[str, bool] | None = None,
+) -> Preferences:
+    """Change a person's language or notification switches (the seed's keys); nothing given only reads them."""
+    if language is not None and not _LANGUAGE.match(language):
+        raise InvalidInput(f"{language[:20]!r} is not a language code like en or pt-BR")
+    unknown = sorted(set(notifications or {}) - set(NOTIFICATION_KEYS))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]!r} is not a notification setting; choose {', '.join(NOTIFICATION_KEYS)}")
+    async with database.transaction() as session:
+        user = (await session.execute(select(User).where(User.id == user_id).with_for_update())).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"there is no user with id {user_id}")
+        changed: dict[str, object] = {}
+        if language is not None and language != user.language:
+            user.language = language
+            changed["language"] = language
+        if notifications:
+            user.notification_settings = {**(user.notification_settings or {}), **notifications}
+            changed.update(notifications)
+        if changed:
+            session.add(
+                Activity(
+                    user_id=user.id, type=ActivityType.SETTINGS_UPDATED, visibility=Visibility.PRIVATE, details=changed
+                )
+            )
+        settings = user.notification_settings or {}
+        return Preferences(user.language, {key: settings.get(key, True) is not False for key in NOTIFICATION_KEYS})

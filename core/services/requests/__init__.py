@@ -6,20 +6,23 @@ get, list_requests
 """
 
 from core.services.requests.common import MAX_REASON, RequestView
-from core.services.requests.create import CreateResult, choose_seasons, create
+from core.services.requests.create import Allowance, CreateResult, allowance, choose_seasons, create
 from core.services.requests.decisions import Placement, approve, cancel, deny
 from core.services.requests.progress import edit_seasons, expire_due, mark_available, mark_failed, retry
-from core.services.requests.reading import get, list_requests
+from core.services.requests.reading import demand, get, list_requests
 
 __all__ = [
     "MAX_REASON",
+    "Allowance",
     "CreateResult",
     "Placement",
     "RequestView",
+    "allowance",
     "approve",
     "cancel",
     "choose_seasons",
     "create",
+    "demand",
     "deny",
     "edit_seasons",
     "expire_due",

@@ -207,33 +207,28 @@ async def _available_seasons(
     return set(seasons.scalars().all())
 
 
-async def _check_limits(
-    session: AsyncSession, actor: User, content_type: ContentType, seasons: set[int], settings: RequestSettings
-) -> None:
-    if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
-        return
-    limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
-    if limit is not None:
-        open_count = (
-            await session.execute(
-                select(func.count()).where(
-                    Request.requested_by_id == actor.id, Request.status.in_(OPEN_REQUEST_STATUSES)
-                )
-            )
-        ).scalar_one()
-        if open_count >= limit:
-            raise QuotaExceeded(
-                f"{actor.username} already has {open_count} open requests (the limit is {limit}); "
-                "wait for one to be decided or cancel one"
-            )
+@dataclass(frozen=True)
+class Allowance:
+    """What a person may still ask for: open requests against their limit, and each quota's window."""
+
+    open_requests: int
+    open_limit: int | None  # None: no limit
+    quotas: dict[ContentType, tuple[int, int | None, int, str]]  # type -> (used, limit, days, unit)
+    exempt: bool
+
+
+async def _quota_use(
+    session: AsyncSession, actor: User, content_type: ContentType, settings: RequestSettings
+) -> tuple[int, int | None, int, bool]:
+    """(used, limit, days, counted by seasons) of one content type's quota for `actor`."""
     kind = content_type.value
     quota = getattr(actor, f"{kind}_quota_limit")
     quota = quota if quota is not None else getattr(settings, f"{kind}_quota_limit")
-    if quota is None:
-        return
     days = getattr(actor, f"{kind}_quota_days") or getattr(settings, f"{kind}_quota_days")
-    since = datetime.now(UTC) - timedelta(days=days)
     by_seasons = content_type != ContentType.MOVIE and settings.series_quota_counts == "seasons"
+    if quota is None:
+        return 0, None, days, by_seasons
+    since = datetime.now(UTC) - timedelta(days=days)
     counted = func.coalesce(func.sum(func.jsonb_array_length(Request.seasons)), 0) if by_seasons else func.count()
     used = (
         await session.execute(
@@ -245,10 +240,48 @@ async def _check_limits(
             )
         )
     ).scalar_one()
+    return int(used), quota, days, by_seasons
+
+
+async def _open_use(session: AsyncSession, actor: User, settings: RequestSettings) -> tuple[int, int | None]:
+    limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
+    open_count = (
+        await session.execute(
+            select(func.count()).where(Request.requested_by_id == actor.id, Request.status.in_(OPEN_REQUEST_STATUSES))
+        )
+    ).scalar_one()
+    return int(open_count), limit
+
+
+async def allowance(database: Database, user_id: int, settings: RequestSettings = RequestSettings()) -> Allowance:
+    async with database.session() as session:
+        actor = await load_user(session, user_id)
+        open_count, limit = await _open_use(session, actor, settings)
+        quotas: dict[ContentType, tuple[int, int | None, int, str]] = {}
+        for content_type in ContentType:
+            used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
+            quotas[content_type] = (used, quota, days, "seasons" if by_seasons else "requests")
+        return Allowance(open_count, limit, quotas, actor.role in (UserRole.ADMIN, UserRole.MODERATOR))
+
+
+async def _check_limits(
+    session: AsyncSession, actor: User, content_type: ContentType, seasons: set[int], settings: RequestSettings
+) -> None:
+    if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
+        return
+    open_count, limit = await _open_use(session, actor, settings)
+    if limit is not None and open_count >= limit:
+        raise QuotaExceeded(
+            f"{actor.username} already has {open_count} open requests (the limit is {limit}); "
+            "wait for one to be decided or cancel one"
+        )
+    used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
+    if quota is None:
+        return
     asking = len(seasons) if by_seasons else 1
     if used + asking > quota:
         unit = "seasons" if by_seasons else "requests"
         raise QuotaExceeded(
-            f"{actor.username} may request {quota} {kind} {unit} every {days} days and has used "
+            f"{actor.username} may request {quota} {content_type.value} {unit} every {days} days and has used "
             f"{used}; this would need {asking} more"
         )

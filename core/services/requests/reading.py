@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
 
 from core.db.models import Request, RequestWatcher
 from core.db.session import Database
-from core.enums import RequestStatus
+from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus
 from core.errors import InvalidInput, NotFound
+from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
 from core.services.requests.common import RequestView, load_user, view_of
 
@@ -51,3 +54,27 @@ async def list_requests(
             query = query.where(or_(Request.requested_by_id == actor.id, Request.id.in_(followed)))
         found = (await session.execute(query)).scalars().all()
         return [await view_of(session, request) for request in found]
+
+
+async def demand(database: Database, titles: Sequence[Title]) -> dict[str, int]:
+    """How many people want each of these titles (requester and watchers of its open request), by title key."""
+    tmdb_ids = [t.tmdb_id for t in titles if t.tmdb_id is not None]
+    tvdb_ids = [t.tvdb_id for t in titles if t.tvdb_id is not None and t.type != ContentType.MOVIE]
+    if not tmdb_ids and not tvdb_ids:
+        return {}
+    watchers = select(func.count()).where(RequestWatcher.request_id == Request.id).correlate(Request).scalar_subquery()
+    query = select(Request.content_type, Request.tmdb_id, Request.tvdb_id, watchers).where(
+        Request.status.in_(OPEN_REQUEST_STATUSES),
+        or_(Request.tmdb_id.in_(tmdb_ids), Request.tvdb_id.in_(tvdb_ids)),
+    )
+    async with database.session() as session:
+        rows = (await session.execute(query)).all()
+    wanted: dict[str, int] = {}
+    for content_type, tmdb_id, tvdb_id, count in rows:
+        for key in (f"{content_type.value}:tmdb:{tmdb_id}", f"{content_type.value}:tvdb:{tvdb_id}"):
+            wanted[key] = wanted.get(key, 0) + 1 + int(count)
+    return {t.key: wanted[k] for t in titles for k in _keys(t) if k in wanted}
+
+
+def _keys(title: Title) -> list[str]:
+    return [f"{title.type.value}:tvdb:{title.tvdb_id}", f"{title.type.value}:tmdb:{title.tmdb_id}"]
