@@ -150,8 +150,9 @@ class Idkarr:
     env: dict[str, str]
 
     def __call__(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run idkarr; `input` is piped to its standard input (otherwise it reads nothing)."""
         return subprocess.run(
             [*idkarr_command(), *args],
             cwd=self.workdir,
@@ -159,7 +160,8 @@ class Idkarr:
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
         )
 
     async def run_async(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:

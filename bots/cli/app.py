@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import activity, db, discover, doctor, requests, users, watchlist
+from bots.cli import activity, chat, db, discover, doctor, requests, users, watchlist
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -24,6 +24,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(requests.app, name="request")
 app.add_typer(watchlist.app, name="watchlist")
+app.command("chat")(chat.chat)
+app.command("run")(chat.serve)
 app.command()(doctor.doctor)
 app.command()(discover.discover)
 app.command()(discover.search)

@@ -44,10 +44,18 @@ class UserSummary:
     role: UserRole
     status: UserStatus
     created_at: datetime
+    language: str = "en"
 
     @classmethod
     def of(cls, user: User) -> UserSummary:
-        return cls(id=user.id, username=user.username, role=user.role, status=user.status, created_at=user.created_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            status=user.status,
+            created_at=user.created_at,
+            language=user.language,
+        )
 
 
 def validate_username(name: str) -> str:

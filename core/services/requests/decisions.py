@@ -249,3 +249,13 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
         await session.flush()
         await record(session, request, actor.id, ActivityType.REQUEST_CANCELLED)
         return await view_of(session, request)
+
+
+async def check_can_decide(database: Database, request_id: int, *, actor_id: int) -> None:
+    """Raise what approve or deny would raise now, without deciding (a front end asks before a reason)."""
+    async with database.session() as session:
+        actor = await load_user(session, actor_id)
+        require_permission(actor, Permission.MANAGE_REQUESTS)
+        status = (await session.execute(select(Request.status).where(Request.id == request_id))).scalar_one_or_none()
+        if status != RequestStatus.PENDING:
+            raise await _decided_error(session, request_id, "denied")

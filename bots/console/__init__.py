@@ -1,0 +1,1 @@
+"""The console front end: idkarr in a terminal, with no tokens and no accounts."""

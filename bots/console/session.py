@@ -1,0 +1,97 @@
+"""A console conversation: lines in, rendered replies out, interactive or piped.
+
+Commands are typed as in the bots; a bare number presses a button of the last reply; `/as NAME` switches
+to another user (whoever has the terminal is the operator). End of input ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TextIO
+
+from bots.console.render import render
+from bots.conversation.context import Actor
+from bots.conversation.conversation import MAX_MESSAGE, Conversation, clean
+from bots.conversation.replies import Button, Reply
+from core.errors import DomainError
+
+__all__ = ["ConsoleSession", "stdin_lines"]
+
+# Lines longer than this are read in full and refused; reading no further keeps memory bounded.
+_READ_LIMIT = 1_000_000
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Standard input line by line without blocking the event loop (pipes, terminals and files alike)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_READ_LIMIT)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (ValueError, OSError):
+        # A regular file cannot be watched by the loop; read it from a thread instead.
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            yield line
+        return
+    while True:
+        try:
+            raw = await reader.readline()
+        except ValueError:  # a line past the read limit: drop it and go on
+            await reader.read(_READ_LIMIT)
+            yield "x" * (MAX_MESSAGE + 1)
+            continue
+        if not raw:
+            return
+        yield raw.decode("utf-8", errors="replace")
+
+
+class ConsoleSession:
+    def __init__(
+        self,
+        conversation: Conversation,
+        actor: Actor,
+        out: TextIO,
+        *,
+        after_each: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._conversation = conversation
+        self._actor = actor
+        self._out = out
+        self._buttons: list[Button] = []
+        # The chat command delivers notifications after each line so they print in order with the replies.
+        self._after_each = after_each
+
+    def _print(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    async def run(self, lines: AsyncIterator[str]) -> None:
+        self._print(f"idkarr · you are {self._actor.username}. /help lists commands; a number presses a button.")
+        async for line in lines:
+            if clean(line) in ("/quit", "/exit"):
+                break
+            reply = await self.handle(line.rstrip("\n"))
+            if reply is not None:
+                self._print(render(reply))
+                if reply.all_buttons():
+                    self._buttons = reply.all_buttons()
+            if self._after_each is not None:
+                await self._after_each()
+
+    async def handle(self, line: str) -> Reply | None:
+        text = clean(line) if len(line) <= MAX_MESSAGE else line
+        if text.isdigit() and len(text) <= 3:
+            index = int(text) - 1
+            if not 0 <= index < len(self._buttons):
+                return Reply(text=f"There is no button {text}.", error=True)
+            return await self._conversation.press(self._buttons[index].token, actor=self._actor)
+        if text.startswith("/as ") or text == "/as":
+            name = text[3:].strip()
+            try:
+                self._actor = await self._conversation.actor_named(name or "?")
+            except DomainError as error:
+                return Reply(text=str(error), error=True)
+            self._buttons = []
+            return Reply(text=f"You are now {self._actor.username}.")
+        return await self._conversation.say(line, actor=self._actor)

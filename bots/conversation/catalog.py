@@ -1,0 +1,188 @@
+"""Every string a person reads, keyed by language. English is complete; other languages fall back to it key
+by key, so a half-translated catalog is still usable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["CATALOGS", "ENGLISH", "Messages", "languages"]
+
+ENGLISH: Mapping[str, str] = {
+    # buttons
+    "button.request": "Request",
+    "button.confirm": "Confirm",
+    "button.cancel": "Cancel",
+    "button.approve": "Approve",
+    "button.deny": "Deny",
+    "button.cancel_request": "Cancel request",
+    "button.watchlist": "Add to watchlist",
+    "button.more": "More",
+    "button.back": "Back",
+    "button.all_seasons": "All seasons",
+    "button.season": "Season {number}",
+    "button.specials": "Specials",
+    # badges and card lines
+    "badge.in_library": "In library",
+    "badge.available": "Available",
+    "badge.requested_by": "Requested by {count}",
+    "badge.status": "{status}",
+    "card.subtitle": "{year} · {content_type}",
+    "card.rating": "★ {rating}",
+    "content.movie": "movie",
+    "content.series": "series",
+    "content.anime": "anime",
+    "status.pending": "Pending",
+    "status.approved": "Approved",
+    "status.available": "Available",
+    "status.partial": "Partially available",
+    "status.denied": "Denied",
+    "status.failed": "Failed",
+    "status.cancelled": "Cancelled",
+    "status.expired": "Expired",
+    "page.footer": "Page {page} of {pages}",
+    # help
+    "help.text": (
+        "What you can say:\n"
+        "/search TITLE: find a movie, series or anime (tmdb:603, tvdb:81189, imdb:tt0133093 and year:1999 work too)\n"
+        "/discover [trending|popular|upcoming|top-rated|airing-today|on-the-air] [movie|series|anime]\n"
+        "/request movie|series|anime ID [SEASONS]: ask for a title (seasons like 1,2 or 1-3)\n"
+        "/requests [mine|pending|all|STATUS]: see requests\n"
+        "/approve ID, /deny ID REASON, /cancel ID: decide or withdraw a request\n"
+        "/watchlist [add|set|remove] ...: your lists, progress, ratings\n"
+        "/activity [TYPE]: what happened lately\n"
+        "/quota: what you may still request\n"
+        "/settings [language CODE | notify approved|denied|available|failed on|off]\n"
+        "/link CODE, /register: connect this account to idkarr\n"
+        "/help: this list"
+    ),
+    "help.unknown": "I don't know {command}. Send /help to see what I understand.",
+    "help.not_command": "Commands start with /. Send /help to see them.",
+    "input.too_long": "That message is too long ({length} characters; the most is {limit}).",
+    "input.missing": "{command} needs more: {usage}",
+    # discovery
+    "search.none": "Nothing found for “{term}”.",
+    "search.results": "Results for “{term}”:",
+    "discover.results": "{kind} {content}:",
+    "discover.unknown_kind": (
+        "{kind} is not a list I know. Try trending, popular, upcoming, top-rated, airing-today or on-the-air."
+    ),
+    "discovery.stale": "(these results may be out of date: the metadata service is not answering)",
+    # requesting
+    "request.confirm_movie": "Request {title} ({year})?",
+    "request.confirm_seasons": "Request {title} ({year}), {seasons}?",
+    "request.pick_seasons": "Which seasons of {title}?",
+    "request.seasons_all": "all seasons",
+    "request.seasons_some": "seasons {seasons}",
+    "request.created": "Requested {title} ({year}). A moderator will look at it.",
+    "request.auto_approved": "Requested and approved {title} ({year}).",
+    "request.joined": "{title} was already requested; you now follow request #{id} and will hear when it changes.",
+    "request.joined_seasons": "You joined request #{id} for {title} and added seasons {seasons}.",
+    "request.cancelled_choice": "Cancelled.",
+    "request.approved": "Approved request #{id}: {title} ({year}).",
+    "request.denied": "Denied request #{id}: {title}. Reason: {reason}",
+    "request.withdrawn": "Cancelled request #{id}: {title}.",
+    "request.ask_reason": "Why deny request #{id} ({title})? Send the reason as your next message.",
+    "request.list_none": "No requests here.",
+    "request.list_title": "Requests ({filter}):",
+    "request.line": "#{id} · {status} · requested by {requested_by}{watchers}",
+    "request.watchers": " and {count} more",
+    "request.bad_id": "{value} is not a request number.",
+    "request.bad_filter": "{value} is not a filter; use mine, pending, all or a status.",
+    # watchlist
+    "watchlist.added": "Added {title} to your {list} list.",
+    "watchlist.updated": "{title} is on your {list} list{progress}{rating}.",
+    "watchlist.removed": "Removed {title} from your list.",
+    "watchlist.empty": "Your list is empty. Add titles with the watchlist button on search results.",
+    "watchlist.title": "Your list:",
+    "watchlist.line": "{list}: {title} ({year}){progress}{rating}",
+    "watchlist.progress": " at S{season:02d}E{episode:02d}",
+    "watchlist.rating": ", rated {rating}/10",
+    "watchlist.usage": (
+        "/watchlist add TYPE ID [LIST] · /watchlist set TYPE ID LIST|rating N|progress S E|review TEXT"
+        " · /watchlist remove TYPE ID"
+    ),
+    # activity
+    "activity.none": "Nothing has happened yet.",
+    "activity.title": "Latest activity:",
+    "activity.line": "{when} · {type} · {who}{title}",
+    # account
+    "account.linked": "This account is now linked to {username}. Welcome!",
+    "account.registered": "Welcome, {username}! You can search and request right away.",
+    "account.pending": "Thanks, {username}. An admin will approve your account soon; you'll hear from me then.",
+    "account.already_linked": "This account already belongs to {username}.",
+    "quota.title": "What you may still request:",
+    "quota.exempt": "You have no limits.",
+    "quota.open": "Open requests: {count} of {limit}",
+    "quota.open_unlimited": "Open requests: {count} (no limit)",
+    "quota.line": "{content}: {used} of {limit} {unit} in {days} days",
+    "quota.unlimited": "{content}: no quota",
+    "settings.title": "Your settings:",
+    "settings.language": "Language: {language} (available: {languages})",
+    "settings.notify": "Notify me when a request is {event}: {state}",
+    "settings.on": "on",
+    "settings.off": "off",
+    "settings.saved": "Saved.",
+    "settings.unknown_language": "I can't speak {language} yet; available: {languages}.",
+    "settings.usage": "/settings language CODE · /settings notify approved|denied|available|failed on|off",
+    # errors
+    "error.refused": "Sorry: {reason}.",
+    "error.upstream": "The metadata service can't be reached right now, try again in a minute.",
+    "error.internal": "Something went wrong on my side; it has been logged. Please try again.",
+    "token.unknown": "That button no longer works. Send the command again for fresh buttons.",
+    "token.expired": "That button has expired. Send the command again for fresh buttons.",
+    "token.not_yours": "That button belongs to someone else's conversation.",
+    # notifications
+    "notify.request_pending": "New request from {requested_by}: {title} ({year}). /requests pending",
+    "notify.request_approved": "Your request for {title} ({year}) was approved.",
+    "notify.request_denied": "Your request for {title} ({year}) was denied: {reason}",
+    "notify.request_available": "{title} ({year}) is available now. Enjoy!",
+    "notify.request_partial": "Part of {title} ({year}) is available now.",
+    "notify.request_failed": "{title} ({year}) could not be downloaded: {reason}",
+    "notify.request_expired": "Your request for {title} ({year}) expired before anyone decided.",
+    "notify.user_pending": "{username} signed up from {platform} and waits for approval: idkarr user enable {username}",
+    "notify.other": "{event}: {title}",
+}
+
+SPANISH: Mapping[str, str] = {
+    "button.request": "Pedir",
+    "button.confirm": "Confirmar",
+    "button.cancel": "Cancelar",
+    "button.approve": "Aprobar",
+    "button.deny": "Rechazar",
+    "button.more": "Más",
+    "button.all_seasons": "Todas las temporadas",
+    "button.season": "Temporada {number}",
+    "badge.in_library": "En la biblioteca",
+    "badge.available": "Disponible",
+    "badge.requested_by": "Pedido por {count}",
+    "help.unknown": "No conozco {command}. Envía /help para ver lo que entiendo.",
+    "search.none": "No encontré nada para “{term}”.",
+    "search.results": "Resultados para “{term}”:",
+    "request.created": "Pediste {title} ({year}). Un moderador lo revisará.",
+    "settings.saved": "Guardado.",
+    "notify.request_approved": "Tu pedido de {title} ({year}) fue aprobado.",
+    "notify.request_denied": "Tu pedido de {title} ({year}) fue rechazado: {reason}",
+}
+
+CATALOGS: Mapping[str, Mapping[str, str]] = {"en": ENGLISH, "es": SPANISH}
+
+
+def languages() -> list[str]:
+    return sorted(CATALOGS)
+
+
+class Messages:
+    """The strings of one language: `messages("request.created", title=..., year=...)`."""
+
+    def __init__(self, language: str) -> None:
+        base = language.split("-", 1)[0].lower()
+        self.language = base if base in CATALOGS else "en"
+        self._catalog = CATALOGS[self.language]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return self.render(key, values)
+
+    def render(self, key: str, values: Mapping[str, Any]) -> str:
+        template = self._catalog.get(key) or ENGLISH[key]
+        return template.format_map(values)

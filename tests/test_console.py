@@ -1,0 +1,102 @@
+"""The console end to end: a script piped into the real `idkarr chat`."""
+
+from __future__ import annotations
+
+from .conftest import Idkarr
+
+
+def _script(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def test_search_request_approve_and_everyone_hears(idkarr: Idkarr) -> None:
+    for name, role in (("alice", "user"), ("bob", "user"), ("mod", "moderator"), ("vera", "viewer")):
+        assert idkarr("user", "add", name, "--role", role).returncode == 0
+    script = _script(
+        "/as alice",
+        "/search the matrix",
+        "1",  # Request
+        "1",  # Confirm
+        "/as bob",
+        "/search the matrix",
+        "1",
+        "1",
+        "/as vera",
+        "/request movie 550",
+        "/as mod",
+        "/requests pending",
+        "1",  # Approve
+        "/activity",
+    )
+    done = idkarr("chat", input=script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "── The Matrix  (1999 · movie · ★ 8.2)" in out
+    assert "[1] Request  [2] Add to watchlist" in out
+    assert "Request The Matrix (1999)?\n[1] Confirm  [2] Cancel" in out
+    assert "Requested The Matrix (1999). A moderator will look at it." in out
+    assert "🔔 @mod: New request from alice: The Matrix (1999)." in out
+    assert "[Requested by 1]" in out
+    assert "you now follow request #1" in out
+    assert "! Sorry: vera (viewer) may not request movies." in out
+    assert "Approved request #1: The Matrix (1999)." in out
+    assert "🔔 @alice: Your request for The Matrix (1999) was approved." in out
+    assert "🔔 @bob: Your request for The Matrix (1999) was approved." in out
+    assert "request_approved · mod: The Matrix" in out
+    assert out.count("🔔 @alice: Your request for The Matrix (1999) was approved.") == 1
+
+
+def test_garbage_gets_a_help_line_and_nothing_breaks(idkarr: Idkarr) -> None:
+    script = _script(
+        "/frobnicate",
+        "hello there",
+        "\x01\x02\x1b[31m",
+        "y" * 10_000,
+        "/request",
+        "/request movie notanumber",
+        "/deny",
+        "/approve abc",
+        "/as nobody",
+        "99",
+        "/search " + "€" * 5000,
+        "/search the matrix",
+    )
+    done = idkarr("chat", input=script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "! I don't know /frobnicate. Send /help to see what I understand." in out
+    assert out.count("! Commands start with /. Send /help to see them.") == 2
+    assert "! That message is too long (10000 characters; the most is 2000)." in out
+    assert "! /request needs more: /request movie|series|anime ID [SEASONS]" in out
+    assert "is not a title id" in out
+    assert "! /deny needs more: /deny ID REASON" in out
+    assert "abc is not a request number" in out
+    assert "! there is no user named 'nobody'" in out
+    assert "! There is no button 99." in out
+    assert "── The Matrix" in out, "the session still works after all that"
+    assert "Traceback" not in out + done.stderr
+
+
+def test_deny_asks_for_the_reason_and_the_requester_hears_it(idkarr: Idkarr) -> None:
+    assert idkarr("user", "add", "alice").returncode == 0
+    script = _script(
+        "/as alice",
+        "/request series tvdb:81189 1-2",
+        "/as admin",
+        "/requests pending",
+        "2",  # Deny
+        "We already have it on disc.",
+        "/as alice",
+        "/requests mine",
+    )
+    out = idkarr("chat", input=script).stdout
+    assert "Why deny request #1 (Breaking Bad)? Send the reason as your next message." in out
+    assert "Denied request #1: Breaking Bad. Reason: We already have it on disc." in out
+    assert "🔔 @alice: Your request for Breaking Bad (2008) was denied: We already have it on disc." in out
+    assert "#1 · Denied · requested by alice · seasons 1, 2 · We already have it on disc." in out
+
+
+def test_end_of_input_ends_the_session_cleanly(idkarr: Idkarr) -> None:
+    done = idkarr("chat", input="")
+    assert done.returncode == 0
+    assert done.stdout.startswith("idkarr · you are admin.")

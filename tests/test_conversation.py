@@ -1,0 +1,154 @@
+"""The conversation layer against the real core: buttons as action tokens, the season picker, the catalog."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import update
+
+from bots.conversation.catalog import CATALOGS, ENGLISH, Messages
+from bots.conversation.context import Actor
+from bots.conversation.conversation import Conversation
+from core.config import Settings
+from core.db.models import ActionToken
+from core.db.session import Database
+from core.enums import UserRole
+from core.metadata.factory import open_discovery
+from core.runtime import Runtime
+from core.services.users import add_user
+
+
+@pytest.fixture
+async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncIterator[Conversation]:
+    runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
+    async with open_discovery(runtime) as discovery:
+        yield Conversation(runtime=runtime, discovery=discovery)
+
+
+async def people(db: Database, *specs: tuple[str, UserRole]) -> dict[str, Actor]:
+    made = {}
+    for name, role in specs:
+        user = await add_user(db, name, role)
+        made[name] = Actor(user_id=user.id, username=name)
+    return made
+
+
+async def test_a_button_pressed_by_someone_else_is_refused_politely(conversation: Conversation, db: Database) -> None:
+    who = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
+    found = await conversation.say("/search the matrix", actor=who["alice"])
+    request_button = found.cards[0].buttons[0]
+    assert request_button.label == "Request"
+    assert len(request_button.token) <= 16
+    refused = await conversation.press(request_button.token, actor=who["bob"])
+    assert refused.text == "That button belongs to someone else's conversation."
+    confirm = await conversation.press(request_button.token, actor=who["alice"])
+    assert confirm.buttons[0].label == "Confirm"
+
+
+async def test_moderation_buttons_work_for_any_moderator_checked_at_press_time(
+    conversation: Conversation, db: Database
+) -> None:
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR), ("mod2", UserRole.MODERATOR))
+    await conversation.say("/request movie 603", actor=who["alice"])
+    listed = await conversation.say("/requests pending", actor=who["mod"])
+    approve = listed.cards[0].buttons[0]
+    assert approve.label == "Approve"
+    # The moderator who drew the button loses the role before anyone presses it.
+    await conversation.say("/requests pending", actor=who["mod2"])
+    from core.services.users import set_role
+
+    await set_role(db, "mod", UserRole.USER)
+    demoted = await conversation.press(approve.token, actor=who["mod"])
+    assert demoted.error
+    assert "may not approve or deny" in demoted.text
+    pressed = await conversation.press(approve.token, actor=who["mod2"])
+    assert pressed.text == "Approved request #1: The Matrix (1999)."
+    again = await conversation.press(approve.token, actor=who["mod2"])
+    assert again.text == "Sorry: request #1 was already approved by mod2; it cannot be approved."
+
+
+async def test_expired_and_unknown_tokens_say_so_and_tokens_survive_a_restart(
+    conversation: Conversation, db: Database
+) -> None:
+    who = await people(db, ("alice", UserRole.USER))
+    found = await conversation.say("/search fight club", actor=who["alice"])
+    token = found.cards[0].buttons[0].token
+    restarted = Conversation(runtime=conversation.runtime, discovery=conversation.discovery)
+    assert (await restarted.press(token, actor=who["alice"])).text.startswith("Request Fight Club (1999)?")
+    async with db.transaction() as session:
+        await session.execute(update(ActionToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert (await restarted.press(token, actor=who["alice"])).text == (
+        "That button has expired. Send the command again for fresh buttons."
+    )
+    for garbage in ("nope", "", "x" * 100, "🙂🙂🙂"):
+        assert (await restarted.press(garbage, actor=who["alice"])).text.startswith("That button no longer works")
+
+
+async def test_the_season_picker_pages_past_25_seasons_keeping_all_seasons(
+    conversation: Conversation, db: Database
+) -> None:
+    who = await people(db, ("alice", UserRole.USER))
+    found = await conversation.say("/search tvdb:71663", actor=who["alice"])
+    assert found.cards[0].title == "The Simpsons"
+    first = await conversation.press(found.cards[0].buttons[0].token, actor=who["alice"])
+    labels = [button.label for button in first.buttons]
+    assert len(labels) <= 25
+    assert labels[0] == "All seasons"
+    assert labels[-1] == "More"
+    second = await conversation.press(first.buttons[-1].token, actor=who["alice"])
+    later = [button.label for button in second.buttons]
+    assert later[0] == "All seasons"
+    assert "Back" in later
+    assert f"Season {max(int(x.split()[-1]) for x in later if x.startswith('Season'))}" in later
+    season = next(button for button in second.buttons if button.label.startswith("Season"))
+    confirm = await conversation.press(season.token, actor=who["alice"])
+    assert confirm.text.startswith("Request The Simpsons (1989), season")
+    done = await conversation.press(confirm.buttons[0].token, actor=who["alice"])
+    assert done.text.startswith("Requested The Simpsons")
+
+
+async def test_a_deny_reason_is_the_next_message_and_only_a_decider_is_asked(
+    conversation: Conversation, db: Database
+) -> None:
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await conversation.say("/request movie 603", actor=who["alice"])
+    refused = await conversation.say("/deny 1", actor=who["alice"])
+    assert "may not approve or deny" in refused.text
+    asked = await conversation.say("/deny 1", actor=who["mod"])
+    assert asked.text == "Why deny request #1 (The Matrix)? Send the reason as your next message."
+    denied = await conversation.say("Not in our region.", actor=who["mod"])
+    assert denied.text == "Denied request #1: The Matrix. Reason: Not in our region."
+    assert (await conversation.say("stray text", actor=who["mod"])).error
+
+
+async def test_the_users_language_chooses_the_catalog(conversation: Conversation, db: Database) -> None:
+    who = await people(db, ("ana", UserRole.USER))
+    saved = await conversation.say("/settings language es", actor=who["ana"])
+    assert "Language: es" in saved.text
+    spanish = await conversation.actor_named("ana")
+    found = await conversation.say("/search the matrix", actor=spanish)
+    assert found.text == "Resultados para “the matrix”:"
+    assert found.cards[0].buttons[0].label == "Pedir"
+    assert (await conversation.say("/settings language xx", actor=spanish)).error
+
+
+def test_english_is_complete_and_names_the_buttons_as_asked() -> None:
+    assert ENGLISH["button.request"] == "Request"
+    assert ENGLISH["button.confirm"] == "Confirm"
+    for language, catalog in CATALOGS.items():
+        assert set(catalog) <= set(ENGLISH), f"{language} has keys English lacks"
+    used: set[str] = set()
+    for source in Path("bots").rglob("*.py"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", source.read_text()))
+        used |= set(re.findall(r"""ctx\.t\(\s*f?["']([a-z_]+\.[a-z_]+)["']""", source.read_text()))
+    missing = sorted(key for key in used if key not in ENGLISH)
+    assert not missing
+    assert len(used) > 40
+    assert Messages("pt-BR").language == "en"
+    assert Messages("es-MX")("button.request") == "Pedir"
