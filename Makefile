@@ -22,6 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/idkarr db upgrade
 	$(BIN)/idkarr doctor
+	$(BIN)/idkarr run
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -35,6 +36,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.discovery
 	$(BIN)/python -m bench.requests
+	$(BIN)/python -m bench.conversation
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
