@@ -152,3 +152,25 @@ def test_english_is_complete_and_names_the_buttons_as_asked() -> None:
     assert len(used) > 40
     assert Messages("pt-BR").language == "en"
     assert Messages("es-MX")("button.request") == "Pedir"
+
+
+async def test_an_unknown_chat_account_links_with_a_code_or_registers(conversation: Conversation, db: Database) -> None:
+    from bots.conversation.conversation import Speaker
+    from core.enums import ChatPlatform
+    from core.services import identity
+
+    await add_user(db, "alice", UserRole.USER)
+    stranger = Speaker(ChatPlatform.TELEGRAM, "4242", "Alice A")
+    told = await conversation.say("/search the matrix", speaker=stranger)
+    assert told.text.startswith("this telegram account is not linked to an idkarr user yet")
+    assert "/link CODE" in told.text
+    bad = await conversation.say("/link NOPE", speaker=stranger)
+    assert bad.error
+    code, _ = await identity.issue_link_code(db, "alice")
+    linked = await conversation.say(f"/link {code}", speaker=stranger)
+    assert linked.text == "This account is now linked to alice. Welcome!"
+    found = await conversation.say("/search the matrix", speaker=stranger)
+    assert found.cards[0].title == "The Matrix"
+    newcomer = Speaker(ChatPlatform.DISCORD, "77", "Newbie")
+    pending = await conversation.say("/register", speaker=newcomer)
+    assert pending.text == "Thanks, Newbie. An admin will approve your account soon; you'll hear from me then."
