@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
+        # Windows event loops have no signal handlers (NotImplementedError), and they can only be installed
+        # from the main thread (RuntimeError). There Ctrl-C still ends the process through KeyboardInterrupt;
+        # outbox rows are committed before delivery, so nothing is lost either way.
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 

@@ -7,6 +7,21 @@ they are stored and shown as written there.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
+
+from core.errors import InvalidInput
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def parse_choice(vocabulary: type[_Choice], value: str, noun: str) -> _Choice:
+    """`value` as typed by a person (any case, spaces around), or a refusal listing what would do."""
+    try:
+        return vocabulary(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in vocabulary)
+        raise InvalidInput(f"{value[:40]!r} is not {noun}; choose one of {choices}") from None
+
 
 __all__ = [
     "OPEN_REQUEST_STATUSES",
@@ -23,6 +38,7 @@ __all__ = [
     "UserStatus",
     "Visibility",
     "WatchlistType",
+    "parse_choice",
 ]
 
 

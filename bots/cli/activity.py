@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from bots.cli.common import emit_json, run, settings_of
+from bots.cli.common import emit_json, user_id_of, with_runtime
 from bots.cli.discover import parse_content
-from core.enums import ActivityType
-from core.errors import InvalidInput
-from core.runtime import open_runtime
+from core.enums import ActivityType, parse_choice
+from core.runtime import Runtime
 from core.services.activity import ActivityEntry, feed
-from core.services.users import find_user
 
 
 def parse_types(values: list[str]) -> list[ActivityType]:
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(ActivityType(value.strip().lower()))
-        except ValueError:
-            raise InvalidInput(f"{value!r} is not an activity type, e.g. request_created, request_approved") from None
-    return parsed
+    return [parse_choice(ActivityType, value, "an activity type") for value in values]
 
 
 def activity(
@@ -34,22 +26,20 @@ def activity(
 ) -> None:
     """Show the activity feed, newest first."""
     types, content_type = parse_types(kind), parse_content(content)
-    settings = settings_of(ctx)
 
-    async def go() -> list[ActivityEntry]:
-        async with open_runtime(settings) as runtime:
-            user_id = (await find_user(runtime.database, user)).id if user else None
-            return await feed(
-                runtime.database,
-                reader_id=None,
-                types=types,
-                content_type=content_type,
-                user_id=user_id,
-                limit=limit,
-                offset=offset,
-            )
+    async def go(runtime: Runtime) -> list[ActivityEntry]:
+        user_id = await user_id_of(runtime, user) if user else None
+        return await feed(
+            runtime.database,
+            reader_id=None,
+            types=types,
+            content_type=content_type,
+            user_id=user_id,
+            limit=limit,
+            offset=offset,
+        )
 
-    entries = run(go())
+    entries = with_runtime(ctx, go)
     if as_json:
         emit_json([entry.to_json() for entry in entries])
         return

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bots.cli.common import emit_json, run, settings_of
-from core.enums import ContentType, DiscoveryKind
+from core.enums import DiscoveryKind
 from core.errors import InvalidInput
 from core.metadata.factory import open_discovery
-from core.metadata.provider import ExternalIds
+from core.metadata.query import parse_content_type, parse_title_id
 from core.metadata.types import ContentFilter, DiscoverQuery
 from core.runtime import open_runtime
 from core.services.discovery import DiscoveryItem, DiscoveryPage, DiscoveryService, TitleView
@@ -23,12 +23,7 @@ CONTENT_HELP = "movie, series, anime or all"
 
 
 def parse_content(value: str) -> ContentFilter:
-    if value.strip().lower() == "all":
-        return None
-    try:
-        return ContentType(value.strip().lower())
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a content type; choose {CONTENT_HELP}") from None
+    return None if value.strip().lower() == "all" else parse_content_type(value)
 
 
 def parse_kind(value: str) -> DiscoveryKind:
@@ -40,22 +35,6 @@ def parse_kind(value: str) -> DiscoveryKind:
         choices = "trending, popular, upcoming, top-rated, airing-today, on-the-air"
         raise InvalidInput(f"{value!r} is not a discovery list; choose {choices}")
     return kind
-
-
-def parse_title_id(content_type: ContentType, value: str) -> ExternalIds:
-    """`603`, `tmdb:603`, `tvdb:81189` or `imdb:tt0133093`; a bare number is TMDB for films, TVDB for shows."""
-    text = value.strip().lower()
-    source, _, number = text.rpartition(":")
-    if source == "imdb" or text.startswith("tt"):
-        imdb = number if source else text
-        if not (imdb.startswith("tt") and imdb[2:].isdigit()):
-            raise InvalidInput(f"{value!r} is not an IMDb id such as tt0133093")
-        return ExternalIds(imdb_id=imdb)
-    if not number.isdigit() or len(number) > 9 or source not in ("", "tmdb", "tvdb"):
-        raise InvalidInput(f"{value!r} is not a title id; use a number, tmdb:ID, tvdb:ID or imdb:ttID")
-    if source == "tmdb" or (not source and content_type == ContentType.MOVIE):
-        return ExternalIds(tmdb_id=int(number))
-    return ExternalIds(tvdb_id=int(number))
 
 
 def _with_discovery(ctx: typer.Context, action: Callable[[DiscoveryService], Awaitable[T]]) -> T:

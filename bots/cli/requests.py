@@ -10,9 +10,9 @@ from rich.table import Table
 
 from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
-from core.enums import RequestStatus
-from core.errors import InvalidInput
+from core.enums import RequestStatus, parse_choice
 from core.metadata.factory import open_discovery
+from core.metadata.query import parse_seasons
 from core.runtime import Runtime
 from core.services import requests
 from core.services.requests import RequestView
@@ -22,30 +22,8 @@ T = TypeVar("T")
 AS_HELP = "The user acting (their permissions apply)."
 
 
-def parse_seasons(text: str | None) -> list[int] | None:
-    if text is None or not text.strip():
-        return None
-    numbers: list[int] = []
-    for part in text.split(","):
-        piece = part.strip()
-        low, dash, high = piece.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise InvalidInput(f"{piece!r} is not a season number; write seasons as 1,2 or 1-3")
-        first, last = int(low), int(high) if dash else int(low)
-        if last < first or last - first > 200:
-            raise InvalidInput(f"{piece!r} is not a season range")
-        numbers.extend(range(first, last + 1))
-    return sorted(set(numbers))
-
-
 def parse_status(text: str | None) -> RequestStatus | None:
-    if text is None:
-        return None
-    try:
-        return RequestStatus(text.strip().lower())
-    except ValueError:
-        choices = ", ".join(status.value for status in RequestStatus)
-        raise InvalidInput(f"{text!r} is not a request status; choose {choices}") from None
+    return None if text is None else parse_choice(RequestStatus, text, "a request status")
 
 
 def _print(view: RequestView, verb: str) -> None:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bots.cli.common import emit_json, run, settings_of
-from core.config import Settings
-from core.db.session import Database
-from core.enums import ChatPlatform
-from core.errors import InvalidInput
-from core.runtime import open_runtime
+from bots.cli.common import emit_json, settings_of, with_runtime
+from core.enums import ChatPlatform, parse_choice
 from core.services import identity, users
 from core.services.users import UserSummary
 
@@ -23,19 +16,8 @@ app = typer.Typer(help="Users: add, list, change role, disable, link chat accoun
 ROLE_HELP = "admin, moderator, user, viewer or api-user"
 
 
-def _with_database(settings: Settings, action: Callable[[Database], Awaitable[UserSummary]]) -> UserSummary:
-    async def go() -> UserSummary:
-        async with open_runtime(settings) as runtime:
-            return await action(runtime.database)
-
-    return run(go())
-
-
 def parse_platform(value: str) -> ChatPlatform:
-    try:
-        return ChatPlatform(value.strip().lower())
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a platform; choose discord, telegram or console") from None
+    return parse_choice(ChatPlatform, value, "a platform")
 
 
 def _as_dict(user: UserSummary) -> dict[str, object]:
@@ -56,20 +38,14 @@ def add(
 ) -> None:
     """Create a user."""
     parsed = users.parse_role(role)
-    user = _with_database(settings_of(ctx), lambda db: users.add_user(db, name, parsed))
+    user = with_runtime(ctx, lambda rt: users.add_user(rt.database, name, parsed))
     typer.echo(f"added {user.username} (id {user.id}) as {user.role.value}")
 
 
 @app.command("list")
 def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List every user."""
-    settings = settings_of(ctx)
-
-    async def go() -> list[UserSummary]:
-        async with open_runtime(settings) as runtime:
-            return await users.list_users(runtime.database)
-
-    found = run(go())
+    found = with_runtime(ctx, lambda runtime: users.list_users(runtime.database))
     if as_json:
         emit_json([_as_dict(user) for user in found])
         return
@@ -87,21 +63,21 @@ def set_role(
 ) -> None:
     """Change a user's role."""
     parsed = users.parse_role(role)
-    user = _with_database(settings_of(ctx), lambda db: users.set_role(db, name, parsed))
+    user = with_runtime(ctx, lambda rt: users.set_role(rt.database, name, parsed))
     typer.echo(f"{user.username} is now {user.role.value}")
 
 
 @app.command()
 def disable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
     """Disable a user: they keep their history but can do nothing."""
-    user = _with_database(settings_of(ctx), lambda db: users.disable_user(db, name))
+    user = with_runtime(ctx, lambda rt: users.disable_user(rt.database, name))
     typer.echo(f"{user.username} is disabled")
 
 
 @app.command()
 def enable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
     """Enable a disabled or pending user."""
-    user = _with_database(settings_of(ctx), lambda db: users.enable_user(db, name))
+    user = with_runtime(ctx, lambda rt: users.enable_user(rt.database, name))
     typer.echo(f"{user.username} is active")
 
 
@@ -112,14 +88,8 @@ def link_code(
     minutes: int | None = typer.Option(None, "--minutes", help="How long the code works (default from config)."),
 ) -> None:
     """Print a one-time code that links a Discord, Telegram or console account to NAME (code on the last line)."""
-    settings = settings_of(ctx)
-    lifetime = minutes if minutes is not None else settings.users.link_code_minutes
-
-    async def go() -> tuple[str, datetime]:
-        async with open_runtime(settings) as runtime:
-            return await identity.issue_link_code(runtime.database, name, minutes=lifetime)
-
-    code, expires = run(go())
+    lifetime = minutes if minutes is not None else settings_of(ctx).users.link_code_minutes
+    code, expires = with_runtime(ctx, lambda rt: identity.issue_link_code(rt.database, name, minutes=lifetime))
     typer.echo(f"A link code for {name.strip()}: it works once, until {expires:%Y-%m-%d %H:%M} UTC.")
     typer.echo("Send it from any idkarr chat with: /link CODE")
     typer.echo(code)
@@ -128,13 +98,7 @@ def link_code(
 @app.command("api-key")
 def api_key(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
     """Make a new API key for NAME, replacing the old one (the key is printed once, on the last line)."""
-    settings = settings_of(ctx)
-
-    async def go() -> str:
-        async with open_runtime(settings) as runtime:
-            return await identity.issue_api_key(runtime.database, name)
-
-    key = run(go())
+    key = with_runtime(ctx, lambda runtime: identity.issue_api_key(runtime.database, name))
     typer.echo(f"A new API key for {name.strip()}; idkarr keeps only its digest, so copy it now.")
     typer.echo(key)
 
@@ -146,12 +110,6 @@ def unlink(
     platform_user_id: str = typer.Argument(..., help="The account's id on that platform."),
 ) -> None:
     """Forget which user a chat account belongs to (it can then be linked again)."""
-    settings = settings_of(ctx)
     parsed = parse_platform(platform)
-
-    async def go() -> str:
-        async with open_runtime(settings) as runtime:
-            return await identity.unlink(runtime.database, parsed, platform_user_id)
-
-    owner = run(go())
+    owner = with_runtime(ctx, lambda runtime: identity.unlink(runtime.database, parsed, platform_user_id))
     typer.echo(f"{platform} account {platform_user_id} is no longer linked to {owner}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bots.conversation.catalog import languages
-from bots.conversation.context import Context, content_type, ids_of
+from bots.conversation.context import Context, content_type
 from bots.conversation.replies import Reply
-from core.enums import ActivityType, ContentType, WatchlistType
+from core.enums import ActivityType, ContentType, WatchlistType, parse_choice
 from core.errors import InvalidInput
 from core.metadata.provider import ExternalIds
+from core.metadata.query import parse_title_id
 from core.services import activity as activity_feed
 from core.services import requests, users, watchlists
 from core.services.watchlists import CLEAR, WatchlistView
@@ -43,7 +44,7 @@ async def watchlist(ctx: Context, args: str) -> Reply:
     if len(words) < 2 or verb not in ("add", "set", "remove"):
         return Reply(text=ctx.t("input.missing", command="/watchlist", usage=ctx.t("watchlist.usage")), error=True)
     kind = content_type(words[0])
-    ids = ids_of(kind, words[1])
+    ids = parse_title_id(kind, words[1])
     more = words[2] if len(words) > 2 else ""
     database, user_id = ctx.runtime.database, ctx.actor.user_id
     if verb == "add":
@@ -116,14 +117,7 @@ async def add_button(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | N
 
 async def activity(ctx: Context, args: str) -> Reply:
     word = args.strip().lower()
-    types = None
-    if word:
-        try:
-            types = [ActivityType(word)]
-        except ValueError:
-            raise InvalidInput(
-                f"{word[:40]!r} is not an activity type (e.g. request_created, request_approved)"
-            ) from None
+    types = [parse_choice(ActivityType, word, "an activity type")] if word else None
     entries = await activity_feed.feed(ctx.runtime.database, reader_id=ctx.actor.user_id, types=types, limit=10)
     if not entries:
         return Reply(text=ctx.t("activity.none"))

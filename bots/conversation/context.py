@@ -11,12 +11,11 @@ from bots.conversation.catalog import Messages
 from bots.conversation.replies import OVERVIEW_LIMIT, Card, Reply, trim
 from bots.conversation.tokens import ButtonMaker
 from core.enums import ContentType
-from core.errors import InvalidInput
-from core.metadata.provider import ExternalIds
+from core.metadata.query import parse_content_type
 from core.runtime import Runtime
 from core.services.discovery import DiscoveryItem, DiscoveryService
 
-__all__ = ["Actor", "Context", "Handler", "Prompts", "content_type", "ids_of", "title_args", "title_card"]
+__all__ = ["Actor", "Context", "Handler", "Prompts", "content_type", "title_args", "title_card"]
 
 
 @dataclass(frozen=True)
@@ -62,33 +61,13 @@ class Context:
 Handler = Callable[[Context, str], Awaitable[Reply]]
 
 
+# Words people use in chat for the three content types.
+_ALIASES = {"movies": "movie", "film": "movie", "films": "movie", "tv": "series", "show": "series", "shows": "series"}
+
+
 def content_type(value: str) -> ContentType:
-    aliases = {
-        "movie": "movie",
-        "movies": "movie",
-        "film": "movie",
-        "series": "series",
-        "tv": "series",
-        "show": "series",
-        "anime": "anime",
-    }
-    try:
-        return ContentType(aliases[value.strip().lower()])
-    except KeyError:
-        raise InvalidInput(f"{value[:40]!r} is not a content type; use movie, series or anime") from None
-
-
-def ids_of(kind: ContentType, value: str) -> ExternalIds:
-    """An id as typed: 603, tmdb:603 or tvdb:81189 (a bare number is TVDB for shows, TMDB for films)."""
-    text = value.strip().lower()
-    source, _, number = text.rpartition(":")
-    if not number.isdigit() or len(number) > 12 or source not in ("", "tmdb", "tvdb"):
-        raise InvalidInput(f"{value[:40]!r} is not a title id; write 603, tmdb:603 or tvdb:81189")
-    if source == "tvdb" or (not source and kind != ContentType.MOVIE):
-        if kind == ContentType.MOVIE:
-            raise InvalidInput("films are named by their TMDB id")
-        return ExternalIds(tvdb_id=int(number))
-    return ExternalIds(tmdb_id=int(number))
+    word = value.strip().lower()
+    return parse_content_type(_ALIASES.get(word, word))
 
 
 def title_args(item: DiscoveryItem) -> dict[str, Any]:

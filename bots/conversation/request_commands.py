@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.conversation.context import Context, content_type, ids_of
+from bots.conversation.context import Context, content_type
 from bots.conversation.replies import Button, Card, Reply
 from core.enums import ContentType, RequestStatus
 from core.errors import InvalidInput
 from core.metadata.provider import ExternalIds
+from core.metadata.query import parse_seasons, parse_title_id
 from core.metadata.types import TitleDetails
 from core.services import requests
 from core.services.requests import CreateResult, RequestView
@@ -24,21 +25,6 @@ def _seasons_text(ctx: Context, seasons: list[int] | None) -> str:
     if not seasons:
         return ctx.t("request.seasons_all")
     return ctx.t("request.seasons_some", seasons=", ".join(map(str, seasons)))
-
-
-def parse_seasons(text: str) -> list[int] | None:
-    if not text.strip() or text.strip().lower() == "all":
-        return None
-    numbers: set[int] = set()
-    for piece in text.replace(" ", "").split(","):
-        low, dash, high = piece.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()) or len(piece) > 9:
-            raise InvalidInput(f"{piece[:20]!r} is not a season; write seasons like 1,2 or 1-3")
-        first, last = int(low), int(high) if dash else int(low)
-        if last < first or last - first > 200:
-            raise InvalidInput(f"{piece[:20]!r} is not a season range")
-        numbers.update(range(first, last + 1))
-    return sorted(numbers)
 
 
 async def _details(ctx: Context, kind: str, tmdb: int | None, tvdb: int | None) -> TitleDetails:
@@ -75,7 +61,7 @@ async def request(ctx: Context, args: str) -> Reply:
         usage = "/request movie|series|anime ID [SEASONS]"
         return Reply(text=ctx.t("input.missing", command="/request", usage=usage), error=True)
     kind = content_type(parts[0])
-    ids = ids_of(kind, parts[1])
+    ids = parse_title_id(kind, parts[1])
     seasons = parse_seasons(parts[2]) if len(parts) > 2 else None
     details = (await ctx.discovery.title(kind, ids)).details
     return await _create(ctx, details, seasons)

@@ -6,10 +6,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.enums import ContentType, parse_choice
 from core.errors import InvalidInput
 from core.metadata.provider import ExternalIds
 
-__all__ = ["MAX_SEARCH_LENGTH", "SearchQuery", "parse_search"]
+__all__ = ["MAX_SEARCH_LENGTH", "SearchQuery", "parse_content_type", "parse_search", "parse_seasons", "parse_title_id"]
 
 # TMDB ignores more than this, and no title is longer.
 MAX_SEARCH_LENGTH = 200
@@ -57,3 +58,43 @@ def parse_search(raw: str) -> SearchQuery:
     if ids is None and not remaining:
         raise InvalidInput("type something to search for, e.g. a title, tmdb:550 or imdb:tt0137523")
     return SearchQuery(text=remaining, ids=ids, year=year)
+
+
+# --- naming one title and its seasons, as every front end lets people type them ---------------------------
+
+
+def parse_content_type(value: str) -> ContentType:
+    return parse_choice(ContentType, value, "a content type")
+
+
+def parse_title_id(content_type: ContentType, value: str) -> ExternalIds:
+    """`603`, `tmdb:603`, `tvdb:81189` or `imdb:tt0133093`; a bare number is TMDB for films, TVDB for shows."""
+    text = value.strip().lower()
+    source, _, number = text.rpartition(":")
+    if source == "imdb" or text.startswith("tt"):
+        imdb = number if source else text
+        if not (imdb.startswith("tt") and imdb[2:].isdigit()):
+            raise InvalidInput(f"{value[:40]!r} is not an IMDb id such as tt0133093")
+        return ExternalIds(imdb_id=imdb)
+    if not number.isdigit() or len(number) > 9 or source not in ("", "tmdb", "tvdb"):
+        raise InvalidInput(f"{value[:40]!r} is not a title id; use a number, tmdb:ID, tvdb:ID or imdb:ttID")
+    if source == "tmdb" or (not source and content_type == ContentType.MOVIE):
+        return ExternalIds(tmdb_id=int(number))
+    return ExternalIds(tvdb_id=int(number))
+
+
+def parse_seasons(text: str | None) -> list[int] | None:
+    """`1,2`, `1-3` or a mix; None (nothing, or "all") means every season but specials."""
+    if text is None or not text.strip() or text.strip().lower() == "all":
+        return None
+    numbers: set[int] = set()
+    for part in text.split(","):
+        piece = part.strip()
+        low, dash, high = piece.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()) or len(piece) > 9:
+            raise InvalidInput(f"{piece[:20]!r} is not a season number; write seasons as 1,2 or 1-3")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first or last - first > 200:
+            raise InvalidInput(f"{piece[:20]!r} is not a season range")
+        numbers.update(range(first, last + 1))
+    return sorted(numbers)

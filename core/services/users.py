@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.models import Activity, User
 from core.db.pgtypes import USER_ROLE
 from core.db.session import Database
-from core.enums import ActivityType, UserRole, UserStatus, Visibility
+from core.enums import ActivityType, UserRole, UserStatus, Visibility, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 
 __all__ = [
@@ -72,11 +72,7 @@ def validate_username(name: str) -> str:
 
 
 def parse_role(value: str) -> UserRole:
-    try:
-        return UserRole(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(role.value for role in UserRole)
-        raise InvalidInput(f"{value!r} is not a role; choose one of {choices}") from None
+    return parse_choice(UserRole, value, "a role")
 
 
 async def get_by_name(session: AsyncSession, username: str, *, lock: bool = False) -> User:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import WatchlistEntry
 from core.db.session import Database
-from core.enums import ContentType, WatchlistType
+from core.enums import ContentType, WatchlistType, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
@@ -68,11 +68,7 @@ class WatchlistView:
 
 
 def parse_type(value: str) -> WatchlistType:
-    try:
-        return WatchlistType(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(kind.value for kind in WatchlistType)
-        raise InvalidInput(f"{value!r} is not a list; choose one of {choices}") from None
+    return parse_choice(WatchlistType, value, "a list")
 
 
 def _view(entry: WatchlistEntry, username: str) -> WatchlistView:
