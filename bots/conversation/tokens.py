@@ -15,6 +15,7 @@ from core.db.models import ActionToken, User
 from core.db.session import Database
 from core.errors import DomainError
 from core.permissions import Permission, effective_permissions
+from core.services.identity import LINK_ACTION
 
 __all__ = ["ButtonMaker", "Pressed", "TokenRefused", "redeem"]
 
@@ -84,7 +85,7 @@ async def redeem(database: Database, token: str, presser_id: int) -> Pressed:
             await session.execute(
                 select(ActionToken, User.role, User.permissions)
                 .join(User, User.id == presser_id)
-                .where(ActionToken.id == token, ActionToken.action != "link")
+                .where(ActionToken.id == token, ActionToken.action != LINK_ACTION)
             )
         ).first()
     if row is None:
