@@ -299,3 +299,12 @@ async def test_notification_settings_are_respected(db: Database) -> None:
     made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
     await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="no space")
     assert ("request_denied", ids["alice"]) not in await outbox(db)
+
+
+async def test_control_characters_in_a_denial_reason_are_dropped_not_stored(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    denied = await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="not\x00 here\x1b[31m yet")
+    assert denied.denial_reason == "not here [31m yet"
+    with pytest.raises(InvalidInput):
+        await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="\x00\x01")

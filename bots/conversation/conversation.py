@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from core.runtime import Runtime
 from core.services import identity
 from core.services.discovery import DiscoveryService
 from core.services.users import UserSummary, find_user
+from core.text import clean_text
 from core.upstream_errors import UpstreamError
 
 __all__ = ["MAX_MESSAGE", "Conversation", "Speaker"]
@@ -67,7 +67,7 @@ class Speaker:
 
 def clean(text: str) -> str:
     """The text without control characters (a terminal or chat client can send them)."""
-    return "".join(char for char in text if unicodedata.category(char)[0] != "C" or char == "\n").strip()
+    return clean_text(text, keep_newlines=True)
 
 
 class Conversation:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from core.enums import ContentType, parse_choice
 from core.errors import InvalidInput
 from core.metadata.provider import ExternalIds
+from core.text import clean_text
 
 __all__ = ["MAX_SEARCH_LENGTH", "SearchQuery", "parse_content_type", "parse_search", "parse_seasons", "parse_title_id"]
 
@@ -25,14 +25,8 @@ class SearchQuery:
     year: int | None = None
 
 
-def _clean(text: str) -> str:
-    # Control and format characters (newlines, zero-width joiners, bidi overrides) never belong in a title.
-    kept = "".join(char if unicodedata.category(char)[0] != "C" else " " for char in text)
-    return " ".join(kept.split())
-
-
 def parse_search(raw: str) -> SearchQuery:
-    text = _clean(raw[: MAX_SEARCH_LENGTH * 4])
+    text = clean_text(raw[: MAX_SEARCH_LENGTH * 4])
     tmdb = tvdb = year = None
     imdb: str | None = None
     for match in _TOKEN.finditer(text):
@@ -53,7 +47,7 @@ def parse_search(raw: str) -> SearchQuery:
             tmdb = number
         else:
             tvdb = number
-    remaining = _clean(_TOKEN.sub(" ", text))[:MAX_SEARCH_LENGTH]
+    remaining = clean_text(_TOKEN.sub(" ", text))[:MAX_SEARCH_LENGTH]
     ids = ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb, imdb_id=imdb) if (tmdb or tvdb or imdb) else None
     if ids is None and not remaining:
         raise InvalidInput("type something to search for, e.g. a title, tmdb:550 or imdb:tt0137523")

@@ -28,6 +28,7 @@ from core.permissions import Permission
 from core.services import outbox
 from core.services.requests.common import load_user, require_permission
 from core.services.users import UserSummary, get_by_name
+from core.text import clean_text
 
 __all__ = [
     "LINK_ACTION",
@@ -116,8 +117,9 @@ async def identify(
             raise NotLinked(platform, registration)
         identity, user = row
         identity.last_seen_at = datetime.now(UTC)
+        display_name = clean_text(display_name or "")[:256]
         if display_name and display_name != identity.display_name:
-            identity.display_name = display_name[:256]
+            identity.display_name = display_name
         user.last_active = identity.last_seen_at
         return UserSummary.of(user)
 
@@ -214,7 +216,7 @@ async def _attach(
             platform=platform,
             platform_user_id=platform_user_id,
             user_id=user.id,
-            display_name=(display_name or None) and display_name[:256],
+            display_name=clean_text(display_name or "")[:256] or None,
             last_seen_at=datetime.now(UTC),
         )
         .on_conflict_do_nothing()

@@ -26,6 +26,7 @@ from core.services.requests.common import (
     title_match,
     view_of,
 )
+from core.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ async def approve(
 
 
 async def deny(database: Database, request_id: int, *, actor_id: int, reason: str) -> RequestView:
-    reason = " ".join(reason.split())
+    reason = clean_text(reason)
     if not 1 <= len(reason) <= MAX_REASON:
         raise InvalidInput(f"a denial needs a reason of 1 to {MAX_REASON} characters")
     async with database.transaction() as session:

@@ -30,6 +30,7 @@ from core.services.requests.common import (
 )
 from core.services.requests.create import choose_seasons
 from core.services.requests.decisions import approve_row, claim, media_for
+from core.text import clean_text
 
 __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]
 
@@ -85,7 +86,7 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
 
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
     """The download side could not take or complete the request."""
-    reason = " ".join(reason.split())[:MAX_REASON] or "unknown error"
+    reason = clean_text(reason)[:MAX_REASON] or "unknown error"
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
         request.status = RequestStatus.FAILED
