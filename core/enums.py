@@ -20,7 +20,13 @@ def parse_choice(vocabulary: type[_Choice], value: str, noun: str) -> _Choice:
         return vocabulary(value.strip().lower())
     except ValueError:
         choices = ", ".join(member.value for member in vocabulary)
-        raise InvalidInput(f"{value[:40]!r} is not {noun}; choose one of {choices}") from None
+        raise InvalidInput(
+            "{value!r} is not {noun}; choose one of {choices}",
+            code="choice",
+            value=value[:40],
+            noun=noun,
+            choices=choices,
+        ) from None
 
 
 __all__ = [

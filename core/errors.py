@@ -13,6 +13,8 @@ IdkarrError
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AlreadyAvailable",
     "AlreadyDecided",
@@ -46,7 +48,17 @@ class RedisUnavailable(StartupError):
 
 
 class DomainError(IdkarrError):
-    pass
+    """A refusal with a stable `code` and the `values` it names, so a front end can say it in any language.
+
+    The English sentence is the template itself, written where the rule lives; translations are keyed by
+    the code (see bots/conversation/catalog.py). A refusal without a code is already in the reader's words.
+    """
+
+    def __init__(self, template: str, *, code: str | None = None, **values: Any) -> None:
+        super().__init__(template.format_map(values) if values else template)
+        self.template = template
+        self.code = code
+        self.values = values
 
 
 class NotFound(DomainError):

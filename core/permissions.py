@@ -91,9 +91,11 @@ def parse_overrides(values: Mapping[str, Any]) -> dict[str, bool]:
             Permission(name)
         except ValueError:
             known = ", ".join(p.value for p in Permission)
-            raise InvalidInput(f"{name!r} is not a permission; known: {known}") from None
+            raise InvalidInput(
+                "{name!r} is not a permission; known: {known}", code="permission.unknown", name=name[:40], known=known
+            ) from None
         if not isinstance(allowed, bool):
-            raise InvalidInput(f"{name} must be true or false")
+            raise InvalidInput("{name} must be true or false", code="permission.boolean", name=name)
         parsed[name] = allowed
     return parsed
 
@@ -103,9 +105,16 @@ def require(
 ) -> None:
     """Raise NotAllowed, in words a person understands, unless this user may do it now."""
     if status == UserStatus.DISABLED:
-        raise NotAllowed(f"{username}'s account is disabled")
+        raise NotAllowed("{name}'s account is disabled", code="account.disabled", name=username)
     if status == UserStatus.PENDING:
-        raise NotAllowed(f"{username}'s account is waiting for an admin's approval")
+        raise NotAllowed("{name}'s account is waiting for an admin's approval", code="account.pending", name=username)
     if permission not in effective_permissions(role, overrides):
         what = _READABLE.get(permission, permission.value.replace("_", " "))
-        raise NotAllowed(f"{username} ({role.value}) may not {what}")
+        raise NotAllowed(
+            "{name} ({role}) may not {what}",
+            code="permission.denied",
+            name=username,
+            role=role.value,
+            what=what,
+            permission=permission.value,
+        )

@@ -44,6 +44,10 @@ def test_search_request_approve_and_everyone_hears(idkarr: Idkarr) -> None:
     assert "🔔 @bob: Your request for The Matrix (1999) was approved." in out
     assert "request_approved · mod: The Matrix" in out
     assert out.count("🔔 @alice: Your request for The Matrix (1999) was approved.") == 1
+    # Announcements: the activity, told once to everyone at the terminal.
+    assert out.count("📣 alice requested The Matrix (1999), a movie.") == 1
+    assert out.count("📣 The Matrix (1999) was approved by mod, requested by alice.") == 1
+    assert "📣" not in out.split("you now follow request #1")[1].split("Approved request #1")[0]
 
 
 def test_garbage_gets_a_help_line_and_nothing_breaks(idkarr: Idkarr) -> None:
@@ -71,7 +75,7 @@ def test_garbage_gets_a_help_line_and_nothing_breaks(idkarr: Idkarr) -> None:
     assert "is not a title id" in out
     assert "! /deny needs more: /deny ID REASON" in out
     assert "abc is not a request number" in out
-    assert "! there is no user named 'nobody'" in out
+    assert "! Sorry: there is no user named 'nobody'." in out
     assert "! There is no button 99." in out
     assert "── The Matrix" in out, "the session still works after all that"
     assert "Traceback" not in out + done.stderr

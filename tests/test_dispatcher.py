@@ -81,11 +81,17 @@ async def test_a_request_story_reaches_each_person_once(db: Database) -> None:
     front_end = Recorder()
     dispatcher = Dispatcher(db, [front_end], FAST)
 
-    assert await dispatcher.drain() == 3
+    assert await dispatcher.drain() == 5
     assert await dispatcher.drain() == 0
 
-    heard = sorted((d.event, d.recipient) for d in front_end.received)
-    assert heard == [("request_approved", "alice"), ("request_approved", "bob"), ("request_pending", "mod")]
+    heard = sorted((d.event, d.recipient or "everyone") for d in front_end.received)
+    assert heard == [
+        ("request_approved", "alice"),
+        ("request_approved", "bob"),
+        ("request_approved", "everyone"),
+        ("request_created", "everyone"),
+        ("request_pending", "mod"),
+    ]
     approved = next(d for d in front_end.received if d.recipient == "alice")
     assert approved.payload["title"] == "The Matrix"
     assert approved.payload["approved_by"] == "mod"

@@ -35,7 +35,7 @@ async def test_run_with_console_serves_delivers_and_stops_on_sigterm(idkarr: Idk
         await process.stdin.drain()
         seen = b""
         async with asyncio.timeout(30):
-            while b"New request from alice" not in seen:
+            while b"New request from alice" not in seen or "📣 alice requested".encode() not in seen:
                 seen += await process.stdout.readline()
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
@@ -49,7 +49,7 @@ async def test_run_with_console_serves_delivers_and_stops_on_sigterm(idkarr: Idk
     assert "event=stopped" in log
     async with db.session() as session:
         statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
-    assert statuses == [OutboxStatus.DELIVERED]
+    assert statuses == [OutboxStatus.DELIVERED, OutboxStatus.DELIVERED]  # the moderator's, and the announcement
 
 
 def test_run_without_a_terminal_or_front_end_waits_for_a_signal_and_loses_nothing(idkarr: Idkarr) -> None:

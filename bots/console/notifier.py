@@ -1,4 +1,4 @@
-"""The console as a front end of the dispatcher: notifications are printed in the terminal.
+"""The console as a front end of the dispatcher: notifications and announcements are printed in the terminal.
 
 The terminal is everyone's: it reaches every user, so a household sharing one machine hears everything.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bots.conversation.notifications import notification_text
+from bots.conversation.notifications import announcement_text, notification_text
 from core.services.dispatcher import Delivery
 
 __all__ = ["ConsoleNotifier"]
@@ -20,7 +20,9 @@ class ConsoleNotifier:
         self._out = out
 
     async def deliver(self, delivery: Delivery) -> bool:
-        to = f"@{delivery.recipient}" if delivery.recipient else "everyone"
-        self._out.write(f"🔔 {to}: {notification_text(delivery)}\n")
+        if delivery.recipient_id is None:
+            self._out.write(f"📣 {announcement_text(delivery)}\n")
+        else:
+            self._out.write(f"🔔 @{delivery.recipient}: {notification_text(delivery)}\n")
         self._out.flush()
         return True

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TextIO
 
 from bots.console.render import render
+from bots.conversation.catalog import Messages
 from bots.conversation.context import Actor
 from bots.conversation.conversation import MAX_MESSAGE, Conversation, clean
 from bots.conversation.replies import Button, Reply
@@ -84,14 +85,14 @@ class ConsoleSession:
         if text.isdigit() and len(text) <= 3:
             index = int(text) - 1
             if not 0 <= index < len(self._buttons):
-                return Reply(text=f"There is no button {text}.", error=True)
+                return Reply(text=Messages(self._actor.language)("console.no_button", number=text), error=True)
             return await self._conversation.press(self._buttons[index].token, actor=self._actor)
         if text.startswith("/as ") or text == "/as":
             name = text[3:].strip()
             try:
                 self._actor = await self._conversation.actor_named(name or "?")
             except DomainError as error:
-                return Reply(text=str(error), error=True)
+                return Reply(text=Messages(self._actor.language).refusal(error), error=True)
             self._buttons = []
-            return Reply(text=f"You are now {self._actor.username}.")
+            return Reply(text=Messages(self._actor.language)("console.switched", username=self._actor.username))
         return await self._conversation.say(line, actor=self._actor)

@@ -75,12 +75,14 @@ def _changes(ctx: Context, text: str) -> dict[str, Any]:
         if value.strip().lower() in ("none", "clear"):
             return {"rating": CLEAR}
         if not value.strip().isdigit():
-            raise InvalidInput("a rating is a whole number from 1 to 10")
+            raise InvalidInput("a rating is a whole number from 1 to 10", code="watchlist.rating")
         return {"rating": int(value)}
     if field == "progress":
         numbers = value.split()
         if len(numbers) != 2 or not all(n.isdigit() and len(n) <= 5 for n in numbers):
-            raise InvalidInput("progress is a season and an episode, like: progress 2 5")
+            raise InvalidInput(
+                "progress is a season and an episode, like: progress 2 5", code="watchlist.progress_usage"
+            )
         return {"season": int(numbers[0]), "episode": int(numbers[1])}
     if field == "review":
         return {"review": CLEAR if value.strip().lower() == "clear" else value}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.errors import DomainError
+
 __all__ = ["CATALOGS", "ENGLISH", "Messages", "languages"]
 
 ENGLISH: Mapping[str, str] = {
@@ -132,6 +134,8 @@ ENGLISH: Mapping[str, str] = {
     "token.unknown": "That button no longer works. Send the command again for fresh buttons.",
     "token.expired": "That button has expired. Send the command again for fresh buttons.",
     "token.not_yours": "That button belongs to someone else's conversation.",
+    "console.no_button": "There is no button {number}.",
+    "console.switched": "You are now {username}.",
     # notifications
     "notify.request_pending": "New request from {requested_by}: {title} ({year}). /requests pending",
     "notify.request_approved": "Your request for {title} ({year}) was approved.",
@@ -142,6 +146,17 @@ ENGLISH: Mapping[str, str] = {
     "notify.request_expired": "Your request for {title} ({year}) expired before anyone decided.",
     "notify.user_pending": "{username} signed up from {platform} and waits for approval: idkarr user enable {username}",
     "notify.other": "{event}: {title}",
+    # announcements: to everyone, where the community reads
+    "announce.request_created": "{by} requested {title} ({year}), a {content}.",
+    "announce.request_approved": "{title} ({year}) was approved by {by}{requester}.",
+    "announce.request_approved_auto": "{title} ({year}) was approved automatically{requester}.",
+    "announce.request_denied": "{title} ({year}) was denied by {by}{requester}: {reason}",
+    "announce.request_available": "{title} ({year}) is available now{requester}.",
+    "announce.request_partial": "Part of {title} ({year}) is available now{requester}.",
+    "announce.request_failed": "{title} ({year}) could not be downloaded{requester}: {reason}",
+    "announce.requester": ", requested by {name}",
+    "announce.someone": "Someone",
+    "announce.moderator": "a moderator",
 }
 
 SPANISH: Mapping[str, str] = {
@@ -161,11 +176,62 @@ SPANISH: Mapping[str, str] = {
     "search.results": "Resultados para “{term}”:",
     "request.created": "Pediste {title} ({year}). Un moderador lo revisará.",
     "settings.saved": "Guardado.",
+    "error.refused": "Lo siento: {reason}.",
+    "error.upstream": "No se puede contactar con el servicio de metadatos; inténtalo de nuevo en un minuto.",
+    "error.internal": "Algo falló de mi lado; quedó registrado. Inténtalo de nuevo.",
     "notify.request_approved": "Tu pedido de {title} ({year}) fue aprobado.",
     "notify.request_denied": "Tu pedido de {title} ({year}) fue rechazado: {reason}",
+    "announce.request_created": "{by} pidió {title} ({year}).",
+    "announce.request_approved": "{title} ({year}) fue aprobado por {by}{requester}.",
+    "announce.request_available": "{title} ({year}) ya está disponible{requester}.",
+    "announce.requester": ", pedido por {name}",
+    "announce.someone": "Alguien",
+    "announce.moderator": "un moderador",
 }
 
-CATALOGS: Mapping[str, Mapping[str, str]] = {"en": ENGLISH, "es": SPANISH}
+# Refusals from core: English is core's own sentence (see core.errors.DomainError); translations are keyed
+# "refusal.CODE" and use the values core names.
+SPANISH_REFUSALS: Mapping[str, str] = {
+    "refusal.permission.denied": "{name} ({role}) no tiene permiso para esto",
+    "refusal.account.disabled": "la cuenta de {name} está desactivada",
+    "refusal.account.pending": "la cuenta de {name} espera la aprobación de un administrador",
+    "refusal.request.unknown": "no existe el pedido #{id}",
+    "refusal.request.decided": "el pedido #{id} ya está {status}",
+    "refusal.request.decided_by": "el pedido #{id} ya está {status} por {name}",
+    "refusal.request.available": "{title} ya está disponible",
+    "refusal.request.seasons_available": "{title}: todas las temporadas pedidas ya están disponibles",
+    "refusal.request.following": "ya sigues el pedido #{id} de {title}",
+    "refusal.request.cancel_own": "solo quien hizo el pedido #{id} puede cancelarlo",
+    "refusal.quota.open": "{name} ya tiene {count} pedidos abiertos (el límite es {limit})",
+    "refusal.quota.requests": "{name} puede pedir {quota} títulos cada {days} días y ya pidió {used}",
+    "refusal.quota.seasons": "{name} puede pedir {quota} temporadas cada {days} días y ya pidió {used}",
+    "refusal.seasons.unknown": "{title} no tiene temporada {season} (sus temporadas: {seasons})",
+    "refusal.seasons.film": "las películas no tienen temporadas",
+    "refusal.deny.reason": "un rechazo necesita un motivo de 1 a {most} caracteres",
+    "refusal.search.empty": "escribe algo para buscar: un título, tmdb:550 o imdb:tt0137523",
+    "refusal.user.unknown": "no hay ningún usuario llamado {name!r}",
+    "refusal.watchlist.private": "{name} mantiene su lista en privado",
+    "refusal.watchlist.missing": "ese título no está en tu lista",
+    "refusal.watchlist.rating": "una nota es un número entero del 1 al 10",
+    "refusal.link.unknown": "ese código no es válido; pide uno nuevo a un administrador",
+    "refusal.link.used": "ese código ya se usó; pide uno nuevo a un administrador",
+    "refusal.link.expired": "ese código caducó; pide uno nuevo a un administrador",
+    "refusal.not_linked.closed": (
+        "esta cuenta de {platform} aún no está vinculada a idkarr: pide un código a un administrador y envíalo con"
+        " /link CÓDIGO"
+    ),
+    "refusal.not_linked.approval": (
+        "esta cuenta de {platform} aún no está vinculada a idkarr: envía /link CÓDIGO con un código de un"
+        " administrador, o /register para registrarte (un administrador te aprobará)"
+    ),
+    "refusal.not_linked.open": (
+        "esta cuenta de {platform} aún no está vinculada a idkarr: envía /link CÓDIGO con un código de un"
+        " administrador, o /register para registrarte"
+    ),
+    "refusal.register.closed": "el registro está cerrado; pide un código a un administrador",
+}
+
+CATALOGS: Mapping[str, Mapping[str, str]] = {"en": ENGLISH, "es": {**SPANISH, **SPANISH_REFUSALS}}
 
 
 def languages() -> list[str]:
@@ -186,3 +252,17 @@ class Messages:
     def render(self, key: str, values: Mapping[str, Any]) -> str:
         template = self._catalog.get(key) or ENGLISH[key]
         return template.format_map(values)
+
+    def reason(self, error: DomainError) -> str:
+        """Why core refused, in this language: the translation of its code, else core's own English sentence."""
+        template = self._catalog.get(f"refusal.{error.code}") if error.code else None
+        if template is None:
+            return str(error)
+        try:
+            return template.format_map(error.values)
+        except (KeyError, IndexError, ValueError):
+            # A translation naming a value this refusal does not carry: English is better than nothing.
+            return str(error)
+
+    def refusal(self, error: DomainError) -> str:
+        return self("error.refused", reason=self.reason(error).rstrip("."))

@@ -125,7 +125,7 @@ class Conversation:
         t = Messages(actor.language if actor else "en")
         if actor is None:
             assert speaker is not None
-            return Reply(text=str(identity.NotLinked(speaker.platform, self.runtime.settings.users.registration)))
+            return Reply(text=t.reason(identity.NotLinked(speaker.platform, self.runtime.settings.users.registration)))
         return await self._guarded(t, self._pressed(actor, token))
 
     async def _pressed(self, actor: Actor, token: str) -> Reply:
@@ -143,7 +143,7 @@ class Conversation:
     async def _answer(self, actor: Actor, prompt: dict[str, Any], text: str) -> Reply:
         if prompt.get("action") == "deny":
             return await self._run(actor, lambda ctx: request_commands.deny_reason(ctx, text, id=int(prompt["id"])))
-        raise InvalidInput("that answer is no longer expected")
+        raise InvalidInput("that answer is no longer expected", code="prompt.stale")
 
     async def _run(self, actor: Actor, step: Callable[[Context], Awaitable[Reply]]) -> Reply:
         ctx = Context(
@@ -162,7 +162,8 @@ class Conversation:
         t = Messages("en")
         if speaker is None or name not in _UNLINKED:
             platform = speaker.platform if speaker else ChatPlatform.CONSOLE
-            return Reply(text=str(identity.NotLinked(platform, self.runtime.settings.users.registration)), error=True)
+            refusal = identity.NotLinked(platform, self.runtime.settings.users.registration)
+            return Reply(text=t.reason(refusal), error=True)
         database = self.runtime.database
         if name == "link":
             code = args.strip()
@@ -188,7 +189,7 @@ class Conversation:
         except UpstreamError:
             return Reply(text=t("error.upstream"), error=True)
         except DomainError as error:
-            return Reply(text=t("error.refused", reason=str(error).rstrip(".")), error=True)
+            return Reply(text=t.refusal(error), error=True)
         except Exception:
             log.exception("event=conversation_failed")
             return Reply(text=t("error.internal"), error=True)

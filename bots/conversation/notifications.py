@@ -1,4 +1,5 @@
-"""How an outbox message reads to the person receiving it, in their language."""
+"""How an outbox message reads: a notification to the person receiving it, in their language, or an
+announcement to everyone."""
 
 from __future__ import annotations
 
@@ -8,17 +9,42 @@ from typing import Any
 from bots.conversation.catalog import ENGLISH, Messages
 from core.services.dispatcher import Delivery
 
-__all__ = ["notification_text"]
+__all__ = ["announcement_text", "notification_text"]
 
 
-def notification_text(delivery: Delivery) -> str:
-    t = Messages(delivery.language)
+def _values(delivery: Delivery) -> defaultdict[str, Any]:
     # Payloads are written by older and newer versions alike: a missing value reads as "?" rather than failing.
     values: defaultdict[str, Any] = defaultdict(lambda: "?", delivery.payload)
     if values["year"] is None:
         values["year"] = "?"
+    return values
+
+
+def notification_text(delivery: Delivery) -> str:
+    t = Messages(delivery.language)
+    values = _values(delivery)
     key = f"notify.{delivery.event}"
     if key not in ENGLISH:
         key = "notify.other"
         values["event"] = delivery.event
+    return t.render(key, values)
+
+
+def announcement_text(delivery: Delivery, language: str = "en") -> str:
+    """An activity told to everyone. People who keep their request history private are not named."""
+    t = Messages(language)
+    values = _values(delivery)
+    by, requested_by = delivery.payload.get("by"), delivery.payload.get("requested_by")
+    key = f"announce.{delivery.event}"
+    if key not in ENGLISH:
+        values["event"] = delivery.event
+        return t.render("notify.other", values)
+    if delivery.event == "request_approved" and (by is None or by == requested_by):
+        key = "announce.request_approved_auto"
+    fallback = "announce.someone" if delivery.event == "request_created" else "announce.moderator"
+    values["by"] = by or t(fallback)
+    values["content"] = (
+        t(f"content.{values['content_type']}") if f"content.{values['content_type']}" in ENGLISH else "?"
+    )
+    values["requester"] = t("announce.requester", name=requested_by) if requested_by and requested_by != by else ""
     return t.render(key, values)

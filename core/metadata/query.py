@@ -33,15 +33,24 @@ def parse_search(raw: str) -> SearchQuery:
         name, value = match.group(1).lower(), match.group(2)
         if name == "imdb":
             if not _IMDB.match(value.lower()):
-                raise InvalidInput(f"imdb: takes an IMDb id such as imdb:tt0137523, not {value[:20]!r}")
+                raise InvalidInput(
+                    "imdb: takes an IMDb id such as imdb:tt0137523, not {value!r}", code="search.imdb", value=value[:20]
+                )
             imdb = value.lower()
             continue
         if not value.isdigit() or len(value) > 9:
-            raise InvalidInput(f"{name}: takes a number, as in {name}:{1999 if name == 'year' else 550}")
+            raise InvalidInput(
+                "{name}: takes a number, as in {name}:{example}",
+                code="search.number",
+                name=name,
+                example=1999 if name == "year" else 550,
+            )
         number = int(value)
         if name == "year":
             if not 1870 <= number <= 2100:
-                raise InvalidInput(f"year:{number} is not a year films or series were released in")
+                raise InvalidInput(
+                    "year:{year} is not a year films or series were released in", code="search.year", year=number
+                )
             year = number
         elif name == "tmdb":
             tmdb = number
@@ -50,7 +59,9 @@ def parse_search(raw: str) -> SearchQuery:
     remaining = clean_text(_TOKEN.sub(" ", text))[:MAX_SEARCH_LENGTH]
     ids = ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb, imdb_id=imdb) if (tmdb or tvdb or imdb) else None
     if ids is None and not remaining:
-        raise InvalidInput("type something to search for, e.g. a title, tmdb:550 or imdb:tt0137523")
+        raise InvalidInput(
+            "type something to search for, e.g. a title, tmdb:550 or imdb:tt0137523", code="search.empty"
+        )
     return SearchQuery(text=remaining, ids=ids, year=year)
 
 
@@ -68,10 +79,14 @@ def parse_title_id(content_type: ContentType, value: str) -> ExternalIds:
     if source == "imdb" or text.startswith("tt"):
         imdb = number if source else text
         if not (imdb.startswith("tt") and imdb[2:].isdigit()):
-            raise InvalidInput(f"{value[:40]!r} is not an IMDb id such as tt0133093")
+            raise InvalidInput("{value!r} is not an IMDb id such as tt0133093", code="title.imdb", value=value[:40])
         return ExternalIds(imdb_id=imdb)
     if not number.isdigit() or len(number) > 9 or source not in ("", "tmdb", "tvdb"):
-        raise InvalidInput(f"{value[:40]!r} is not a title id; use a number, tmdb:ID, tvdb:ID or imdb:ttID")
+        raise InvalidInput(
+            "{value!r} is not a title id; use a number, tmdb:ID, tvdb:ID or imdb:ttID",
+            code="title.id",
+            value=value[:40],
+        )
     if source == "tmdb" or (not source and content_type == ContentType.MOVIE):
         return ExternalIds(tmdb_id=int(number))
     return ExternalIds(tvdb_id=int(number))
@@ -86,9 +101,11 @@ def parse_seasons(text: str | None) -> list[int] | None:
         piece = part.strip()
         low, dash, high = piece.partition("-")
         if not low.isdigit() or (dash and not high.isdigit()) or len(piece) > 9:
-            raise InvalidInput(f"{piece[:20]!r} is not a season number; write seasons as 1,2 or 1-3")
+            raise InvalidInput(
+                "{value!r} is not a season number; write seasons as 1,2 or 1-3", code="seasons.number", value=piece[:20]
+            )
         first, last = int(low), int(high) if dash else int(low)
         if last < first or last - first > 200:
-            raise InvalidInput(f"{piece[:20]!r} is not a season range")
+            raise InvalidInput("{value!r} is not a season range", code="seasons.range", value=piece[:20])
         numbers.update(range(first, last + 1))
     return sorted(numbers)

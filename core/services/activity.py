@@ -59,9 +59,9 @@ async def feed(
 ) -> list[ActivityEntry]:
     """`reader_id` None is the operator at the shell, who sees everything."""
     if not 1 <= limit <= 100:
-        raise InvalidInput("limit must be between 1 and 100")
+        raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if not 0 <= offset <= 100_000:
-        raise InvalidInput("offset must be between 0 and 100000")
+        raise InvalidInput("offset must be between 0 and {most}", code="page.offset", most=100_000)
     async with database.session() as session:
         query = (
             select(Activity, User.username)
@@ -79,7 +79,7 @@ async def feed(
         if reader_id is not None:
             reader = await session.get(User, reader_id)
             if reader is None:
-                raise NotFound(f"there is no user with id {reader_id}")
+                raise NotFound("there is no user with id {id}", code="user.no_id", id=reader_id)
             require(
                 username=reader.username,
                 role=reader.role,

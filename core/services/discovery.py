@@ -125,9 +125,9 @@ class TitleView:
 
 def _check_page(page: int, page_size: int) -> None:
     if not 1 <= page <= MAX_PAGE:
-        raise InvalidInput(f"page must be between 1 and {MAX_PAGE}")
+        raise InvalidInput("page must be between 1 and {most}", code="page.number", most=MAX_PAGE)
     if not 1 <= page_size <= 50:
-        raise InvalidInput("page size must be between 1 and 50")
+        raise InvalidInput("page size must be between 1 and {most}", code="page.size", most=50)
 
 
 class DiscoveryService:
@@ -258,7 +258,11 @@ class DiscoveryService:
     ) -> DiscoveryPage:
         _check_page(page, page_size)
         if kind not in _LIST_KINDS:
-            raise InvalidInput(f"{kind.value} lists titles like another one: use similar with a title")
+            raise InvalidInput(
+                "{kind} lists titles like another one: use similar with a title",
+                code="discover.related",
+                kind=kind.value,
+            )
         content_part = content.value if content else "all"
 
         async def fetch(number: int) -> Page:
@@ -324,7 +328,7 @@ class DiscoveryService:
     ) -> DiscoveryPage:
         _check_page(page, page_size)
         if kind not in (DiscoveryKind.SIMILAR, DiscoveryKind.RECOMMENDED):
-            raise InvalidInput("related titles are either similar or recommended")
+            raise InvalidInput("related titles are either similar or recommended", code="discover.related_kind")
         provider = self.providers[0]
 
         async def fetch(number: int) -> Page:
@@ -343,7 +347,7 @@ class DiscoveryService:
     ) -> DiscoveryPage:
         _check_page(page, PROVIDER_PAGE)
         if not 1 <= days <= 365:
-            raise InvalidInput("days must be between 1 and 365")
+            raise InvalidInput("days must be between 1 and {most}", code="discover.days", most=365)
         provider = self.providers[0]
         key = f"upcoming-days:{content.value if content else 'all'}:{days}:{language}:{page}"
         fetched = await self._provider_page(

@@ -52,18 +52,24 @@ _CODE_LENGTH = 10  # 31^10 ≈ 8e14 codes
 _API_KEY_PREFIX = "idk_"
 
 
+_NOT_LINKED: dict[Registration, str] = {
+    "closed": "this {platform} account is not linked to an idkarr user yet: "
+    "ask an admin for a link code and send it with /link CODE",
+    "approval": "this {platform} account is not linked to an idkarr user yet: "
+    "ask an admin for a link code and send it with /link CODE, or send /register to sign up "
+    "(an admin then approves you)",
+    "open": "this {platform} account is not linked to an idkarr user yet: "
+    "ask an admin for a link code and send it with /link CODE, or send /register to sign up",
+}
+
+
 class NotLinked(NotAllowed):
     """A chat identity that belongs to nobody yet; says how to get linked under the registration policy."""
 
     def __init__(self, platform: ChatPlatform, registration: Registration) -> None:
         self.platform = platform
         self.registration = registration
-        ways = "ask an admin for a link code and send it with /link CODE"
-        if registration != "closed":
-            ways += ", or send /register to sign up" + (
-                " (an admin then approves you)" if registration == "approval" else ""
-            )
-        super().__init__(f"this {platform.value} account is not linked to an idkarr user yet: {ways}")
+        super().__init__(_NOT_LINKED[registration], code=f"not_linked.{registration}", platform=platform.value)
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def _digest(secret: str) -> str:
 def _normalise_code(code: str) -> str:
     cleaned = re.sub(r"[\s\-]", "", code).upper()
     if len(cleaned) != _CODE_LENGTH or any(char not in _ALPHABET for char in cleaned):
-        raise InvalidInput("that is not a link code: it has 10 letters and digits, like ABCDE-FGHJK")
+        raise InvalidInput("that is not a link code: it has 10 letters and digits, like ABCDE-FGHJK", code="link.shape")
     return cleaned
 
 
@@ -91,7 +97,7 @@ def _token_id(code: str) -> str:
 def _check_platform_id(platform_user_id: str) -> str:
     value = platform_user_id.strip()
     if not 1 <= len(value) <= 64 or not value.isprintable():
-        raise InvalidInput("a platform user id has 1 to 64 printable characters")
+        raise InvalidInput("a platform user id has 1 to 64 printable characters", code="link.platform_id")
     return value
 
 
@@ -132,7 +138,7 @@ async def issue_link_code(
     `by_id` None is the operator at the shell; a chat user needs the manage-users permission.
     """
     if not 1 <= minutes <= 7 * 24 * 60:
-        raise InvalidInput("a link code lives between 1 minute and 7 days")
+        raise InvalidInput("a link code lives between 1 minute and 7 days", code="link.lifetime")
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
     async with database.transaction() as session:
@@ -140,7 +146,11 @@ async def issue_link_code(
             require_permission(await load_user(session, by_id), Permission.MANAGE_USERS)
         user = await get_by_name(session, username)
         if user.status == UserStatus.DISABLED:
-            raise NotAllowed(f"{user.username} is disabled; enable them before linking a chat account")
+            raise NotAllowed(
+                "{name} is disabled; enable them before linking a chat account",
+                code="link.disabled",
+                name=user.username,
+            )
         session.add(
             ActionToken(
                 id=_token_id(raw),
@@ -173,14 +183,14 @@ async def redeem_link_code(
             )
         ).scalar_one_or_none()
         if token is None:
-            raise NotFound("that link code is not valid; ask an admin for a new one")
+            raise NotFound("that link code is not valid; ask an admin for a new one", code="link.unknown")
         if token.used_at is not None:
-            raise NotAllowed("that link code was already used; ask an admin for a new one")
+            raise NotAllowed("that link code was already used; ask an admin for a new one", code="link.used")
         if token.expires_at <= datetime.now(UTC):
-            raise NotAllowed("that link code has expired; ask an admin for a new one")
+            raise NotAllowed("that link code has expired; ask an admin for a new one", code="link.expired")
         user = await load_user(session, int(token.arguments["user_id"]), lock=True)
         if user.status == UserStatus.DISABLED:
-            raise NotAllowed(f"{user.username} is disabled")
+            raise NotAllowed("{name}'s account is disabled", code="account.disabled", name=user.username)
         await _attach(session, user, platform, platform_user_id, display_name)
         token.used_at = datetime.now(UTC)
         session.add(
@@ -208,7 +218,10 @@ async def _attach(
         if existing.user_id == user.id:
             return
         raise AlreadyExists(
-            f"this {platform.value} account is already linked to {existing.username}; an admin can unlink it first"
+            "this {platform} account is already linked to {name}; an admin can unlink it first",
+            code="link.taken",
+            platform=platform.value,
+            name=existing.username,
         )
     inserted = await session.execute(
         insert(ChatIdentity)
@@ -223,7 +236,9 @@ async def _attach(
         .returning(ChatIdentity.id)
     )
     if inserted.first() is None:  # linked by someone else a moment ago
-        raise AlreadyExists(f"this {platform.value} account was just linked to another user")
+        raise AlreadyExists(
+            "this {platform} account was just linked to another user", code="link.race", platform=platform.value
+        )
 
 
 def _username_from(display_name: str | None, platform: ChatPlatform, platform_user_id: str) -> str:
@@ -243,7 +258,7 @@ async def register(
     """Sign up from chat, as the registration policy allows: open (a user at once), approval (pending until
     an admin enables them; admins are told) or closed."""
     if registration == "closed":
-        raise NotAllowed("registration is closed here; ask an admin for a link code")
+        raise NotAllowed("registration is closed here; ask an admin for a link code", code="register.closed")
     platform_user_id = _check_platform_id(platform_user_id)
     base = _username_from(display_name, platform, platform_user_id)
     status = UserStatus.ACTIVE if registration == "open" else UserStatus.PENDING
@@ -282,7 +297,7 @@ async def register(
                 return UserSummary.of(user)
         except IntegrityError:
             continue  # the name was taken a moment ago: try the next one
-    raise AlreadyExists("could not find a free username; ask an admin to add you")
+    raise AlreadyExists("could not find a free username; ask an admin to add you", code="register.no_name")
 
 
 async def unlink(database: Database, platform: ChatPlatform, platform_user_id: str) -> str:
@@ -296,7 +311,12 @@ async def unlink(database: Database, platform: ChatPlatform, platform_user_id: s
             )
         ).first()
         if row is None:
-            raise NotFound(f"no {platform.value} account {platform_user_id!r} is linked")
+            raise NotFound(
+                "no {platform} account {id!r} is linked",
+                code="link.missing",
+                platform=platform.value,
+                id=platform_user_id[:64],
+            )
         await session.delete(row[0])
         return str(row[1])
 
@@ -312,10 +332,10 @@ async def issue_api_key(database: Database, username: str) -> str:
 
 async def authenticate_api_key(database: Database, key: str) -> UserSummary:
     if not key.startswith(_API_KEY_PREFIX) or len(key) > 100:
-        raise NotAllowed("that API key is not valid")
+        raise NotAllowed("that API key is not valid", code="api_key.invalid")
     async with database.transaction() as session:
         user = (await session.execute(select(User).where(User.api_key_hash == _digest(key)))).scalar_one_or_none()
         if user is None or user.status != UserStatus.ACTIVE:
-            raise NotAllowed("that API key is not valid")
+            raise NotAllowed("that API key is not valid", code="api_key.invalid")
         await session.execute(update(User).where(User.id == user.id).values(last_active=datetime.now(UTC)))
         return UserSummary.of(user)

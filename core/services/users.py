@@ -61,12 +61,16 @@ class UserSummary:
 def validate_username(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvalidInput("a username cannot be empty")
+        raise InvalidInput("a username cannot be empty", code="username.empty")
     if len(name) > 64:
-        raise InvalidInput(f"a username has at most 64 characters, this one has {len(name)}")
+        raise InvalidInput(
+            "a username has at most 64 characters, this one has {length}", code="username.long", length=len(name)
+        )
     if not _USERNAME.match(name):
         raise InvalidInput(
-            f"{name!r} is not a valid username: use letters, digits, '.', '_' or '-', starting with a letter or digit"
+            "{name!r} is not a valid username: use letters, digits, '.', '_' or '-', starting with a letter or digit",
+            code="username.invalid",
+            name=name,
         )
     return name
 
@@ -81,7 +85,7 @@ async def get_by_name(session: AsyncSession, username: str, *, lock: bool = Fals
         query = query.with_for_update()
     user = (await session.execute(query)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"there is no user named {username.strip()!r}")
+        raise NotFound("there is no user named {name!r}", code="user.unknown", name=username.strip()[:64])
     return user
 
 
@@ -104,7 +108,7 @@ async def add_user(database: Database, username: str, role: UserRole, *, by_id: 
             await session.refresh(user)
             return UserSummary.of(user)
     except IntegrityError:
-        raise AlreadyExists(f"a user named {username!r} already exists") from None
+        raise AlreadyExists("a user named {name!r} already exists", code="user.exists", name=username) from None
 
 
 async def find_user(database: Database, username: str) -> UserSummary:
@@ -135,7 +139,9 @@ async def _lock_active_admins(session: AsyncSession) -> list[int]:
 
 def _ensure_another_admin(admins: list[int], user: User) -> None:
     if user.role == UserRole.ADMIN and user.status == UserStatus.ACTIVE and len(admins) <= 1:
-        raise NotAllowed(f"{user.username} is the last active admin; make someone else admin first")
+        raise NotAllowed(
+            "{name} is the last active admin; make someone else admin first", code="user.last_admin", name=user.username
+        )
 
 
 async def set_role(database: Database, username: str, role: UserRole, *, by_id: int | None = None) -> UserSummary:
@@ -225,14 +231,21 @@ async def update_preferences(
 ) -> Preferences:
     """Change a person's language or notification switches (the seed's keys); nothing given only reads them."""
     if language is not None and not _LANGUAGE.match(language):
-        raise InvalidInput(f"{language[:20]!r} is not a language code like en or pt-BR")
+        raise InvalidInput(
+            "{value!r} is not a language code like en or pt-BR", code="settings.language", value=language[:20]
+        )
     unknown = sorted(set(notifications or {}) - set(NOTIFICATION_KEYS))
     if unknown:
-        raise InvalidInput(f"{unknown[0]!r} is not a notification setting; choose {', '.join(NOTIFICATION_KEYS)}")
+        raise InvalidInput(
+            "{value!r} is not a notification setting; choose {choices}",
+            code="settings.notification",
+            value=unknown[0][:40],
+            choices=", ".join(NOTIFICATION_KEYS),
+        )
     async with database.transaction() as session:
         user = (await session.execute(select(User).where(User.id == user_id).with_for_update())).scalar_one_or_none()
         if user is None:
-            raise NotFound(f"there is no user with id {user_id}")
+            raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
         changed: dict[str, object] = {}
         if language is not None and language != user.language:
             user.language = language

@@ -95,13 +95,18 @@ async def add(
     database: Database, user_id: int, title: Title, kind: WatchlistType = WatchlistType.WATCHLIST
 ) -> WatchlistView:
     if title.tmdb_id is None and title.tvdb_id is None:
-        raise InvalidInput(f"{title.title} has no TMDB or TVDB id to keep it by")
+        raise InvalidInput("{title} has no TMDB or TVDB id to keep it by", code="watchlist.no_id", title=title.title)
     try:
         async with database.transaction() as session:
             user = await load_user(session, user_id)
             existing = await _find(session, user.id, title.type, title.tmdb_id, title.tvdb_id)
             if existing is not None:
-                raise AlreadyExists(f"{existing.title} is already on your list (as {existing.type.value})")
+                raise AlreadyExists(
+                    "{title} is already on your list (as {list})",
+                    code="watchlist.exists",
+                    title=existing.title,
+                    list=existing.type.value,
+                )
             entry = WatchlistEntry(
                 user_id=user.id,
                 content_type=title.type,
@@ -118,7 +123,7 @@ async def add(
             await session.refresh(entry)
             return _view(entry, user.username)
     except IntegrityError:
-        raise AlreadyExists(f"{title.title} is already on your list") from None
+        raise AlreadyExists("{title} is already on your list", code="watchlist.already", title=title.title) from None
 
 
 async def _find(
@@ -134,10 +139,10 @@ async def _own_entry(
     session: AsyncSession, user_id: int, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
 ) -> WatchlistEntry:
     if tmdb_id is None and tvdb_id is None:
-        raise InvalidInput("say which title: a TMDB or TVDB id")
+        raise InvalidInput("say which title: a TMDB or TVDB id", code="watchlist.which")
     entry = await _find(session, user_id, content_type, tmdb_id, tvdb_id)
     if entry is None:
-        raise NotFound("that title is not on your list")
+        raise NotFound("that title is not on your list", code="watchlist.missing")
     return entry
 
 
@@ -156,19 +161,23 @@ async def update(
 ) -> WatchlistView:
     """Change what is given; `CLEAR` removes a rating or review."""
     if rating is not None and rating is not CLEAR and not (isinstance(rating, int) and 1 <= rating <= 10):
-        raise InvalidInput("a rating is a whole number from 1 to 10")
+        raise InvalidInput("a rating is a whole number from 1 to 10", code="watchlist.rating")
     if review is not None and review is not CLEAR:
         review = review.strip()
         if not review or len(review) > MAX_REVIEW or not review.replace("\n", " ").isprintable():
-            raise InvalidInput(f"a review has 1 to {MAX_REVIEW} printable characters")
+            raise InvalidInput(
+                "a review has 1 to {most} printable characters", code="watchlist.review", most=MAX_REVIEW
+            )
     for label, value in (("season", season), ("episode", episode)):
         if value is not None and not 0 <= value <= 10_000:
-            raise InvalidInput(f"{label} must be between 0 and 10000")
+            raise InvalidInput(
+                "{label} must be between 0 and {most}", code="watchlist.progress", label=label, most=10_000
+            )
     async with database.transaction() as session:
         user = await load_user(session, user_id)
         entry = await _own_entry(session, user.id, content_type, tmdb_id, tvdb_id)
         if (season is not None or episode is not None) and entry.content_type == ContentType.MOVIE:
-            raise InvalidInput("films have no seasons or episodes to track")
+            raise InvalidInput("films have no seasons or episodes to track", code="watchlist.film_progress")
         if kind is not None:
             entry.type = kind
         if season is not None:
@@ -210,16 +219,16 @@ async def entries(
 ) -> list[WatchlistView]:
     """`owner_id`'s list as `reader_id` may see it (`reader_id` None is the operator at the shell)."""
     if not 1 <= limit <= 100:
-        raise InvalidInput("limit must be between 1 and 100")
+        raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if not 0 <= offset <= 100_000:
-        raise InvalidInput("offset must be between 0 and 100000")
+        raise InvalidInput("offset must be between 0 and {most}", code="page.offset", most=100_000)
     async with database.session() as session:
         owner = await load_user(session, owner_id)
         if reader_id is not None and reader_id != owner.id:
             reader = await load_user(session, reader_id)
             admin = Permission.MANAGE_USERS in effective_permissions(reader.role, reader.permissions)
             if not admin and (owner.privacy_settings or {}).get("showWatchlist", True) is False:
-                raise NotAllowed(f"{owner.username} keeps their watchlist private")
+                raise NotAllowed("{name} keeps their watchlist private", code="watchlist.private", name=owner.username)
         query = (
             select(WatchlistEntry)
             .where(WatchlistEntry.user_id == owner.id)

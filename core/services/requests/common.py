@@ -79,7 +79,7 @@ async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) 
     query = select(User).where(User.id == user_id)
     user = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"there is no user with id {user_id}")
+        raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
     return user
 
 
@@ -132,6 +132,7 @@ async def record(
         dedup_base=f"activity:{activity.id}",
         recipients=recipients,
         payload=payload,
+        announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
     )
 
 

@@ -48,18 +48,24 @@ def choose_seasons(details: TitleDetails, wanted: Sequence[int] | None) -> set[i
     """The seasons asked for, checked against the title's real list; by default every season but specials."""
     if details.title.type == ContentType.MOVIE:
         if wanted:
-            raise InvalidInput("films have no seasons")
+            raise InvalidInput("films have no seasons", code="seasons.film")
         return set()
     known = {season.season_number for season in details.seasons}
     if not wanted:
         chosen = {number for number in known if number > 0}
         if not chosen:
-            raise InvalidInput(f"{details.title.title} has no seasons to request yet")
+            raise InvalidInput("{title} has no seasons to request yet", code="seasons.none", title=details.title.title)
         return chosen
     unknown = sorted(set(wanted) - known)
     if unknown:
         listed = ", ".join(str(n) for n in sorted(known)) or "none"
-        raise InvalidInput(f"{details.title.title} has no season {unknown[0]} (its seasons: {listed})")
+        raise InvalidInput(
+            "{title} has no season {season} (its seasons: {seasons})",
+            code="seasons.unknown",
+            title=details.title.title,
+            season=unknown[0],
+            seasons=listed,
+        )
     return set(wanted)
 
 
@@ -96,7 +102,7 @@ async def _create_once(
 
         available = await _available_seasons(session, content_type, title.tmdb_id, title.tvdb_id)
         if content_type == ContentType.MOVIE and available is not None:
-            raise AlreadyAvailable(f"{title.title} is already available")
+            raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
         pending = (
             await session.execute(
                 select(Request).where(match, Request.status == RequestStatus.PENDING).with_for_update()
@@ -122,7 +128,11 @@ async def _create_once(
         if active and (is_movie or not remaining):
             return await _join(session, active[-1], actor, set())
         if not is_movie and not remaining:
-            raise AlreadyAvailable(f"{title.title}: every season asked for is already available")
+            raise AlreadyAvailable(
+                "{title}: every season asked for is already available",
+                code="request.seasons_available",
+                title=title.title,
+            )
 
         await _check_limits(session, actor, content_type, remaining, settings)
         request = Request(
@@ -162,7 +172,13 @@ async def _create_once(
 async def _join(session: AsyncSession, request: Request, actor: User, new_seasons: set[int]) -> CreateResult:
     followers = await followers_of(session, request)
     if actor.id in followers and not new_seasons:
-        raise AlreadyDecided(f"you already follow request #{request.id} for {request.title} ({request.status.value})")
+        raise AlreadyDecided(
+            "you already follow request #{id} for {title} ({status})",
+            code="request.following",
+            id=request.id,
+            title=request.title,
+            status=request.status.value,
+        )
     if actor.id not in followers:
         await session.execute(
             insert(RequestWatcher).values(request_id=request.id, user_id=actor.id).on_conflict_do_nothing()
@@ -272,8 +288,11 @@ async def _check_limits(
     open_count, limit = await _open_use(session, actor, settings)
     if limit is not None and open_count >= limit:
         raise QuotaExceeded(
-            f"{actor.username} already has {open_count} open requests (the limit is {limit}); "
-            "wait for one to be decided or cancel one"
+            "{name} already has {count} open requests (the limit is {limit}); wait for one to be decided or cancel one",
+            code="quota.open",
+            name=actor.username,
+            count=open_count,
+            limit=limit,
         )
     used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
     if quota is None:
@@ -282,6 +301,14 @@ async def _check_limits(
     if used + asking > quota:
         unit = "seasons" if by_seasons else "requests"
         raise QuotaExceeded(
-            f"{actor.username} may request {quota} {content_type.value} {unit} every {days} days and has used "
-            f"{used}; this would need {asking} more"
+            "{name} may request {quota} {content} {unit} every {days} days and has used {used};"
+            " this would need {asking} more",
+            code="quota.seasons" if by_seasons else "quota.requests",
+            name=actor.username,
+            quota=quota,
+            content=content_type.value,
+            unit=unit,
+            days=days,
+            used=used,
+            asking=asking,
         )

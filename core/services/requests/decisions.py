@@ -56,13 +56,17 @@ async def _placement(
             )
         ).scalar_one_or_none()
         if instance is None:
-            raise NotFound(f"there is no instance {placement.instance!r}")
+            raise NotFound("there is no instance {name!r}", code="instance.unknown", name=placement.instance)
         if instance.content_type != content_type:
             raise InvalidInput(
-                f"instance {instance.name} holds {instance.content_type.value}, not {content_type.value}"
+                "instance {name} holds {holds}, not {content}",
+                code="instance.content",
+                name=instance.name,
+                holds=instance.content_type.value,
+                content=content_type.value,
             )
         if not instance.enabled:
-            raise InvalidInput(f"instance {instance.name} is disabled")
+            raise InvalidInput("instance {name} is disabled", code="instance.disabled", name=instance.name)
     else:
         instance = (
             await session.execute(
@@ -71,7 +75,11 @@ async def _placement(
         ).scalar_one_or_none()
     if instance is None:
         if placement.quality_profile or placement.root_folder:
-            raise InvalidInput(f"there is no {content_type.value} instance to choose a profile or folder in")
+            raise InvalidInput(
+                "there is no {content} instance to choose a profile or folder in",
+                code="instance.none",
+                content=content_type.value,
+            )
         return None, None, None
     profile_query = select(QualityProfile).where(QualityProfile.instance_id == instance.id)
     if placement.quality_profile:
@@ -82,7 +90,12 @@ async def _placement(
         profile_query = profile_query.where(QualityProfile.is_default)
     profile = (await session.execute(profile_query)).scalars().first()
     if profile is None and placement.quality_profile:
-        raise NotFound(f"instance {instance.name} has no quality profile {placement.quality_profile!r}")
+        raise NotFound(
+            "instance {name} has no quality profile {profile!r}",
+            code="instance.profile",
+            name=instance.name,
+            profile=placement.quality_profile,
+        )
     folder_query = select(RootFolder).where(RootFolder.instance_id == instance.id)
     if placement.root_folder:
         folder_query = folder_query.where(_by_id_or_name(RootFolder.path, RootFolder.id, placement.root_folder))
@@ -90,7 +103,12 @@ async def _placement(
         folder_query = folder_query.where(RootFolder.is_default)
     folder = (await session.execute(folder_query)).scalars().first()
     if folder is None and placement.root_folder:
-        raise NotFound(f"instance {instance.name} has no root folder {placement.root_folder!r}")
+        raise NotFound(
+            "instance {name} has no root folder {folder!r}",
+            code="instance.folder",
+            name=instance.name,
+            folder=placement.root_folder,
+        )
     return instance, profile, folder
 
 
@@ -179,9 +197,23 @@ async def _decided_error(session: AsyncSession, request_id: int, attempted: str)
         )
     ).first()
     if row is None:
-        return NotFound(f"there is no request #{request_id}")
-    by = f" by {row.username}" if row.username else ""
-    return AlreadyDecided(f"request #{request_id} was already {row.status.value}{by}; it cannot be {attempted}")
+        return NotFound("there is no request #{id}", code="request.unknown", id=request_id)
+    if row.username:
+        return AlreadyDecided(
+            "request #{id} was already {status} by {name}; it cannot be {attempted}",
+            code="request.decided_by",
+            id=request_id,
+            status=row.status.value,
+            name=row.username,
+            attempted=attempted,
+        )
+    return AlreadyDecided(
+        "request #{id} was already {status}; it cannot be {attempted}",
+        code="request.decided",
+        id=request_id,
+        status=row.status.value,
+        attempted=attempted,
+    )
 
 
 async def claim(
@@ -216,7 +248,7 @@ async def approve(
 async def deny(database: Database, request_id: int, *, actor_id: int, reason: str) -> RequestView:
     reason = clean_text(reason)
     if not 1 <= len(reason) <= MAX_REASON:
-        raise InvalidInput(f"a denial needs a reason of 1 to {MAX_REASON} characters")
+        raise InvalidInput("a denial needs a reason of 1 to {most} characters", code="deny.reason", most=MAX_REASON)
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
@@ -242,9 +274,11 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
         actor = await load_user(session, actor_id)
         exists = (await session.execute(select(Request.requested_by_id).where(Request.id == request_id))).first()
         if exists is None:
-            raise NotFound(f"there is no request #{request_id}")
+            raise NotFound("there is no request #{id}", code="request.unknown", id=request_id)
         if exists.requested_by_id != actor.id:
-            raise NotAllowed(f"only the person who made request #{request_id} can cancel it")
+            raise NotAllowed(
+                "only the person who made request #{id} can cancel it", code="request.cancel_own", id=request_id
+            )
         request = await claim(session, request_id, "cancelled", requested_by_id=actor.id)
         request.status = RequestStatus.CANCELLED
         await session.flush()

@@ -143,7 +143,7 @@ async def edit_seasons(
 ) -> RequestView:
     """Change what a pending request asks for: its requester, or a moderator."""
     if details.title.type == ContentType.MOVIE:
-        raise InvalidInput("films have no seasons")
+        raise InvalidInput("films have no seasons", code="seasons.film")
     chosen = choose_seasons(details, seasons)
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
@@ -153,10 +153,19 @@ async def edit_seasons(
             request.tmdb_id is not None and request.tmdb_id == title.tmdb_id
         )
         if not same:
-            raise InvalidInput(f"those seasons belong to {title.title}, not to {request.title}")
+            raise InvalidInput(
+                "those seasons belong to {title}, not to {requested}",
+                code="seasons.other_title",
+                title=title.title,
+                requested=request.title,
+            )
         moderator = Permission.MANAGE_REQUESTS in effective_permissions(actor.role, actor.permissions)
         if request.requested_by_id != actor.id and not moderator:
-            raise NotAllowed(f"only the person who made request #{request_id} or a moderator can change it")
+            raise NotAllowed(
+                "only the person who made request #{id} or a moderator can change it",
+                code="request.edit_own",
+                id=request_id,
+            )
         request.seasons = season_json(chosen)
         request.modified_at = datetime.now(UTC)
         await session.flush()

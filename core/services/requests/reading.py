@@ -19,7 +19,7 @@ async def get(database: Database, request_id: int) -> RequestView:
     async with database.session() as session:
         request = await session.get(Request, request_id)
         if request is None:
-            raise NotFound(f"there is no request #{request_id}")
+            raise NotFound("there is no request #{id}", code="request.unknown", id=request_id)
         return await view_of(session, request)
 
 
@@ -37,9 +37,9 @@ async def list_requests(
     `actor_id` None is the operator at the shell, who sees everything.
     """
     if not 1 <= limit <= 100:
-        raise InvalidInput("limit must be between 1 and 100")
+        raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if offset < 0:
-        raise InvalidInput("offset cannot be negative")
+        raise InvalidInput("offset must be between 0 and {most}", code="page.offset", most=100_000)
     async with database.session() as session:
         actor = await load_user(session, actor_id) if actor_id is not None else None
         query = select(Request).order_by(Request.created_at.desc(), Request.id.desc()).limit(limit).offset(offset)
