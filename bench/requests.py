@@ -6,6 +6,9 @@ Prints one figure per line as `name: value unit`:
   approve_p50 / approve_p99   latency of an approve attempt, ms (half of them lose the race by design)
   double_approvals            requests approved more than once (target 0)
   outbox_delivery_lag_p50/p99 commit to delivery through the dispatcher, woken by Redis pub/sub, ms
+  orm_statement_cpu           CPU of one small SELECT through the async ORM session, ms (the cost floor
+  transaction_cpu             of a use case: about ten statements in one transaction), and the same
+  driver_statement_cpu        SELECT straight through psycopg, for comparison
 
 Every approval is pressed by two moderators at the same moment, the way two people tap one button.
 Runs against a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others).
@@ -21,7 +24,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from bench.support import bench_runtime, percentile, report
-from core.db.models import Activity, OutboxMessage
+from core.db.models import Activity, OutboxMessage, User
 from core.enums import ActivityType, ContentType, OutboxStatus, UserRole
 from core.errors import AlreadyDecided, DomainError
 from core.metadata.types import Title, TitleDetails
@@ -157,9 +160,35 @@ async def _until_delivered(runtime: Runtime) -> None:
     raise RuntimeError("the outbox was not delivered within five minutes")
 
 
+async def _floor(runtime: Runtime) -> None:
+    """What one statement costs this process, whatever the use case: explains the ops_per_second figure."""
+    database = runtime.database
+    one = select(User.id).where(User.id == 1)
+    async with database.session() as session:
+        for _ in range(100):
+            await session.execute(one)
+        started = time.process_time()
+        for _ in range(2000):
+            await session.execute(one)
+        report("orm_statement_cpu", (time.process_time() - started) / 2, "ms")
+    started = time.process_time()
+    for _ in range(500):
+        async with database.transaction() as session:
+            await session.execute(one)
+    report("transaction_cpu", (time.process_time() - started) * 2, "ms")
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        started = time.process_time()
+        for _ in range(2000):
+            await (await driver.execute('SELECT id FROM "user" WHERE id = %s', (1,))).fetchall()
+        report("driver_statement_cpu", (time.process_time() - started) / 2, "ms")
+
+
 async def main() -> None:
     async with bench_runtime() as runtime:
         await _load(runtime)
+        await _floor(runtime)
 
 
 if __name__ == "__main__":

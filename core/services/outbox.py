@@ -16,15 +16,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, false, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import OutboxMessage, User
 from core.db.session import OUTBOX, signal
 from core.enums import UserStatus
+from core.permissions import Permission, effective_permissions
 
-__all__ = ["ANNOUNCED", "SETTING_FOR_EVENT", "Announcement", "enqueue", "wants"]
+__all__ = ["ANNOUNCED", "SETTING_FOR_EVENT", "Announcement", "Recipients", "enqueue", "wants"]
 
 # Which of a user's notification settings governs each event. Events not listed (a moderator's "a request
 # is waiting") always go out: they are part of the job, not a preference.
@@ -62,11 +63,23 @@ def _shares_history(privacy: Mapping[str, Any] | None) -> bool:
     return (privacy or {}).get("showRequestHistory", True) is not False
 
 
-async def _people(session: AsyncSession, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    query = select(User.id, User.username, User.status, User.notification_settings, User.privacy_settings)
-    return {row.id: row for row in (await session.execute(query.where(User.id.in_(sorted(ids))))).all()}
+Recipients = Iterable[int] | Select[Any]
+
+
+async def _people(session: AsyncSession, recipients: Recipients, named: set[int]) -> tuple[dict[int, Any], set[int]]:
+    """Everyone involved, read in one round trip: who may hear the event, and who an announcement names."""
+    columns = [User.id, User.username, User.status, User.role, User.permissions]
+    columns += [User.notification_settings, User.privacy_settings]
+    chosen = recipients if isinstance(recipients, Select) else sorted(set(recipients))
+    parts = []
+    if isinstance(chosen, Select) or chosen:
+        parts.append(select(*columns, true().label("recipient")).where(User.id.in_(chosen)))
+    if named:
+        parts.append(select(*columns, false().label("recipient")).where(User.id.in_(sorted(named))))
+    if not parts:
+        return {}, set()
+    rows = (await session.execute(union_all(*parts) if len(parts) > 1 else parts[0])).all()
+    return {row.id: row for row in rows}, {row.id for row in rows if row.recipient}
 
 
 async def enqueue(
@@ -74,25 +87,28 @@ async def enqueue(
     *,
     event: str,
     dedup_base: str,
-    recipients: Iterable[int],
+    recipients: Recipients,
     payload: dict[str, Any],
+    holding: Permission | None = None,
+    excluding: int | None = None,
     announcement: Announcement | None = None,
 ) -> list[int]:
     """Queue `event` for each recipient who wants it, and the announcement if any; returns who was queued.
 
-    One query reads every person involved and one insert writes every row: this runs inside each change.
+    `recipients` are user ids or a query of them; `holding` keeps only those with that permission at this
+    moment, `excluding` drops the person who caused the event. One query reads every person involved and
+    one insert writes every row: this runs inside each change.
     """
-    ids = set(recipients)
     if announcement is not None and announcement.kind not in ANNOUNCED:
         announcement = None
     named = {announcement.actor_id, announcement.requester_id} if announcement else set()
-    people = await _people(session, ids | {user_id for user_id in named if user_id is not None})
+    people, asked = await _people(session, recipients, {user_id for user_id in named if user_id is not None})
     chosen = sorted(
         user_id
-        for user_id in ids
-        if (row := people.get(user_id)) is not None
-        and row.status == UserStatus.ACTIVE
+        for user_id in asked - {excluding}
+        if (row := people[user_id]).status == UserStatus.ACTIVE
         and wants(row.notification_settings, event)
+        and (holding is None or holding in effective_permissions(row.role, row.permissions))
     )
     rows = [
         {"dedup_key": f"{dedup_base}:user:{user_id}", "event": event, "recipient_user_id": user_id, "payload": payload}

@@ -87,6 +87,9 @@ class Request(Base):
     modified_at: Mapped[datetime] = updated_at_column()
     expires_at: Mapped[datetime | None]
 
+    # Timestamps the server sets come back with the INSERT or UPDATE (RETURNING): every use case shows them.
+    __mapper_args__ = {"eager_defaults": True}
+
 
 class RequestWatcher(Base):
     """Someone other than the requester who wants the same title; notified exactly like the requester."""

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, inspect, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Activity, Request, RequestWatcher, User
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
 from core.errors import NotFound
-from core.permissions import Permission, effective_permissions, require
+from core.permissions import Permission, require
 from core.services import outbox
 
 MAX_REASON = 500
@@ -111,10 +111,16 @@ async def record(
     request: Request,
     actor_id: int | None,
     kind: ActivityType,
-    recipients: Iterable[int] = (),
+    recipients: outbox.Recipients = (),
+    *,
+    holding: Permission | None = None,
+    excluding: int | None = None,
     **details: Any,
 ) -> None:
-    """The activity entry for a change and the notifications it causes, in the change's transaction."""
+    """The activity entry for a change and the notifications it causes, in the change's transaction.
+
+    `recipients`, `holding` and `excluding` are as in `outbox.enqueue`.
+    """
     activity = activity_for(request, actor_id, kind, **details)
     session.add(activity)
     await session.flush()
@@ -132,49 +138,52 @@ async def record(
         dedup_base=f"activity:{activity.id}",
         recipients=recipients,
         payload=payload,
+        holding=holding,
+        excluding=excluding,
         announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
     )
 
 
+def followers(request: Request) -> Select[Any]:
+    """The ids of everyone following a request, its requester and its watchers, as a query."""
+    watching = select(RequestWatcher.user_id).where(RequestWatcher.request_id == request.id)
+    return select(User.id).where(or_(User.id == request.requested_by_id, User.id.in_(watching)))
+
+
 async def followers_of(session: AsyncSession, request: Request) -> list[int]:
-    watchers = await session.execute(select(RequestWatcher.user_id).where(RequestWatcher.request_id == request.id))
-    return [request.requested_by_id, *watchers.scalars().all()]
+    return list((await session.execute(followers(request))).scalars().all())
 
 
-async def moderator_ids(session: AsyncSession) -> list[int]:
-    # Only rows that could hold the permission: by role, or by a per-user override naming it.
-    candidates = select(User.id, User.role, User.permissions).where(
+def moderators() -> Select[Any]:
+    """Who could decide requests: by role, or by a per-user override naming the permission. Pass with
+    `holding=Permission.MANAGE_REQUESTS`, which drops anyone an override takes it from."""
+    return select(User.id).where(
         User.status == UserStatus.ACTIVE,
         or_(
             User.role.in_([UserRole.ADMIN, UserRole.MODERATOR]),
             User.permissions.has_key(Permission.MANAGE_REQUESTS.value),
         ),
     )
-    return [
-        row.id
-        for row in (await session.execute(candidates)).all()
-        if Permission.MANAGE_REQUESTS in effective_permissions(row.role, row.permissions)
-    ]
+
+
+def _watched(row: Any) -> int:
+    return int(row.watched)
 
 
 async def view_of(session: AsyncSession, request: Request) -> RequestView:
-    # Plain column queries: aliasing the user table twice would rebuild ~100 column proxies per call.
+    # One round trip for every name the view shows: the requester and approver, then the watchers in order.
     people = [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
-    rows = await session.execute(select(User.id, User.username).where(User.id.in_(people)))
-    names = {row.id: row.username for row in rows}
-    watchers = (
-        (
-            await session.execute(
-                select(User.username)
-                .join(RequestWatcher, RequestWatcher.user_id == User.id)
-                .where(RequestWatcher.request_id == request.id)
-                .order_by(RequestWatcher.id)
-            )
-        )
-        .scalars()
-        .all()
+    named = select(User.id, User.username, null().label("watched")).where(User.id.in_(people))
+    watching = (
+        select(User.id, User.username, RequestWatcher.id.label("watched"))
+        .join(RequestWatcher, RequestWatcher.user_id == User.id)
+        .where(RequestWatcher.request_id == request.id)
     )
-    await session.refresh(request, ["modified_at", "created_at"])
+    rows: list[Any] = list((await session.execute(union_all(named, watching))).all())
+    names = {row.id: row.username for row in rows if row.watched is None}
+    watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
+    if {"created_at", "modified_at"} & inspect(request).unloaded:
+        await session.refresh(request, ["modified_at", "created_at"])
     return RequestView(
         id=request.id,
         status=request.status,
@@ -186,7 +195,7 @@ async def view_of(session: AsyncSession, request: Request) -> RequestView:
         imdb_id=request.imdb_id,
         seasons=sorted(season_numbers(request.seasons)),
         requested_by=names[request.requested_by_id],
-        watchers=list(watchers),
+        watchers=watchers,
         approved_by=names.get(request.approved_by_id) if request.approved_by_id else None,
         denial_reason=request.denial_reason,
         created_at=request.created_at,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +19,12 @@ from core.db.session import Database
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
 from core.metadata.types import TitleDetails
-from core.permissions import auto_approve_permission, effective_permissions, request_permission
+from core.permissions import Permission, auto_approve_permission, effective_permissions, request_permission
 from core.services.requests.common import (
     RequestView,
     followers_of,
     load_user,
-    moderator_ids,
+    moderators,
     record,
     require_permission,
     season_json,
@@ -35,6 +35,7 @@ from core.services.requests.common import (
 from core.services.requests.decisions import approve_row
 
 _ATTEMPTS = 3  # a create racing another user's create for the same title joins it on the next attempt
+_JOINABLE = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.PARTIAL)
 
 
 @dataclass(frozen=True)
@@ -103,22 +104,22 @@ async def _create_once(
         available = await _available_seasons(session, content_type, title.tmdb_id, title.tvdb_id)
         if content_type == ContentType.MOVIE and available is not None:
             raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
-        pending = (
-            await session.execute(
-                select(Request).where(match, Request.status == RequestStatus.PENDING).with_for_update()
-            )
-        ).scalar_one_or_none()
-        active = (
+        # The open requests for the title, locked: the pending one (at most one, by a unique index) is joined,
+        # the approved ones cover seasons already on their way.
+        open_requests = (
             (
                 await session.execute(
                     select(Request)
-                    .where(match, Request.status.in_([RequestStatus.APPROVED, RequestStatus.PARTIAL]))
+                    .where(match, Request.status.in_(_JOINABLE))
                     .order_by(Request.created_at)
+                    .with_for_update()
                 )
             )
             .scalars()
             .all()
         )
+        pending = next((r for r in open_requests if r.status == RequestStatus.PENDING), None)
+        active = [r for r in open_requests if r.status != RequestStatus.PENDING]
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
         if pending is not None:
             joined = await _join(session, pending, actor, wanted - covered - season_numbers(pending.seasons))
@@ -152,13 +153,14 @@ async def _create_once(
         await session.flush()
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
         # Moderators hear of what waits for them; an auto-approved request waits for nobody.
-        waiting_for = [] if auto else [m for m in await moderator_ids(session) if m != actor.id]
         await record(
             session,
             request,
             actor.id,
             ActivityType.REQUEST_CREATED,
-            waiting_for,
+            () if auto else moderators(),
+            holding=Permission.MANAGE_REQUESTS,
+            excluding=actor.id,
             seasons=sorted(remaining),
             requested_by=actor.username,
         )
@@ -206,21 +208,22 @@ async def _available_seasons(
     session: AsyncSession, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
 ) -> set[int] | None:
     """None when the library does not have the title; else the seasons already available (empty for films)."""
-    media = (
-        (await session.execute(select(Media).where(title_match(Media, content_type, tmdb_id, tvdb_id))))
-        .scalars()
-        .first()
-    )
-    if media is None:
-        return None
-    if content_type == ContentType.MOVIE:
-        return set() if media.status == MediaStatus.AVAILABLE else None
-    seasons = await session.execute(
-        select(MediaSeason.season_number).where(
-            MediaSeason.media_id == media.id, MediaSeason.status == MediaStatus.AVAILABLE
+    rows = (
+        await session.execute(
+            select(Media.id, Media.status, MediaSeason.season_number)
+            .outerjoin(
+                MediaSeason,
+                and_(MediaSeason.media_id == Media.id, MediaSeason.status == MediaStatus.AVAILABLE),
+            )
+            .where(title_match(Media, content_type, tmdb_id, tvdb_id))
         )
-    )
-    return set(seasons.scalars().all())
+    ).all()
+    if not rows:
+        return None
+    rows = [row for row in rows if row.id == rows[0].id]  # one library record, should ids match two
+    if content_type == ContentType.MOVIE:
+        return set() if rows[0].status == MediaStatus.AVAILABLE else None
+    return {row.season_number for row in rows if row.season_number is not None}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from core.permissions import Permission
 from core.services.requests.common import (
     MAX_REASON,
     RequestView,
-    followers_of,
+    followers,
     load_user,
     record,
     require_permission,
@@ -183,7 +183,7 @@ async def approve_row(
         request,
         actor.id if actor else None,
         ActivityType.REQUEST_APPROVED,
-        await followers_of(session, request),
+        followers(request),
         **details,
     )
 
@@ -262,7 +262,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
             request,
             actor.id,
             ActivityType.REQUEST_DENIED,
-            await followers_of(session, request),
+            followers(request),
             reason=reason,
             denied_by=actor.username,
         )

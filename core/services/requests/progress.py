@@ -20,7 +20,7 @@ from core.permissions import Permission, effective_permissions
 from core.services.requests.common import (
     MAX_REASON,
     RequestView,
-    followers_of,
+    followers,
     load_user,
     record,
     require_permission,
@@ -80,7 +80,7 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
         request.status = status
         await session.flush()
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
-        await record(session, request, None, kind, await followers_of(session, request), seasons=sorted(newly))
+        await record(session, request, None, kind, followers(request), seasons=sorted(newly))
         return await view_of(session, request)
 
 
@@ -92,9 +92,7 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
         request.status = RequestStatus.FAILED
         request.failure_reason = reason
         await session.flush()
-        await record(
-            session, request, None, ActivityType.REQUEST_FAILED, await followers_of(session, request), reason=reason
-        )
+        await record(session, request, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason)
         return await view_of(session, request)
 
 
@@ -132,7 +130,7 @@ async def expire_due(database: Database, *, now: datetime | None = None, batch: 
             for request in due:
                 request.status = RequestStatus.EXPIRED
                 await session.flush()
-                await record(session, request, None, ActivityType.REQUEST_EXPIRED, await followers_of(session, request))
+                await record(session, request, None, ActivityType.REQUEST_EXPIRED, followers(request))
         expired += len(due)
         if len(due) < batch:
             return expired
