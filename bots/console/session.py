@@ -68,7 +68,7 @@ class ConsoleSession:
         self._out.flush()
 
     async def run(self, lines: AsyncIterator[str]) -> None:
-        self._print(f"idkarr · you are {self._actor.username}. /help lists commands; a number presses a button.")
+        self._print(Messages(self._actor.language)("console.welcome", username=self._actor.username))
         async for line in lines:
             if clean(line) in ("/quit", "/exit"):
                 break

@@ -134,6 +134,7 @@ ENGLISH: Mapping[str, str] = {
     "token.unknown": "That button no longer works. Send the command again for fresh buttons.",
     "token.expired": "That button has expired. Send the command again for fresh buttons.",
     "token.not_yours": "That button belongs to someone else's conversation.",
+    "console.welcome": "idkarr · you are {username}. /help lists commands; a number presses a button.",
     "console.no_button": "There is no button {number}.",
     "console.switched": "You are now {username}.",
     # notifications
