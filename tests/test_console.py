@@ -104,3 +104,10 @@ def test_end_of_input_ends_the_session_cleanly(idkarr: Idkarr) -> None:
     done = idkarr("chat", input="")
     assert done.returncode == 0
     assert done.stdout.startswith("idkarr · you are admin.")
+
+
+def test_a_language_change_takes_effect_on_the_next_line(idkarr: Idkarr) -> None:
+    done = idkarr("chat", input=_script("/settings language es", "/approve 999", "/search the matrix"))
+    assert done.returncode == 0, done.stderr
+    assert "! Lo siento: no existe el pedido #999." in done.stdout
+    assert "Resultados para “the matrix”:" in done.stdout

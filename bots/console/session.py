@@ -95,4 +95,8 @@ class ConsoleSession:
                 return Reply(text=Messages(self._actor.language).refusal(error), error=True)
             self._buttons = []
             return Reply(text=Messages(self._actor.language)("console.switched", username=self._actor.username))
-        return await self._conversation.say(line, actor=self._actor)
+        reply = await self._conversation.say(line, actor=self._actor)
+        if text.startswith("/settings"):
+            # The terminal keeps its speaker between lines; a chat platform identifies them afresh each time.
+            self._actor = await self._conversation.actor_named(self._actor.username)
+        return reply
