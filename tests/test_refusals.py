@@ -13,8 +13,15 @@ from core.enums import ChatPlatform
 from core.errors import DomainError, InvalidInput, NotAllowed
 from core.services.identity import NotLinked
 
-_REFUSALS = {"NotFound", "AlreadyExists", "InvalidInput", "NotAllowed", "QuotaExceeded", "AlreadyDecided"}
-_REFUSALS |= {"AlreadyAvailable"}
+_REFUSALS = {
+    "NotFound",
+    "AlreadyExists",
+    "InvalidInput",
+    "NotAllowed",
+    "QuotaExceeded",
+    "AlreadyDecided",
+    "AlreadyAvailable",
+}
 
 
 def _codes(expression: ast.expr) -> list[str]:

@@ -63,12 +63,16 @@ class ConsoleSession:
         # The chat command delivers notifications after each line so they print in order with the replies.
         self._after_each = after_each
 
+    @property
+    def _t(self) -> Messages:
+        return Messages(self._actor.language)
+
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
 
     async def run(self, lines: AsyncIterator[str]) -> None:
-        self._print(Messages(self._actor.language)("console.welcome", username=self._actor.username))
+        self._print(self._t("console.welcome", username=self._actor.username))
         async for line in lines:
             if clean(line) in ("/quit", "/exit"):
                 break
@@ -85,16 +89,16 @@ class ConsoleSession:
         if text.isdigit() and len(text) <= 3:
             index = int(text) - 1
             if not 0 <= index < len(self._buttons):
-                return Reply(text=Messages(self._actor.language)("console.no_button", number=text), error=True)
+                return Reply(text=self._t("console.no_button", number=text), error=True)
             return await self._conversation.press(self._buttons[index].token, actor=self._actor)
         if text.startswith("/as ") or text == "/as":
             name = text[3:].strip()
             try:
                 self._actor = await self._conversation.actor_named(name or "?")
             except DomainError as error:
-                return Reply(text=Messages(self._actor.language).refusal(error), error=True)
+                return Reply(text=self._t.refusal(error), error=True)
             self._buttons = []
-            return Reply(text=Messages(self._actor.language)("console.switched", username=self._actor.username))
+            return Reply(text=self._t("console.switched", username=self._actor.username))
         reply = await self._conversation.say(line, actor=self._actor)
         if text.startswith("/settings"):
             # The terminal keeps its speaker between lines; a chat platform identifies them afresh each time.

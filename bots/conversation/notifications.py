@@ -43,8 +43,7 @@ def announcement_text(delivery: Delivery, language: str = "en") -> str:
         key = "announce.request_approved_auto"
     fallback = "announce.someone" if delivery.event == "request_created" else "announce.moderator"
     values["by"] = by or t(fallback)
-    values["content"] = (
-        t(f"content.{values['content_type']}") if f"content.{values['content_type']}" in ENGLISH else "?"
-    )
+    content = f"content.{values['content_type']}"
+    values["content"] = t(content) if content in ENGLISH else "?"
     values["requester"] = t("announce.requester", name=requested_by) if requested_by and requested_by != by else ""
     return t.render(key, values)

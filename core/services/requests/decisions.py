@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,9 +41,21 @@ class Placement:
     root_folder: str | None = None
 
 
+_Setting = TypeVar("_Setting", QualityProfile, RootFolder)
+
+
 def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
     text = value.strip()
     return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
+
+
+async def _chosen(
+    session: AsyncSession, model: type[_Setting], name: Any, instance: Instance, wanted: str | None
+) -> _Setting | None:
+    """The instance's quality profile or root folder named by `wanted` (a name or an id), else its default."""
+    query = select(model).where(model.instance_id == instance.id)
+    query = query.where(_by_id_or_name(name, model.id, wanted) if wanted else model.is_default)
+    return (await session.execute(query)).scalars().first()
 
 
 async def _placement(
@@ -81,14 +93,7 @@ async def _placement(
                 content=content_type.value,
             )
         return None, None, None
-    profile_query = select(QualityProfile).where(QualityProfile.instance_id == instance.id)
-    if placement.quality_profile:
-        profile_query = profile_query.where(
-            _by_id_or_name(QualityProfile.name, QualityProfile.id, placement.quality_profile)
-        )
-    else:
-        profile_query = profile_query.where(QualityProfile.is_default)
-    profile = (await session.execute(profile_query)).scalars().first()
+    profile = await _chosen(session, QualityProfile, QualityProfile.name, instance, placement.quality_profile)
     if profile is None and placement.quality_profile:
         raise NotFound(
             "instance {name} has no quality profile {profile!r}",
@@ -96,12 +101,7 @@ async def _placement(
             name=instance.name,
             profile=placement.quality_profile,
         )
-    folder_query = select(RootFolder).where(RootFolder.instance_id == instance.id)
-    if placement.root_folder:
-        folder_query = folder_query.where(_by_id_or_name(RootFolder.path, RootFolder.id, placement.root_folder))
-    else:
-        folder_query = folder_query.where(RootFolder.is_default)
-    folder = (await session.execute(folder_query)).scalars().first()
+    folder = await _chosen(session, RootFolder, RootFolder.path, instance, placement.root_folder)
     if folder is None and placement.root_folder:
         raise NotFound(
             "instance {name} has no root folder {folder!r}",
