@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, runtime_checkable
 
+from psycopg import AsyncConnection
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
 from core.dburl import DatabaseUrl
 
-__all__ = ["ACTIVITY", "OUTBOX", "AfterCommit", "Announced", "Database", "Signal", "signal"]
+__all__ = ["ACTIVITY", "OUTBOX", "AfterCommit", "Announced", "Database", "Signal", "driver_connection", "signal"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ Signal = tuple[str, str]  # (channel name, message)
 AfterCommit = Callable[[list[Signal]], Awaitable[None]]
 
 _SIGNALS = "idkarr.signals"
+_DRIVER = "idkarr.driver_connection"
 
 # The channels signals are sent on.
 OUTBOX = "outbox"  # rows are waiting in the outbox: wake the dispatcher
@@ -45,6 +47,25 @@ class Announced(Protocol):
 
 class _UnitOfWork(Session):
     pass
+
+
+@event.listens_for(_UnitOfWork, "after_transaction_end")
+def _forget_driver_connection(session: Session, _transaction: Any) -> None:
+    # The session's next transaction may be given another pooled connection.
+    session.info.pop(_DRIVER, None)
+
+
+async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
+    """The psycopg connection under the session's transaction, for statements run without the ORM
+    (core.db.prepared). The ORM's pending changes are flushed first, so those statements see them."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection: AsyncConnection[Any] | None = session.info.get(_DRIVER)
+    if connection is None:
+        raw = await (await session.connection()).get_raw_connection()
+        connection = session.info[_DRIVER] = raw.driver_connection
+        assert connection is not None  # a pooled connection always has its driver connection
+    return connection
 
 
 @event.listens_for(_UnitOfWork, "after_flush")

@@ -16,16 +16,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, false, select, true, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import OutboxMessage, User
+from core.db.prepared import Prepared
 from core.db.session import OUTBOX, signal
 from core.enums import UserStatus
 from core.permissions import Permission, effective_permissions
 
-__all__ = ["ANNOUNCED", "SETTING_FOR_EVENT", "Announcement", "Recipients", "enqueue", "wants"]
+__all__ = [
+    "ANNOUNCED",
+    "SETTING_FOR_EVENT",
+    "Announcement",
+    "Audience",
+    "Recipients",
+    "enqueue",
+    "people_query",
+    "wants",
+]
 
 # Which of a user's notification settings governs each event. Events not listed (a moderator's "a request
 # is waiting") always go out: they are part of the job, not a preference.
@@ -63,22 +73,65 @@ def _shares_history(privacy: Mapping[str, Any] | None) -> bool:
     return (privacy or {}).get("showRequestHistory", True) is not False
 
 
-Recipients = Iterable[int] | Select[Any]
+_PERSON = (
+    User.id,
+    User.username,
+    User.status,
+    User.role,
+    User.permissions,
+    User.notification_settings,
+    User.privacy_settings,
+)
+
+
+def people_query(chosen: ColumnElement[bool]) -> Prepared:
+    """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`).
+
+    Each kind of audience is one prepared statement, so reading everyone a change involves is one round trip.
+    """
+    named = User.id == any_(bindparam("named", type_=ARRAY(Integer)))
+    return Prepared(select(*_PERSON, chosen.label("recipient")).where(or_(chosen, named)))
+
+
+_BY_ID = people_query(User.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Recipients given as a query (`people_query`) and its values: the followers of a request, moderators."""
+
+    query: Prepared
+    values: Mapping[str, Any]
+
+
+Recipients = Iterable[int] | Audience
+
+_WRITE = Prepared(
+    insert(OutboxMessage)
+    .from_select(
+        ["dedup_key", "event", "recipient_user_id", "payload"],
+        select(
+            func.unnest(
+                bindparam("keys", type_=ARRAY(String)),
+                bindparam("events", type_=ARRAY(String)),
+                bindparam("recipients", type_=ARRAY(Integer)),
+                bindparam("payloads", type_=ARRAY(JSONB)),
+            )
+            .table_valued("dedup_key", "event", "recipient_user_id", "payload")
+            .render_derived()
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
+)
 
 
 async def _people(session: AsyncSession, recipients: Recipients, named: set[int]) -> tuple[dict[int, Any], set[int]]:
     """Everyone involved, read in one round trip: who may hear the event, and who an announcement names."""
-    columns = [User.id, User.username, User.status, User.role, User.permissions]
-    columns += [User.notification_settings, User.privacy_settings]
-    chosen = recipients if isinstance(recipients, Select) else sorted(set(recipients))
-    parts = []
-    if isinstance(chosen, Select) or chosen:
-        parts.append(select(*columns, true().label("recipient")).where(User.id.in_(chosen)))
-    if named:
-        parts.append(select(*columns, false().label("recipient")).where(User.id.in_(sorted(named))))
-    if not parts:
-        return {}, set()
-    rows = (await session.execute(union_all(*parts) if len(parts) > 1 else parts[0])).all()
+    if isinstance(recipients, Audience):
+        query, values = recipients.query, dict(recipients.values)
+    else:
+        query, values = _BY_ID, {"ids": sorted(set(recipients))}
+    rows = await query.rows(session, named=sorted(named), **values)
     return {row.id: row for row in rows}, {row.id for row in rows if row.recipient}
 
 
@@ -110,22 +163,21 @@ async def enqueue(
         and wants(row.notification_settings, event)
         and (holding is None or holding in effective_permissions(row.role, row.permissions))
     )
-    rows = [
-        {"dedup_key": f"{dedup_base}:user:{user_id}", "event": event, "recipient_user_id": user_id, "payload": payload}
-        for user_id in chosen
-    ]
+    keys = [f"{dedup_base}:user:{user_id}" for user_id in chosen]
+    events = [event] * len(chosen)
+    payloads = [payload] * len(chosen)
+    recipient_ids: list[int | None] = list(chosen)
     if announcement is not None:
 
         def name(user_id: int | None) -> str | None:
             row = people.get(user_id) if user_id is not None else None
             return row.username if row is not None and _shares_history(row.privacy_settings) else None
 
-        told = {**payload, "by": name(announcement.actor_id), "requested_by": name(announcement.requester_id)}
-        announce = {"dedup_key": f"{dedup_base}:announce", "event": announcement.kind, "payload": told}
-        rows.append({**announce, "recipient_user_id": None})
-    if rows:
-        await session.execute(
-            insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
-        )
+        keys.append(f"{dedup_base}:announce")
+        events.append(announcement.kind)
+        payloads.append({**payload, "by": name(announcement.actor_id), "requested_by": name(announcement.requester_id)})
+        recipient_ids.append(None)
+    if keys:
+        await _WRITE.rows(session, keys=keys, events=events, recipients=recipient_ids, payloads=payloads)
         signal(session, OUTBOX, event)
     return chosen

@@ -13,7 +13,7 @@ from core.db.pgtypes import ACTIVITY_TYPE, CONTENT_TYPE, VISIBILITY
 from core.db.session import ACTIVITY
 from core.enums import ActivityType, ContentType, Visibility
 
-__all__ = ["Activity"]
+__all__ = ["Activity", "activity_announcement"]
 
 
 class Activity(Base):
@@ -53,16 +53,38 @@ class Activity(Base):
         # Only what was set before the flush: server defaults are not loaded, and loading them here would
         # need I/O inside a flush.
         loaded = self.__dict__
-        visibility = loaded.get("visibility") or Visibility.PUBLIC
-        content_type = loaded.get("content_type")
-        message = {
-            "id": self.id,
-            "type": str(loaded["type"]),
-            "user_id": loaded.get("user_id"),
-            "content_type": str(content_type) if content_type else None,
-            "title": loaded.get("title"),
-            "request_id": loaded.get("request_id"),
-            "visibility": str(visibility),
-            "details": loaded.get("details") or {},
-        }
-        return ACTIVITY, json.dumps(message, default=str)
+        return activity_announcement(
+            id=self.id,
+            type=loaded["type"],
+            user_id=loaded.get("user_id"),
+            content_type=loaded.get("content_type"),
+            title=loaded.get("title"),
+            request_id=loaded.get("request_id"),
+            visibility=loaded.get("visibility") or Visibility.PUBLIC,
+            details=loaded.get("details"),
+        )
+
+
+def activity_announcement(
+    *,
+    id: int,
+    type: ActivityType,
+    user_id: int | None,
+    content_type: ContentType | None,
+    title: str | None,
+    request_id: int | None,
+    visibility: Visibility,
+    details: JsonDict | None,
+) -> tuple[str, str]:
+    """The real-time message for an activity entry, however it was written."""
+    message = {
+        "id": id,
+        "type": str(type),
+        "user_id": user_id,
+        "content_type": str(content_type) if content_type else None,
+        "title": title,
+        "request_id": request_id,
+        "visibility": str(visibility),
+        "details": details or {},
+    }
+    return ACTIVITY, json.dumps(message, default=str)

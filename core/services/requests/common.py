@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, inspect, null, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, inspect, null, or_, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Activity, Request, RequestWatcher, User
-from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
+from core.db.models.activity import activity_announcement
+from core.db.pgtypes import USER_ROLE
+from core.db.prepared import Prepared
+from core.db.session import signal
+from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
 from core.permissions import Permission, require
 from core.services import outbox
@@ -75,9 +80,25 @@ def title_match(model: Any, content_type: ContentType, tmdb_id: int | None, tvdb
     return and_(model.content_type == content_type, or_(*ids))
 
 
+def title_by_ids(model: Any) -> Any:
+    """`title_match` for a statement written once; its values come from `title_ids`."""
+    return and_(
+        model.content_type == bindparam("content_type"),
+        or_(model.tmdb_id == bindparam("tmdb"), model.tvdb_id == bindparam("tvdb")),
+    )
+
+
+def title_ids(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> dict[str, Any]:
+    # Films are matched by their TMDB id alone, as in `title_match`.
+    return {
+        "content_type": content_type,
+        "tmdb": tmdb_id,
+        "tvdb": tvdb_id if content_type != ContentType.MOVIE else None,
+    }
+
+
 async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> User:
-    query = select(User).where(User.id == user_id)
-    user = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    user = await session.get(User, user_id, with_for_update=lock or None)
     if user is None:
         raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
     return user
@@ -89,21 +110,24 @@ def require_permission(user: User, permission: Permission) -> None:
     )
 
 
-def activity_for(request: Request, actor_id: int | None, kind: ActivityType, **details: Any) -> Activity:
-    return Activity(
-        user_id=actor_id,
-        type=kind,
-        content_type=request.content_type,
-        media_id=request.media_id,
-        tmdb_id=request.tmdb_id,
-        tvdb_id=request.tvdb_id,
-        imdb_id=request.imdb_id,
-        request_id=request.id,
-        title=request.title,
-        poster=request.poster,
-        year=request.year,
-        details=details or None,
-    )
+# Every change of a request writes one of these, so it is prepared once.
+_ACTIVITY_FIELDS = (
+    "user_id",
+    "type",
+    "content_type",
+    "media_id",
+    "tmdb_id",
+    "tvdb_id",
+    "imdb_id",
+    "request_id",
+    "title",
+    "poster",
+    "year",
+    "details",
+)
+_WRITE_ACTIVITY = Prepared(
+    insert(Activity).values({field: bindparam(f"new_{field}") for field in _ACTIVITY_FIELDS}).returning(Activity.id)
+)
 
 
 async def record(
@@ -121,9 +145,35 @@ async def record(
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`.
     """
-    activity = activity_for(request, actor_id, kind, **details)
-    session.add(activity)
-    await session.flush()
+    entry = {
+        "user_id": actor_id,
+        "type": kind,
+        "content_type": request.content_type,
+        "media_id": request.media_id,
+        "tmdb_id": request.tmdb_id,
+        "tvdb_id": request.tvdb_id,
+        "imdb_id": request.imdb_id,
+        "request_id": request.id,
+        "title": request.title,
+        "poster": request.poster,
+        "year": request.year,
+        "details": details or None,
+    }
+    written = await _WRITE_ACTIVITY.rows(session, **{f"new_{field}": value for field, value in entry.items()})
+    activity_id = written[0].id
+    signal(
+        session,
+        *activity_announcement(
+            id=activity_id,
+            type=kind,
+            user_id=actor_id,
+            content_type=request.content_type,
+            title=request.title,
+            request_id=request.id,
+            visibility=Visibility.PUBLIC,
+            details=details or None,
+        ),
+    )
     payload = {
         "request_id": request.id,
         "title": request.title,
@@ -135,7 +185,7 @@ async def record(
     await outbox.enqueue(
         session,
         event=kind.value if kind != ActivityType.REQUEST_CREATED else "request_pending",
-        dedup_base=f"activity:{activity.id}",
+        dedup_base=f"activity:{activity_id}",
         recipients=recipients,
         payload=payload,
         holding=holding,
@@ -144,42 +194,58 @@ async def record(
     )
 
 
-def followers(request: Request) -> Select[Any]:
-    """The ids of everyone following a request, its requester and its watchers, as a query."""
-    watching = select(RequestWatcher.user_id).where(RequestWatcher.request_id == request.id)
-    return select(User.id).where(or_(User.id == request.requested_by_id, User.id.in_(watching)))
-
-
-async def followers_of(session: AsyncSession, request: Request) -> list[int]:
-    return list((await session.execute(followers(request))).scalars().all())
-
-
-def moderators() -> Select[Any]:
-    """Who could decide requests: by role, or by a per-user override naming the permission. Pass with
-    `holding=Permission.MANAGE_REQUESTS`, which drops anyone an override takes it from."""
-    return select(User.id).where(
+_WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))
+_FOLLOWING = or_(User.id == bindparam("requester"), User.id.in_(_WATCHING))
+_FOLLOWERS = outbox.people_query(_FOLLOWING)
+_FOLLOWER_IDS = Prepared(select(User.id).where(_FOLLOWING))
+# Who could decide requests: by role, or by a per-user override naming the permission. Pass with
+# `holding=Permission.MANAGE_REQUESTS`, which drops anyone an override takes it from.
+_MODERATORS = outbox.people_query(
+    and_(
         User.status == UserStatus.ACTIVE,
         or_(
-            User.role.in_([UserRole.ADMIN, UserRole.MODERATOR]),
+            User.role == any_(bindparam("roles", [UserRole.ADMIN, UserRole.MODERATOR], type_=ARRAY(USER_ROLE))),
             User.permissions.has_key(Permission.MANAGE_REQUESTS.value),
         ),
     )
+)
+
+
+def followers(request: Request) -> outbox.Audience:
+    """Everyone following a request: its requester and its watchers."""
+    return outbox.Audience(_FOLLOWERS, {"request": request.id, "requester": request.requested_by_id})
+
+
+async def followers_of(session: AsyncSession, request: Request) -> list[int]:
+    rows = await _FOLLOWER_IDS.rows(session, request=request.id, requester=request.requested_by_id)
+    return [row.id for row in rows]
+
+
+def moderators() -> outbox.Audience:
+    return outbox.Audience(_MODERATORS, {})
 
 
 def _watched(row: Any) -> int:
     return int(row.watched)
 
 
-async def view_of(session: AsyncSession, request: Request) -> RequestView:
-    # One round trip for every name the view shows: the requester and approver, then the watchers in order.
-    people = [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
-    named = select(User.id, User.username, null().label("watched")).where(User.id.in_(people))
-    watching = (
+_NAMES = Prepared(
+    union_all(
+        select(User.id, User.username, null().label("watched")).where(
+            User.id == any_(bindparam("people", type_=ARRAY(Integer)))
+        ),
         select(User.id, User.username, RequestWatcher.id.label("watched"))
         .join(RequestWatcher, RequestWatcher.user_id == User.id)
-        .where(RequestWatcher.request_id == request.id)
+        .where(RequestWatcher.request_id == bindparam("request")),
     )
-    rows: list[Any] = list((await session.execute(union_all(named, watching))).all())
+)
+
+
+async def view_of(session: AsyncSession, request: Request) -> RequestView:
+    # One round trip for every name the view shows: the requester and approver, then the watchers in order.
+    rows = await _NAMES.rows(
+        session, request=request.id, people=[request.requested_by_id, request.approved_by_id or request.requested_by_id]
+    )
     names = {row.id: row.username for row in rows if row.watched is None}
     watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
     if {"created_at", "modified_at"} & inspect(request).unloaded:

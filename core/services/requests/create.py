@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import all_, and_, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
+from core.db.pgtypes import REQUEST_STATUS
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
@@ -29,7 +31,8 @@ from core.services.requests.common import (
     require_permission,
     season_json,
     season_numbers,
-    title_match,
+    title_by_ids,
+    title_ids,
     view_of,
 )
 from core.services.requests.decisions import approve_row
@@ -99,25 +102,13 @@ async def _create_once(
         # The requester's row lock serialises their own concurrent requests: limits are counted exactly.
         actor = await load_user(session, actor_id, lock=True)
         require_permission(actor, request_permission(content_type))
-        match = title_match(Request, content_type, title.tmdb_id, title.tvdb_id)
-
-        available = await _available_seasons(session, content_type, title.tmdb_id, title.tvdb_id)
+        ids = title_ids(content_type, title.tmdb_id, title.tvdb_id)
+        available = await _available_seasons(session, content_type, ids)
         if content_type == ContentType.MOVIE and available is not None:
             raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
         # The open requests for the title, locked: the pending one (at most one, by a unique index) is joined,
         # the approved ones cover seasons already on their way.
-        open_requests = (
-            (
-                await session.execute(
-                    select(Request)
-                    .where(match, Request.status.in_(_JOINABLE))
-                    .order_by(Request.created_at)
-                    .with_for_update()
-                )
-            )
-            .scalars()
-            .all()
-        )
+        open_requests = (await session.execute(_OPEN_FOR_TITLE, ids)).scalars().all()
         pending = next((r for r in open_requests if r.status == RequestStatus.PENDING), None)
         active = [r for r in open_requests if r.status != RequestStatus.PENDING]
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
@@ -204,20 +195,24 @@ async def _approve_by_demand(
     return CreateResult(await view_of(session, request), "joined", joined.added_seasons)
 
 
-async def _available_seasons(
-    session: AsyncSession, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
-) -> set[int] | None:
+# The title's open requests, locked: the pending one (at most one, by a unique index) is joined, the approved
+# ones cover seasons already on their way.
+_OPEN_FOR_TITLE = (
+    select(Request)
+    .where(title_by_ids(Request), Request.status.in_(_JOINABLE))
+    .order_by(Request.created_at)
+    .with_for_update()
+)
+_LIBRARY = Prepared(
+    select(Media.id, Media.status, MediaSeason.season_number)
+    .outerjoin(MediaSeason, and_(MediaSeason.media_id == Media.id, MediaSeason.status == MediaStatus.AVAILABLE))
+    .where(title_by_ids(Media))
+)
+
+
+async def _available_seasons(session: AsyncSession, content_type: ContentType, ids: dict[str, Any]) -> set[int] | None:
     """None when the library does not have the title; else the seasons already available (empty for films)."""
-    rows = (
-        await session.execute(
-            select(Media.id, Media.status, MediaSeason.season_number)
-            .outerjoin(
-                MediaSeason,
-                and_(MediaSeason.media_id == Media.id, MediaSeason.status == MediaStatus.AVAILABLE),
-            )
-            .where(title_match(Media, content_type, tmdb_id, tvdb_id))
-        )
-    ).all()
+    rows = await _LIBRARY.rows(session, **ids)
     if not rows:
         return None
     rows = [row for row in rows if row.id == rows[0].id]  # one library record, should ids match two
@@ -236,6 +231,31 @@ class Allowance:
     exempt: bool
 
 
+_OPEN_COUNT = Prepared(
+    select(func.count().label("open")).where(
+        Request.requested_by_id == bindparam("user"),
+        Request.status == any_(bindparam("statuses", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
+    )
+)
+
+
+def _used(counted: Any) -> Prepared:
+    """What a quota's window has used: denied and cancelled requests give their share back."""
+    returned = [RequestStatus.DENIED, RequestStatus.CANCELLED]
+    return Prepared(
+        select(counted.label("used")).where(
+            Request.requested_by_id == bindparam("user"),
+            Request.content_type == bindparam("content_type"),
+            Request.created_at >= bindparam("since"),
+            Request.status != all_(bindparam("returned", returned, type_=ARRAY(REQUEST_STATUS))),
+        )
+    )
+
+
+_REQUESTS_USED = _used(func.count())
+_SEASONS_USED = _used(func.coalesce(func.sum(func.jsonb_array_length(Request.seasons)), 0))
+
+
 async def _quota_use(
     session: AsyncSession, actor: User, content_type: ContentType, settings: RequestSettings
 ) -> tuple[int, int | None, int, bool]:
@@ -248,28 +268,15 @@ async def _quota_use(
     if quota is None:
         return 0, None, days, by_seasons
     since = datetime.now(UTC) - timedelta(days=days)
-    counted = func.coalesce(func.sum(func.jsonb_array_length(Request.seasons)), 0) if by_seasons else func.count()
-    used = (
-        await session.execute(
-            select(counted).where(
-                Request.requested_by_id == actor.id,
-                Request.content_type == content_type,
-                Request.created_at >= since,
-                Request.status.not_in([RequestStatus.DENIED, RequestStatus.CANCELLED]),
-            )
-        )
-    ).scalar_one()
-    return int(used), quota, days, by_seasons
+    used = await (_SEASONS_USED if by_seasons else _REQUESTS_USED).rows(
+        session, user=actor.id, content_type=content_type, since=since
+    )
+    return int(used[0].used), quota, days, by_seasons
 
 
 async def _open_use(session: AsyncSession, actor: User, settings: RequestSettings) -> tuple[int, int | None]:
     limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
-    open_count = (
-        await session.execute(
-            select(func.count()).where(Request.requested_by_id == actor.id, Request.status.in_(OPEN_REQUEST_STATUSES))
-        )
-    ).scalar_one()
-    return int(open_count), limit
+    return int((await _OPEN_COUNT.rows(session, user=actor.id))[0].open), limit
 
 
 async def allowance(database: Database, user_id: int, settings: RequestSettings = RequestSettings()) -> Allowance:

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
+from core.db.pgtypes import REQUEST_STATUS
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
@@ -23,7 +26,8 @@ from core.services.requests.common import (
     load_user,
     record,
     require_permission,
-    title_match,
+    title_by_ids,
+    title_ids,
     view_of,
 )
 from core.text import clean_text
@@ -49,12 +53,23 @@ def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
     return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
 
 
+_DEFAULT_PROFILE = select(QualityProfile).where(
+    QualityProfile.instance_id == bindparam("instance"), QualityProfile.is_default
+)
+_DEFAULT_FOLDER = select(RootFolder).where(RootFolder.instance_id == bindparam("instance"), RootFolder.is_default)
+_DEFAULT_INSTANCE = select(Instance).where(
+    Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled
+)
+
+
 async def _chosen(
     session: AsyncSession, model: type[_Setting], name: Any, instance: Instance, wanted: str | None
 ) -> _Setting | None:
     """The instance's quality profile or root folder named by `wanted` (a name or an id), else its default."""
-    query = select(model).where(model.instance_id == instance.id)
-    query = query.where(_by_id_or_name(name, model.id, wanted) if wanted else model.is_default)
+    if not wanted:
+        default = _DEFAULT_PROFILE if model is QualityProfile else _DEFAULT_FOLDER
+        return (await session.execute(default, {"instance": instance.id})).scalars().first()
+    query = select(model).where(model.instance_id == instance.id, _by_id_or_name(name, model.id, wanted))
     return (await session.execute(query)).scalars().first()
 
 
@@ -80,11 +95,7 @@ async def _placement(
         if not instance.enabled:
             raise InvalidInput("instance {name} is disabled", code="instance.disabled", name=instance.name)
     else:
-        instance = (
-            await session.execute(
-                select(Instance).where(Instance.content_type == content_type, Instance.is_default, Instance.enabled)
-            )
-        ).scalar_one_or_none()
+        instance = (await session.execute(_DEFAULT_INSTANCE, {"content_type": content_type})).scalar_one_or_none()
     if instance is None:
         if placement.quality_profile or placement.root_folder:
             raise InvalidInput(
@@ -112,20 +123,14 @@ async def _placement(
     return instance, profile, folder
 
 
+_MEDIA_FOR_TITLE = select(Media).where(title_by_ids(Media)).with_for_update()
+
+
 async def media_for(session: AsyncSession, request: Request, placement: Placement | None = None) -> Media:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder."""
-    media = (
-        (
-            await session.execute(
-                select(Media)
-                .where(title_match(Media, request.content_type, request.tmdb_id, request.tvdb_id))
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .first()
-    )
+    ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
+    media = (await session.execute(_MEDIA_FOR_TITLE, ids)).scalars().first()
     if media is None:
         media = Media(
             content_type=request.content_type,
@@ -188,14 +193,15 @@ async def approve_row(
     )
 
 
+_DECIDED = Prepared(
+    select(Request.status, User.username)
+    .outerjoin(User, User.id == Request.approved_by_id)
+    .where(Request.id == bindparam("id"))
+)
+
+
 async def _decided_error(session: AsyncSession, request_id: int, attempted: str) -> Exception:
-    row = (
-        await session.execute(
-            select(Request.status, User.username)
-            .outerjoin(User, User.id == Request.approved_by_id)
-            .where(Request.id == request_id)
-        )
-    ).first()
+    row = await _DECIDED.first(session, id=request_id)
     if row is None:
         return NotFound("there is no request #{id}", code="request.unknown", id=request_id)
     if row.username:
@@ -203,7 +209,7 @@ async def _decided_error(session: AsyncSession, request_id: int, attempted: str)
             "request #{id} was already {status} by {name}; it cannot be {attempted}",
             code="request.decided_by",
             id=request_id,
-            status=row.status.value,
+            status=row.status,
             name=row.username,
             attempted=attempted,
         )
@@ -211,9 +217,16 @@ async def _decided_error(session: AsyncSession, request_id: int, attempted: str)
         "request #{id} was already {status}; it cannot be {attempted}",
         code="request.decided",
         id=request_id,
-        status=row.status.value,
+        status=row.status,
         attempted=attempted,
     )
+
+
+_CLAIM = (
+    select(Request)
+    .where(Request.id == bindparam("id"), Request.status == any_(bindparam("allowed", type_=ARRAY(REQUEST_STATUS))))
+    .with_for_update()
+)
 
 
 async def claim(
@@ -225,10 +238,10 @@ async def claim(
 ) -> Request:
     """Lock the request only if it is in a state that allows the change: the one place every transition is
     made safe under concurrency. Anyone arriving second is told who got there first."""
-    query = select(Request).where(Request.id == request_id, Request.status.in_(allowed))
+    query = _CLAIM
     for column, value in conditions.items():
         query = query.where(getattr(Request, column) == value)
-    request = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    request = (await session.execute(query, {"id": request_id, "allowed": list(allowed)})).scalar_one_or_none()
     if request is None:
         raise await _decided_error(session, request_id, attempted)
     return request
