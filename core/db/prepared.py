@@ -12,11 +12,13 @@ and it commits or rolls back with them.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from psycopg.rows import namedtuple_row
+import psycopg
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -45,6 +47,14 @@ class Prepared:
         self._fixed = {
             name: self._send(name, value) for name, value in compiled.params.items() if name not in self._required
         }
+        # Rows come back as the ORM would give them: enum columns as their enums.
+        columns = compiled._result_columns
+        self._row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
+        self._loaders = [
+            (index, loader)
+            for index, column in enumerate(columns)
+            if (loader := column.type._cached_result_processor(_DIALECT, None)) is not None
+        ]
 
     def _send(self, name: str, value: Any) -> Any:
         processor = self._processors.get(name)
@@ -57,10 +67,27 @@ class Prepared:
         return {**self._fixed, **{name: self._send(name, value) for name, value in values.items()}}
 
     async def rows(self, session: AsyncSession, **values: Any) -> list[Any]:
-        """Every row, as named tuples (enum columns come back as their string values)."""
-        cursor = (await driver_connection(session)).cursor(row_factory=namedtuple_row)
-        await cursor.execute(self.sql, self._parameters(values))
-        return await cursor.fetchall() if cursor.description is not None else []
+        """Every row, as a named tuple."""
+        cursor = (await driver_connection(session)).cursor()
+        parameters = self._parameters(values)
+        try:
+            await cursor.execute(self.sql, parameters)
+        except psycopg.Error as error:
+            # Callers catch what the ORM raises (IntegrityError for a lost race on a unique index).
+            raise DBAPIError.instance(self.sql, parameters, error, psycopg.Error) from error
+        if cursor.description is None:
+            return []
+        found = await cursor.fetchall()
+        if not self._loaders:
+            return [self._row(*values) for values in found]
+        return [self._load(values) for values in found]
+
+    def _load(self, values: tuple[Any, ...]) -> Any:
+        loaded = list(values)
+        for index, loader in self._loaders:
+            if loaded[index] is not None:
+                loaded[index] = loader(loaded[index])
+        return self._row(*loaded)
 
     async def first(self, session: AsyncSession, **values: Any) -> Any | None:
         found = await self.rows(session, **values)

@@ -188,7 +188,9 @@ async def redeem_link_code(
             raise NotAllowed("that link code was already used; ask an admin for a new one", code="link.used")
         if token.expires_at <= datetime.now(UTC):
             raise NotAllowed("that link code has expired; ask an admin for a new one", code="link.expired")
-        user = await load_user(session, int(token.arguments["user_id"]), lock=True)
+        user = await session.get(User, int(token.arguments["user_id"]), with_for_update=True)
+        if user is None:  # deleted after the code was issued
+            raise NotFound("that link code is not valid; ask an admin for a new one", code="link.unknown")
         if user.status == UserStatus.DISABLED:
             raise NotAllowed("{name}'s account is disabled", code="account.disabled", name=user.username)
         await _attach(session, user, platform, platform_user_id, display_name)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Integer, and_, any_, bindparam, inspect, null, or_, select, union_all
+from sqlalchemy import Integer, and_, any_, bindparam, func, inspect, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,14 +97,78 @@ def title_ids(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | Non
     }
 
 
-async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> User:
-    user = await session.get(User, user_id, with_for_update=lock or None)
+REQUEST_COLUMNS = tuple(Request.__table__.c)
+
+
+def request_change(*columns: str) -> Prepared:
+    """An UPDATE of one request (`request_id`) setting `columns` from `new_COLUMN` values, returning the row.
+
+    The caller holds the request's row lock (`claim`), so the change is made from the state it checked.
+    """
+    values: dict[str, Any] = {column: bindparam(f"new_{column}") for column in columns}
+    return Prepared(
+        update(Request)
+        .where(Request.id == bindparam("request_id"))
+        .values(**values, modified_at=func.now())
+        .returning(*REQUEST_COLUMNS)
+    )
+
+
+async def change(session: AsyncSession, statement: Prepared, request_id: int, **values: Any) -> Any:
+    """Run a `request_change` statement; returns the request as it now is."""
+    changed = await statement.rows(session, request_id=request_id, **{f"new_{k}": v for k, v in values.items()})
+    return changed[0]
+
+
+CHANGE_SEASONS = request_change("seasons")
+
+
+class RequestFields(Protocol):
+    """A request as the use cases read it: an ORM object or a row of the request table."""
+
+    id: int
+    status: RequestStatus
+    content_type: ContentType
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    title: str
+    year: int | None
+    poster: str | None
+    seasons: list[dict[str, Any]]
+    requested_by_id: int
+    approved_by_id: int | None
+    media_id: int | None
+    denial_reason: str | None
+    created_at: datetime
+    modified_at: datetime
+
+
+class Person(Protocol):
+    """Someone acting, as the rules read them: a row of the user table."""
+
+    id: int
+    username: str
+    role: UserRole
+    status: UserStatus
+    permissions: dict[str, Any] | None
+    privacy_settings: dict[str, Any] | None
+    request_limit: int | None
+
+
+_USER = select(*User.__table__.c).where(User.id == bindparam("id"))
+_USER_ROW = Prepared(_USER)
+_USER_LOCKED = Prepared(_USER.with_for_update())
+
+
+async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> Person:
+    user: Person | None = await (_USER_LOCKED if lock else _USER_ROW).first(session, id=user_id)
     if user is None:
         raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
     return user
 
 
-def require_permission(user: User, permission: Permission) -> None:
+def require_permission(user: Person, permission: Permission) -> None:
     require(
         username=user.username, role=user.role, status=user.status, overrides=user.permissions, permission=permission
     )
@@ -132,7 +196,7 @@ _WRITE_ACTIVITY = Prepared(
 
 async def record(
     session: AsyncSession,
-    request: Request,
+    request: RequestFields,
     actor_id: int | None,
     kind: ActivityType,
     recipients: outbox.Recipients = (),
@@ -211,12 +275,12 @@ _MODERATORS = outbox.people_query(
 )
 
 
-def followers(request: Request) -> outbox.Audience:
+def followers(request: RequestFields) -> outbox.Audience:
     """Everyone following a request: its requester and its watchers."""
     return outbox.Audience(_FOLLOWERS, {"request": request.id, "requester": request.requested_by_id})
 
 
-async def followers_of(session: AsyncSession, request: Request) -> list[int]:
+async def followers_of(session: AsyncSession, request: RequestFields) -> list[int]:
     rows = await _FOLLOWER_IDS.rows(session, request=request.id, requester=request.requested_by_id)
     return [row.id for row in rows]
 
@@ -241,14 +305,14 @@ _NAMES = Prepared(
 )
 
 
-async def view_of(session: AsyncSession, request: Request) -> RequestView:
+async def view_of(session: AsyncSession, request: RequestFields) -> RequestView:
     # One round trip for every name the view shows: the requester and approver, then the watchers in order.
     rows = await _NAMES.rows(
         session, request=request.id, people=[request.requested_by_id, request.approved_by_id or request.requested_by_id]
     )
     names = {row.id: row.username for row in rows if row.watched is None}
     watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
-    if {"created_at", "modified_at"} & inspect(request).unloaded:
+    if isinstance(request, Request) and {"created_at", "modified_at"} & inspect(request).unloaded:
         await session.refresh(request, ["modified_at", "created_at"])
     return RequestView(
         id=request.id,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import RequestSettings
-from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
+from core.db.models import Media, MediaSeason, Request, RequestWatcher
 from core.db.pgtypes import REQUEST_STATUS
 from core.db.prepared import Prepared
 from core.db.session import Database
@@ -23,7 +23,12 @@ from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExc
 from core.metadata.types import TitleDetails
 from core.permissions import Permission, auto_approve_permission, effective_permissions, request_permission
 from core.services.requests.common import (
+    CHANGE_SEASONS,
+    REQUEST_COLUMNS,
+    Person,
+    RequestFields,
     RequestView,
+    change,
     followers_of,
     load_user,
     moderators,
@@ -108,17 +113,22 @@ async def _create_once(
             raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
         # The open requests for the title, locked: the pending one (at most one, by a unique index) is joined,
         # the approved ones cover seasons already on their way.
-        open_requests = (await session.execute(_OPEN_FOR_TITLE, ids)).scalars().all()
+        open_requests = await _OPEN_FOR_TITLE.rows(session, **ids)
         pending = next((r for r in open_requests if r.status == RequestStatus.PENDING), None)
         active = [r for r in open_requests if r.status != RequestStatus.PENDING]
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
         if pending is not None:
-            joined = await _join(session, pending, actor, wanted - covered - season_numbers(pending.seasons))
-            return await _approve_by_demand(session, pending, joined, settings.auto_approve_watchers)
+            added = wanted - covered - season_numbers(pending.seasons)
+            request, wanting = await _join(session, pending, actor, added)
+            # With `auto_approve_watchers` set, enough people wanting a title is approval enough.
+            if 0 < settings.auto_approve_watchers <= wanting:
+                request = await approve_row(session, request, None, wanted_by=wanting)
+            return CreateResult(await view_of(session, request), "joined", sorted(added))
         remaining = wanted - covered
         is_movie = content_type == ContentType.MOVIE
         if active and (is_movie or not remaining):
-            return await _join(session, active[-1], actor, set())
+            request, _ = await _join(session, active[-1], actor, set())
+            return CreateResult(await view_of(session, request), "joined", [])
         if not is_movie and not remaining:
             raise AlreadyAvailable(
                 "{title}: every season asked for is already available",
@@ -127,21 +137,21 @@ async def _create_once(
             )
 
         await _check_limits(session, actor, content_type, remaining, settings)
-        request = Request(
-            requested_by_id=actor.id,
-            content_type=content_type,
-            tmdb_id=title.tmdb_id,
-            tvdb_id=title.tvdb_id,
-            imdb_id=title.imdb_id,
-            title=title.title,
-            year=title.year,
-            poster=title.poster,
-            overview=title.overview[:2000] or None,
-            seasons=season_json(remaining),
-            expires_at=datetime.now(UTC) + timedelta(days=settings.expiry_days),
+        created = await _NEW_REQUEST.rows(
+            session,
+            new_requested_by_id=actor.id,
+            new_content_type=content_type,
+            new_tmdb_id=title.tmdb_id,
+            new_tvdb_id=title.tvdb_id,
+            new_imdb_id=title.imdb_id,
+            new_title=title.title,
+            new_year=title.year,
+            new_poster=title.poster,
+            new_overview=title.overview[:2000] or None,
+            new_seasons=season_json(remaining),
+            new_expires_at=datetime.now(UTC) + timedelta(days=settings.expiry_days),
         )
-        session.add(request)
-        await session.flush()
+        request = created[0]
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
         # Moderators hear of what waits for them; an auto-approved request waits for nobody.
         await record(
@@ -155,16 +165,45 @@ async def _create_once(
             seasons=sorted(remaining),
             requested_by=actor.username,
         )
-        outcome: Literal["created", "auto_approved"] = "created"
         if auto:
-            await approve_row(session, request, actor)
-            outcome = "auto_approved"
-        return CreateResult(await view_of(session, request), outcome, sorted(remaining))
+            approved = await approve_row(session, request, actor)
+            return CreateResult(await view_of(session, approved), "auto_approved", sorted(remaining))
+        return CreateResult(await view_of(session, request), "created", sorted(remaining))
 
 
-async def _join(session: AsyncSession, request: Request, actor: User, new_seasons: set[int]) -> CreateResult:
-    followers = await followers_of(session, request)
-    if actor.id in followers and not new_seasons:
+_WATCH = Prepared(
+    insert(RequestWatcher).values(request_id=bindparam("request"), user_id=bindparam("user")).on_conflict_do_nothing()
+)
+_NEW_REQUEST = Prepared(
+    insert(Request)
+    .values(
+        {
+            field: bindparam(f"new_{field}")
+            for field in (
+                "requested_by_id",
+                "content_type",
+                "tmdb_id",
+                "tvdb_id",
+                "imdb_id",
+                "title",
+                "year",
+                "poster",
+                "overview",
+                "seasons",
+                "expires_at",
+            )
+        }
+    )
+    .returning(*REQUEST_COLUMNS)
+)
+
+
+async def _join(
+    session: AsyncSession, request: RequestFields, actor: Person, new_seasons: set[int]
+) -> tuple[RequestFields, int]:
+    """Follow an open request, adding seasons it did not ask for; returns it and how many now want it."""
+    following = await followers_of(session, request)
+    if actor.id in following and not new_seasons:
         raise AlreadyDecided(
             "you already follow request #{id} for {title} ({status})",
             code="request.following",
@@ -172,34 +211,24 @@ async def _join(session: AsyncSession, request: Request, actor: User, new_season
             title=request.title,
             status=request.status.value,
         )
-    if actor.id not in followers:
-        await session.execute(
-            insert(RequestWatcher).values(request_id=request.id, user_id=actor.id).on_conflict_do_nothing()
-        )
+    if actor.id not in following:
+        await _WATCH.rows(session, request=request.id, user=actor.id)
         await record(session, request, actor.id, ActivityType.REQUEST_JOINED, joined_by=actor.username)
+        following.append(actor.id)
     if new_seasons:
-        request.seasons = season_json(season_numbers(request.seasons) | new_seasons)
-        request.modified_at = datetime.now(UTC)
-    await session.flush()
-    return CreateResult(await view_of(session, request), "joined", sorted(new_seasons))
-
-
-async def _approve_by_demand(
-    session: AsyncSession, request: Request, joined: CreateResult, threshold: int
-) -> CreateResult:
-    """With `auto_approve_watchers` set, enough people wanting a title is approval enough."""
-    wanting = len(await followers_of(session, request))
-    if threshold <= 0 or wanting < threshold or request.status != RequestStatus.PENDING:
-        return joined
-    await approve_row(session, request, None, wanted_by=wanting)
-    return CreateResult(await view_of(session, request), "joined", joined.added_seasons)
+        seasons = season_json(season_numbers(request.seasons) | new_seasons)
+        request = await change(session, CHANGE_SEASONS, request.id, seasons=seasons)
+    return request, len(following)
 
 
 # The title's open requests, locked: the pending one (at most one, by a unique index) is joined, the approved
 # ones cover seasons already on their way.
-_OPEN_FOR_TITLE = (
-    select(Request)
-    .where(title_by_ids(Request), Request.status.in_(_JOINABLE))
+_OPEN_FOR_TITLE = Prepared(
+    select(*REQUEST_COLUMNS)
+    .where(
+        title_by_ids(Request),
+        Request.status == any_(bindparam("joinable", list(_JOINABLE), type_=ARRAY(REQUEST_STATUS))),
+    )
     .order_by(Request.created_at)
     .with_for_update()
 )
@@ -257,7 +286,7 @@ _SEASONS_USED = _used(func.coalesce(func.sum(func.jsonb_array_length(Request.sea
 
 
 async def _quota_use(
-    session: AsyncSession, actor: User, content_type: ContentType, settings: RequestSettings
+    session: AsyncSession, actor: Person, content_type: ContentType, settings: RequestSettings
 ) -> tuple[int, int | None, int, bool]:
     """(used, limit, days, counted by seasons) of one content type's quota for `actor`."""
     kind = content_type.value
@@ -274,7 +303,7 @@ async def _quota_use(
     return int(used[0].used), quota, days, by_seasons
 
 
-async def _open_use(session: AsyncSession, actor: User, settings: RequestSettings) -> tuple[int, int | None]:
+async def _open_use(session: AsyncSession, actor: Person, settings: RequestSettings) -> tuple[int, int | None]:
     limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
     return int((await _OPEN_COUNT.rows(session, user=actor.id))[0].open), limit
 
@@ -291,7 +320,7 @@ async def allowance(database: Database, user_id: int, settings: RequestSettings 
 
 
 async def _check_limits(
-    session: AsyncSession, actor: User, content_type: ContentType, seasons: set[int], settings: RequestSettings
+    session: AsyncSession, actor: Person, content_type: ContentType, seasons: set[int], settings: RequestSettings
 ) -> None:
     if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
         return

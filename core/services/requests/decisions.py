@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import any_, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
@@ -21,10 +21,15 @@ from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services.requests.common import (
     MAX_REASON,
+    REQUEST_COLUMNS,
+    Person,
+    RequestFields,
     RequestView,
+    change,
     followers,
     load_user,
     record,
+    request_change,
     require_permission,
     title_by_ids,
     title_ids,
@@ -123,61 +128,105 @@ async def _placement(
     return instance, profile, folder
 
 
-_MEDIA_FOR_TITLE = select(Media).where(title_by_ids(Media)).with_for_update()
+_MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profile_id, Media.root_folder_id)
+_MEDIA_FOR_TITLE = Prepared(select(*_MEDIA_COLUMNS).where(title_by_ids(Media)).with_for_update())
+_NEW_MEDIA = Prepared(
+    insert(Media)
+    .values(
+        content_type=bindparam("new_content_type"),
+        tmdb_id=bindparam("new_tmdb_id"),
+        tvdb_id=bindparam("new_tvdb_id"),
+        imdb_id=bindparam("new_imdb_id"),
+        title=bindparam("new_title"),
+        year=bindparam("new_year"),
+        status=MediaStatus.PROCESSING,
+        instance_id=bindparam("new_instance"),
+        quality_profile_id=bindparam("new_profile"),
+        root_folder_id=bindparam("new_folder"),
+    )
+    .returning(*_MEDIA_COLUMNS)
+)
+# A title already in the library stays available; anything else is now on its way.
+_PLACED_MEDIA = Prepared(
+    update(Media)
+    .where(Media.id == bindparam("media"))
+    .values(
+        status=case((Media.status == MediaStatus.AVAILABLE, Media.status), else_=MediaStatus.PROCESSING),
+        instance_id=bindparam("new_instance"),
+        quality_profile_id=bindparam("new_profile"),
+        root_folder_id=bindparam("new_folder"),
+        updated_at=func.now(),
+    )
+    .returning(*_MEDIA_COLUMNS)
+)
 
 
-async def media_for(session: AsyncSession, request: Request, placement: Placement | None = None) -> Media:
+async def media_for(session: AsyncSession, request: RequestFields, placement: Placement | None = None) -> Any:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
-    the content type's default instance with its default profile and folder."""
-    ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
-    media = (await session.execute(_MEDIA_FOR_TITLE, ids)).scalars().first()
-    if media is None:
-        media = Media(
-            content_type=request.content_type,
-            tmdb_id=request.tmdb_id,
-            tvdb_id=request.tvdb_id,
-            imdb_id=request.imdb_id,
-            title=request.title,
-            year=request.year,
-        )
-        session.add(media)
-    if media.status != MediaStatus.AVAILABLE:
-        media.status = MediaStatus.PROCESSING
+    the content type's default instance with its default profile and folder. Returns its row."""
+    media = await _MEDIA_FOR_TITLE.first(session, **title_ids(request.content_type, request.tmdb_id, request.tvdb_id))
+    place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     chosen = placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder))
     # A title already placed stays where it is unless the moderator says otherwise.
-    if chosen or media.instance_id is None:
+    if chosen or place[0] is None:
         instance, profile, folder = await _placement(session, request.content_type, placement or Placement())
         if instance is not None:
-            media.instance_id = instance.id
-            media.quality_profile_id = profile.id if profile else None
-            media.root_folder_id = folder.id if folder else None
-    await session.flush()
-    return media
+            place = (instance.id, profile.id if profile else None, folder.id if folder else None)
+    where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
+    if media is not None:
+        return await _PLACED_MEDIA.first(session, media=media.id, **where)
+    return await _NEW_MEDIA.first(
+        session,
+        new_content_type=request.content_type,
+        new_tmdb_id=request.tmdb_id,
+        new_tvdb_id=request.tvdb_id,
+        new_imdb_id=request.imdb_id,
+        new_title=request.title,
+        new_year=request.year,
+        **where,
+    )
+
+
+_APPROVED = request_change(
+    "status",
+    "failure_reason",
+    "approved_by_id",
+    "approved_at",
+    "media_id",
+    "instance_id",
+    "quality_profile_id",
+    "root_folder_id",
+)
 
 
 async def approve_row(
     session: AsyncSession,
-    request: Request,
-    actor: User | None,
+    request: RequestFields,
+    actor: Person | None,
     *,
     retry: bool = False,
     wanted_by: int | None = None,
     placement: Placement | None = None,
-) -> None:
-    """Approve (or, after a failure, approve again): library record, status, activity and notifications.
+) -> Any:
+    """Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
+    notifications. Returns the request as it now is.
 
     `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
     """
     media = await media_for(session, request, placement)
-    request.status = RequestStatus.APPROVED
-    request.failure_reason = None
-    request.approved_by_id = actor.id if actor else None
-    request.approved_at = datetime.now(UTC)
-    request.media_id = media.id
-    request.instance_id = media.instance_id
-    request.quality_profile_id = media.quality_profile_id
-    request.root_folder_id = media.root_folder_id
-    await session.flush()
+    approved = await change(
+        session,
+        _APPROVED,
+        request.id,
+        status=RequestStatus.APPROVED,
+        failure_reason=None,
+        approved_by_id=actor.id if actor else None,
+        approved_at=datetime.now(UTC),
+        media_id=media.id,
+        instance_id=media.instance_id,
+        quality_profile_id=media.quality_profile_id,
+        root_folder_id=media.root_folder_id,
+    )
     details: dict[str, Any] = {"approved_by": actor.username if actor else None}
     if retry:
         details["retry"] = True
@@ -185,12 +234,13 @@ async def approve_row(
         details["wanted_by"] = wanted_by
     await record(
         session,
-        request,
+        approved,
         actor.id if actor else None,
         ActivityType.REQUEST_APPROVED,
-        followers(request),
+        followers(approved),
         **details,
     )
+    return approved
 
 
 _DECIDED = Prepared(
@@ -223,10 +273,12 @@ async def _decided_error(session: AsyncSession, request_id: int, attempted: str)
 
 
 _CLAIM = (
-    select(Request)
+    select(*REQUEST_COLUMNS)
     .where(Request.id == bindparam("id"), Request.status == any_(bindparam("allowed", type_=ARRAY(REQUEST_STATUS))))
     .with_for_update()
 )
+_CLAIMED = Prepared(_CLAIM)
+_CLAIMED_OWN = Prepared(_CLAIM.where(Request.requested_by_id == bindparam("owner")))
 
 
 async def claim(
@@ -234,14 +286,16 @@ async def claim(
     request_id: int,
     attempted: str,
     allowed: tuple[RequestStatus, ...] = (RequestStatus.PENDING,),
-    **conditions: Any,
-) -> Request:
-    """Lock the request only if it is in a state that allows the change: the one place every transition is
-    made safe under concurrency. Anyone arriving second is told who got there first."""
-    query = _CLAIM
-    for column, value in conditions.items():
-        query = query.where(getattr(Request, column) == value)
-    request = (await session.execute(query, {"id": request_id, "allowed": list(allowed)})).scalar_one_or_none()
+    *,
+    owner: int | None = None,
+) -> Any:
+    """Lock the request only if it is in a state that allows the change (and, given `owner`, is theirs): the
+    one place every transition is made safe under concurrency. Anyone arriving second is told who got there
+    first. Returns the request's row."""
+    if owner is None:
+        request = await _CLAIMED.first(session, id=request_id, allowed=list(allowed))
+    else:
+        request = await _CLAIMED_OWN.first(session, id=request_id, allowed=list(allowed), owner=owner)
     if request is None:
         raise await _decided_error(session, request_id, attempted)
     return request
@@ -254,8 +308,12 @@ async def approve(
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "approved")
-        await approve_row(session, request, actor, placement=placement)
-        return await view_of(session, request)
+        return await view_of(session, await approve_row(session, request, actor, placement=placement))
+
+
+_DENIED = request_change("status", "denial_reason", "approved_by_id")
+_CANCELLED = request_change("status")
+_OWNER = Prepared(select(Request.requested_by_id).where(Request.id == bindparam("id")))
 
 
 async def deny(database: Database, request_id: int, *, actor_id: int, reason: str) -> RequestView:
@@ -266,10 +324,9 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "denied")
-        request.status = RequestStatus.DENIED
-        request.denial_reason = reason
-        request.approved_by_id = actor.id
-        await session.flush()
+        request = await change(
+            session, _DENIED, request.id, status=RequestStatus.DENIED, denial_reason=reason, approved_by_id=actor.id
+        )
         await record(
             session,
             request,
@@ -285,16 +342,15 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
 async def cancel(database: Database, request_id: int, *, actor_id: int) -> RequestView:
     async with database.transaction() as session:
         actor = await load_user(session, actor_id)
-        exists = (await session.execute(select(Request.requested_by_id).where(Request.id == request_id))).first()
+        exists = await _OWNER.first(session, id=request_id)
         if exists is None:
             raise NotFound("there is no request #{id}", code="request.unknown", id=request_id)
         if exists.requested_by_id != actor.id:
             raise NotAllowed(
                 "only the person who made request #{id} can cancel it", code="request.cancel_own", id=request_id
             )
-        request = await claim(session, request_id, "cancelled", requested_by_id=actor.id)
-        request.status = RequestStatus.CANCELLED
-        await session.flush()
+        request = await claim(session, request_id, "cancelled", owner=actor.id)
+        request = await change(session, _CANCELLED, request.id, status=RequestStatus.CANCELLED)
         await record(session, request, actor.id, ActivityType.REQUEST_CANCELLED)
         return await view_of(session, request)
 
@@ -304,6 +360,6 @@ async def check_can_decide(database: Database, request_id: int, *, actor_id: int
     async with database.session() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
-        status = (await session.execute(select(Request.status).where(Request.id == request_id))).scalar_one_or_none()
-        if status != RequestStatus.PENDING:
+        decided = await _DECIDED.first(session, id=request_id)
+        if decided is None or decided.status != RequestStatus.PENDING:
             raise await _decided_error(session, request_id, "denied")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +18,14 @@ from core.errors import InvalidInput, NotAllowed
 from core.metadata.types import TitleDetails
 from core.permissions import Permission, effective_permissions
 from core.services.requests.common import (
+    CHANGE_SEASONS,
     MAX_REASON,
     RequestView,
+    change,
     followers,
     load_user,
     record,
+    request_change,
     require_permission,
     season_json,
     season_numbers,
@@ -37,11 +40,11 @@ __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry
 _IN_PROGRESS = (RequestStatus.APPROVED, RequestStatus.PARTIAL)
 
 
-async def _season_rows(session: AsyncSession, media: Media, seasons: Sequence[int]) -> set[int]:
+async def _season_rows(session: AsyncSession, media_id: int, seasons: Sequence[int]) -> set[int]:
     """Mark seasons available on the library record; returns every season now available."""
     if seasons:
         statement = insert(MediaSeason).values(
-            [{"media_id": media.id, "season_number": n, "status": MediaStatus.AVAILABLE} for n in sorted(set(seasons))]
+            [{"media_id": media_id, "season_number": n, "status": MediaStatus.AVAILABLE} for n in sorted(set(seasons))]
         )
         await session.execute(
             statement.on_conflict_do_update(
@@ -51,10 +54,15 @@ async def _season_rows(session: AsyncSession, media: Media, seasons: Sequence[in
         )
     rows = await session.execute(
         select(MediaSeason.season_number).where(
-            MediaSeason.media_id == media.id, MediaSeason.status == MediaStatus.AVAILABLE
+            MediaSeason.media_id == media_id, MediaSeason.status == MediaStatus.AVAILABLE
         )
     )
     return set(rows.scalars().all())
+
+
+_FOUND = request_change("status", "media_id")
+_LINKED = request_change("media_id")
+_FAILED = request_change("status", "failure_reason")
 
 
 async def mark_available(database: Database, request_id: int, *, seasons: Sequence[int] = ()) -> RequestView:
@@ -62,23 +70,29 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked available", _IN_PROGRESS)
         media = await media_for(session, request)
-        request.media_id = media.id
         if request.content_type == ContentType.MOVIE:
             complete, newly = True, set()
         else:
-            before = await _season_rows(session, media, ())
-            now_available = await _season_rows(session, media, seasons)
+            before = await _season_rows(session, media.id, ())
+            now_available = await _season_rows(session, media.id, seasons)
             wanted = season_numbers(request.seasons)
             newly = (now_available - before) & wanted
             complete = wanted <= now_available
             if not newly and not complete:
-                return await view_of(session, request)  # nothing new for this request
+                # Nothing new for this request; it is still tied to its library record.
+                if request.media_id != media.id:
+                    request = await change(session, _LINKED, request.id, media_id=media.id)
+                return await view_of(session, request)
+        await session.execute(
+            update(Media)
+            .where(Media.id == media.id)
+            .values(
+                status=MediaStatus.AVAILABLE if complete else MediaStatus.PARTIALLY_AVAILABLE,
+                available_at=func.now() if complete else Media.available_at,
+            )
+        )
         status = RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL
-        media.status = MediaStatus.AVAILABLE if complete else MediaStatus.PARTIALLY_AVAILABLE
-        if complete:
-            media.available_at = datetime.now(UTC)
-        request.status = status
-        await session.flush()
+        request = await change(session, _FOUND, request.id, status=status, media_id=media.id)
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
         await record(session, request, None, kind, followers(request), seasons=sorted(newly))
         return await view_of(session, request)
@@ -89,9 +103,7 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
     reason = clean_text(reason)[:MAX_REASON] or "unknown error"
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
-        request.status = RequestStatus.FAILED
-        request.failure_reason = reason
-        await session.flush()
+        request = await change(session, _FAILED, request.id, status=RequestStatus.FAILED, failure_reason=reason)
         await record(session, request, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason)
         return await view_of(session, request)
 
@@ -101,8 +113,7 @@ async def retry(database: Database, request_id: int, *, actor_id: int) -> Reques
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "retried", (RequestStatus.FAILED,))
-        await approve_row(session, request, actor, retry=True)
-        return await view_of(session, request)
+        return await view_of(session, await approve_row(session, request, actor, retry=True))
 
 
 async def expire_due(database: Database, *, now: datetime | None = None, batch: int = 500) -> int:
@@ -164,7 +175,4 @@ async def edit_seasons(
                 code="request.edit_own",
                 id=request_id,
             )
-        request.seasons = season_json(chosen)
-        request.modified_at = datetime.now(UTC)
-        await session.flush()
-        return await view_of(session, request)
+        return await view_of(session, await change(session, CHANGE_SEASONS, request.id, seasons=season_json(chosen)))
