@@ -49,6 +49,7 @@ class Prepared:
         }
         # Rows come back as the ORM would give them: enum columns as their enums.
         columns = compiled._result_columns
+        self._returns = bool(columns)
         self._row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
         self._loaders = [
             (index, loader)
@@ -75,7 +76,7 @@ class Prepared:
         except psycopg.Error as error:
             # Callers catch what the ORM raises (IntegrityError for a lost race on a unique index).
             raise DBAPIError.instance(self.sql, parameters, error, psycopg.Error) from error
-        if cursor.description is None:
+        if not self._returns:  # known here: `cursor.description` is dear, it builds every column each time
             return []
         found = await cursor.fetchall()
         if not self._loaders:
