@@ -305,13 +305,17 @@ _NAMES = Prepared(
 )
 
 
-async def view_of(session: AsyncSession, request: RequestFields) -> RequestView:
-    # One round trip for every name the view shows: the requester and approver, then the watchers in order.
-    rows = await _NAMES.rows(
-        session, request=request.id, people=[request.requested_by_id, request.approved_by_id or request.requested_by_id]
-    )
-    names = {row.id: row.username for row in rows if row.watched is None}
-    watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
+async def view_of(session: AsyncSession, request: RequestFields, *, just_made_by: str | None = None) -> RequestView:
+    """What a person is shown of a request. `just_made_by` names whoever has just made it (and perhaps
+    approved it themselves): nobody else is on it yet, so there are no names to read."""
+    if just_made_by is not None:
+        names, watchers = {request.requested_by_id: just_made_by}, []
+    else:
+        # One round trip for every name the view shows: the requester and approver, then the watchers in order.
+        people = [request.requested_by_id, request.approved_by_id or request.requested_by_id]
+        rows = await _NAMES.rows(session, request=request.id, people=people)
+        names = {row.id: row.username for row in rows if row.watched is None}
+        watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
     if isinstance(request, Request) and {"created_at", "modified_at"} & inspect(request).unloaded:
         await session.refresh(request, ["modified_at", "created_at"])
     return RequestView(

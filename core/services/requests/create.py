@@ -167,8 +167,9 @@ async def _create_once(
         )
         if auto:
             approved = await approve_row(session, request, actor)
-            return CreateResult(await view_of(session, approved), "auto_approved", sorted(remaining))
-        return CreateResult(await view_of(session, request), "created", sorted(remaining))
+            view = await view_of(session, approved, just_made_by=actor.username)
+            return CreateResult(view, "auto_approved", sorted(remaining))
+        return CreateResult(await view_of(session, request, just_made_by=actor.username), "created", sorted(remaining))
 
 
 _WATCH = Prepared(

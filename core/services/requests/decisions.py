@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import any_, bindparam, case, func, select, update
+from sqlalchemy import and_, any_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,17 +161,30 @@ _PLACED_MEDIA = Prepared(
 )
 
 
+# The content type's default instance with its default quality profile and root folder, in one read.
+_DEFAULT_PLACEMENT = Prepared(
+    select(Instance.id.label("instance"), QualityProfile.id.label("profile"), RootFolder.id.label("folder"))
+    .select_from(Instance)
+    .outerjoin(QualityProfile, and_(QualityProfile.instance_id == Instance.id, QualityProfile.is_default))
+    .outerjoin(RootFolder, and_(RootFolder.instance_id == Instance.id, RootFolder.is_default))
+    .where(Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled)
+)
+
+
 async def media_for(session: AsyncSession, request: RequestFields, placement: Placement | None = None) -> Any:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder. Returns its row."""
     media = await _MEDIA_FOR_TITLE.first(session, **title_ids(request.content_type, request.tmdb_id, request.tvdb_id))
     place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
-    chosen = placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder))
     # A title already placed stays where it is unless the moderator says otherwise.
-    if chosen or place[0] is None:
-        instance, profile, folder = await _placement(session, request.content_type, placement or Placement())
+    if placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder)):
+        instance, profile, folder = await _placement(session, request.content_type, placement)
         if instance is not None:
             place = (instance.id, profile.id if profile else None, folder.id if folder else None)
+    elif place[0] is None:
+        default = await _DEFAULT_PLACEMENT.first(session, content_type=request.content_type)
+        if default is not None:
+            place = (default.instance, default.profile, default.folder)
     where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
     if media is not None:
         return await _PLACED_MEDIA.first(session, media=media.id, **where)
