@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, func, or_, select
+from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,10 +31,13 @@ __all__ = [
     "SETTING_FOR_EVENT",
     "Announcement",
     "Audience",
+    "Queued",
     "Recipients",
     "enqueue",
     "people_query",
+    "plan",
     "wants",
+    "written_with",
 ]
 
 # Which of a user's notification settings governs each event. Events not listed (a moderator's "a request
@@ -106,23 +109,67 @@ class Audience:
 
 Recipients = Iterable[int] | Audience
 
-_WRITE = Prepared(
-    insert(OutboxMessage)
-    .from_select(
-        ["dedup_key", "event", "recipient_user_id", "payload"],
-        select(
-            func.unnest(
-                bindparam("keys", type_=ARRAY(String)),
-                bindparam("events", type_=ARRAY(String)),
-                bindparam("recipients", type_=ARRAY(Integer)),
-                bindparam("payloads", type_=ARRAY(JSONB)),
-            )
-            .table_valued("dedup_key", "event", "recipient_user_id", "payload")
-            .render_derived()
-        ),
+
+def _planned_rows(prefix: ColumnElement[str]) -> Select[Any]:
+    """The planned rows (`Queued.values`), their dedup keys `prefix` + each row's suffix."""
+    planned = (
+        func.unnest(
+            bindparam("suffixes", type_=ARRAY(String)),
+            bindparam("events", type_=ARRAY(String)),
+            bindparam("recipients", type_=ARRAY(Integer)),
+            bindparam("payloads", type_=ARRAY(JSONB)),
+        )
+        .table_valued("suffix", "event", "recipient_user_id", "payload")
+        .render_derived(name="planned")
     )
-    .on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
-)
+    return select(
+        func.concat(prefix, planned.c.suffix), planned.c.event, planned.c.recipient_user_id, planned.c.payload
+    )
+
+
+def _write(rows: Select[Any]) -> Any:
+    return (
+        insert(OutboxMessage)
+        .from_select(["dedup_key", "event", "recipient_user_id", "payload"], rows)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
+    )
+
+
+_WRITE = Prepared(_write(_planned_rows(bindparam("prefix", type_=String))))
+
+
+def written_with(source: CTE, prefix: str) -> Prepared:
+    """One statement that runs `source` (an INSERT ... RETURNING id, as a CTE) and queues the planned rows,
+    their dedup keys `prefix` + the new id + each suffix; it returns the id. A change's record and its
+    notifications are then one round trip."""
+    keyed = _planned_rows(func.concat(prefix, source.c.id)).select_from(source)
+    queued = _write(keyed).cte("queued")
+    return Prepared(select(source.c.id).add_cte(queued))
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What a change queues: one row per recipient who wants it, and the announcement if any."""
+
+    event: str
+    chosen: list[int]  # who will hear of it
+    suffixes: list[str]
+    events: list[str]
+    recipients: list[int | None]
+    payloads: list[dict[str, Any]]
+
+    def values(self) -> dict[str, Any]:
+        """The values a statement from `written_with` (or the plain write) takes."""
+        return {
+            "suffixes": self.suffixes,
+            "events": self.events,
+            "recipients": self.recipients,
+            "payloads": self.payloads,
+        }
+
+    def signal(self, session: AsyncSession) -> None:
+        if self.suffixes:
+            signal(session, OUTBOX, self.event)
 
 
 async def _people(session: AsyncSession, recipients: Recipients, named: set[int]) -> tuple[dict[int, Any], set[int]]:
@@ -133,6 +180,55 @@ async def _people(session: AsyncSession, recipients: Recipients, named: set[int]
         query, values = _BY_ID, {"ids": sorted(set(recipients))}
     rows = await query.rows(session, named=sorted(named), **values)
     return {row.id: row for row in rows}, {row.id for row in rows if row.recipient}
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    event: str,
+    recipients: Recipients,
+    payload: dict[str, Any],
+    holding: Permission | None = None,
+    excluding: int | None = None,
+    announcement: Announcement | None = None,
+) -> Queued:
+    """Who hears of `event` (each recipient who wants it) and the announcement if any, read in one query.
+
+    `recipients` are user ids or a query of them; `holding` keeps only those with that permission at this
+    moment, `excluding` drops the person who caused the event.
+    """
+    if announcement is not None and announcement.kind not in ANNOUNCED:
+        announcement = None
+    named = {announcement.actor_id, announcement.requester_id} if announcement else set()
+    people, asked = await _people(session, recipients, {user_id for user_id in named if user_id is not None})
+    chosen = sorted(
+        user_id
+        for user_id in asked - {excluding}
+        if (row := people[user_id]).status == UserStatus.ACTIVE
+        and wants(row.notification_settings, event)
+        and (holding is None or holding in effective_permissions(row.role, row.permissions))
+    )
+    queued = Queued(
+        event=event,
+        chosen=chosen,
+        suffixes=[f":user:{user_id}" for user_id in chosen],
+        events=[event] * len(chosen),
+        recipients=list(chosen),
+        payloads=[payload] * len(chosen),
+    )
+    if announcement is not None:
+
+        def name(user_id: int | None) -> str | None:
+            row = people.get(user_id) if user_id is not None else None
+            return row.username if row is not None and _shares_history(row.privacy_settings) else None
+
+        queued.suffixes.append(":announce")
+        queued.events.append(announcement.kind)
+        queued.payloads.append(
+            {**payload, "by": name(announcement.actor_id), "requested_by": name(announcement.requester_id)}
+        )
+        queued.recipients.append(None)
+    return queued
 
 
 async def enqueue(
@@ -146,38 +242,17 @@ async def enqueue(
     excluding: int | None = None,
     announcement: Announcement | None = None,
 ) -> list[int]:
-    """Queue `event` for each recipient who wants it, and the announcement if any; returns who was queued.
-
-    `recipients` are user ids or a query of them; `holding` keeps only those with that permission at this
-    moment, `excluding` drops the person who caused the event. One query reads every person involved and
-    one insert writes every row: this runs inside each change.
-    """
-    if announcement is not None and announcement.kind not in ANNOUNCED:
-        announcement = None
-    named = {announcement.actor_id, announcement.requester_id} if announcement else set()
-    people, asked = await _people(session, recipients, {user_id for user_id in named if user_id is not None})
-    chosen = sorted(
-        user_id
-        for user_id in asked - {excluding}
-        if (row := people[user_id]).status == UserStatus.ACTIVE
-        and wants(row.notification_settings, event)
-        and (holding is None or holding in effective_permissions(row.role, row.permissions))
+    """Queue `event` as `plan` decides, with dedup keys `dedup_base` + suffix; returns who was queued."""
+    queued = await plan(
+        session,
+        event=event,
+        recipients=recipients,
+        payload=payload,
+        holding=holding,
+        excluding=excluding,
+        announcement=announcement,
     )
-    keys = [f"{dedup_base}:user:{user_id}" for user_id in chosen]
-    events = [event] * len(chosen)
-    payloads = [payload] * len(chosen)
-    recipient_ids: list[int | None] = list(chosen)
-    if announcement is not None:
-
-        def name(user_id: int | None) -> str | None:
-            row = people.get(user_id) if user_id is not None else None
-            return row.username if row is not None and _shares_history(row.privacy_settings) else None
-
-        keys.append(f"{dedup_base}:announce")
-        events.append(announcement.kind)
-        payloads.append({**payload, "by": name(announcement.actor_id), "requested_by": name(announcement.requester_id)})
-        recipient_ids.append(None)
-    if keys:
-        await _WRITE.rows(session, keys=keys, events=events, recipients=recipient_ids, payloads=payloads)
-        signal(session, OUTBOX, event)
-    return chosen
+    if queued.suffixes:
+        await _WRITE.rows(session, prefix=dedup_base, **queued.values())
+        queued.signal(session)
+    return queued.chosen

@@ -189,8 +189,13 @@ _ACTIVITY_FIELDS = (
     "year",
     "details",
 )
-_WRITE_ACTIVITY = Prepared(
-    insert(Activity).values({field: bindparam(f"new_{field}") for field in _ACTIVITY_FIELDS}).returning(Activity.id)
+# The entry and the notifications it causes are written by one statement: a change's record is one round trip.
+_WRITE_ACTIVITY = outbox.written_with(
+    insert(Activity)
+    .values({field: bindparam(f"new_{field}") for field in _ACTIVITY_FIELDS})
+    .returning(Activity.id)
+    .cte("recorded"),
+    prefix="activity:",
 )
 
 
@@ -223,12 +228,31 @@ async def record(
         "year": request.year,
         "details": details or None,
     }
-    written = await _WRITE_ACTIVITY.rows(session, **{f"new_{field}": value for field, value in entry.items()})
-    activity_id = written[0].id
+    payload = {
+        "request_id": request.id,
+        "title": request.title,
+        "year": request.year,
+        "content_type": str(request.content_type),
+        "status": str(request.status),
+        **details,
+    }
+    queued = await outbox.plan(
+        session,
+        event=kind.value if kind != ActivityType.REQUEST_CREATED else "request_pending",
+        recipients=recipients,
+        payload=payload,
+        holding=holding,
+        excluding=excluding,
+        announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
+    )
+    written = await _WRITE_ACTIVITY.rows(
+        session, **{f"new_{field}": value for field, value in entry.items()}, **queued.values()
+    )
+    queued.signal(session)
     signal(
         session,
         *activity_announcement(
-            id=activity_id,
+            id=written[0].id,
             type=kind,
             user_id=actor_id,
             content_type=request.content_type,
@@ -237,24 +261,6 @@ async def record(
             visibility=Visibility.PUBLIC,
             details=details or None,
         ),
-    )
-    payload = {
-        "request_id": request.id,
-        "title": request.title,
-        "year": request.year,
-        "content_type": request.content_type.value,
-        "status": request.status.value,
-        **details,
-    }
-    await outbox.enqueue(
-        session,
-        event=kind.value if kind != ActivityType.REQUEST_CREATED else "request_pending",
-        dedup_base=f"activity:{activity_id}",
-        recipients=recipients,
-        payload=payload,
-        holding=holding,
-        excluding=excluding,
-        announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
     )
 
 
