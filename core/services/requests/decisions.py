@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, any_, bindparam, case, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
-from core.db.pgtypes import REQUEST_STATUS
 from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
@@ -256,42 +255,34 @@ async def approve_row(
     return approved
 
 
-_DECIDED = Prepared(
-    select(Request.status, User.username)
-    .outerjoin(User, User.id == Request.approved_by_id)
-    .where(Request.id == bindparam("id"))
-)
-
-
-async def _decided_error(session: AsyncSession, request_id: int, attempted: str) -> Exception:
-    row = await _DECIDED.first(session, id=request_id)
-    if row is None:
-        return NotFound("there is no request #{id}", code="request.unknown", id=request_id)
-    if row.username:
+def _decided(request_id: int, status: RequestStatus, decided_by: str | None, attempted: str) -> AlreadyDecided:
+    if decided_by:
         return AlreadyDecided(
             "request #{id} was already {status} by {name}; it cannot be {attempted}",
             code="request.decided_by",
             id=request_id,
-            status=row.status,
-            name=row.username,
+            status=status,
+            name=decided_by,
             attempted=attempted,
         )
     return AlreadyDecided(
         "request #{id} was already {status}; it cannot be {attempted}",
         code="request.decided",
         id=request_id,
-        status=row.status,
+        status=status,
         attempted=attempted,
     )
 
 
-_CLAIM = (
-    select(*REQUEST_COLUMNS)
-    .where(Request.id == bindparam("id"), Request.status == any_(bindparam("allowed", type_=ARRAY(REQUEST_STATUS))))
-    .with_for_update()
-)
-_CLAIMED = Prepared(_CLAIM)
-_CLAIMED_OWN = Prepared(_CLAIM.where(Request.requested_by_id == bindparam("owner")))
+def _unknown(request_id: int) -> NotFound:
+    return NotFound("there is no request #{id}", code="request.unknown", id=request_id)
+
+
+# The request and whoever decided it. The name is a subquery, not a join: after waiting for the lock the
+# statement sees the row as the winner left it, and a subquery is evaluated again on that row.
+_DECIDED_BY = select(User.username).where(User.id == Request.approved_by_id).scalar_subquery().label("decided_by")
+_CLAIMED = Prepared(select(*REQUEST_COLUMNS, _DECIDED_BY).where(Request.id == bindparam("id")).with_for_update())
+_STATE = Prepared(select(Request.status, _DECIDED_BY).where(Request.id == bindparam("id")))
 
 
 async def claim(
@@ -299,18 +290,15 @@ async def claim(
     request_id: int,
     attempted: str,
     allowed: tuple[RequestStatus, ...] = (RequestStatus.PENDING,),
-    *,
-    owner: int | None = None,
 ) -> Any:
-    """Lock the request only if it is in a state that allows the change (and, given `owner`, is theirs): the
-    one place every transition is made safe under concurrency. Anyone arriving second is told who got there
-    first. Returns the request's row."""
-    if owner is None:
-        request = await _CLAIMED.first(session, id=request_id, allowed=list(allowed))
-    else:
-        request = await _CLAIMED_OWN.first(session, id=request_id, allowed=list(allowed), owner=owner)
+    """Lock the request and go on only if it is in a state that allows the change: the one place every
+    transition is made safe under concurrency. Anyone arriving second is told who got there first, from the
+    same read. Returns the request's row."""
+    request = await _CLAIMED.first(session, id=request_id)
     if request is None:
-        raise await _decided_error(session, request_id, attempted)
+        raise _unknown(request_id)
+    if request.status not in allowed:
+        raise _decided(request_id, request.status, request.decided_by, attempted)
     return request
 
 
@@ -357,12 +345,12 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
         actor = await load_user(session, actor_id)
         exists = await _OWNER.first(session, id=request_id)
         if exists is None:
-            raise NotFound("there is no request #{id}", code="request.unknown", id=request_id)
+            raise _unknown(request_id)
         if exists.requested_by_id != actor.id:
             raise NotAllowed(
                 "only the person who made request #{id} can cancel it", code="request.cancel_own", id=request_id
             )
-        request = await claim(session, request_id, "cancelled", owner=actor.id)
+        request = await claim(session, request_id, "cancelled")
         request = await change(session, _CANCELLED, request.id, status=RequestStatus.CANCELLED)
         await record(session, request, actor.id, ActivityType.REQUEST_CANCELLED)
         return await view_of(session, request)
@@ -373,6 +361,8 @@ async def check_can_decide(database: Database, request_id: int, *, actor_id: int
     async with database.session() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
-        decided = await _DECIDED.first(session, id=request_id)
-        if decided is None or decided.status != RequestStatus.PENDING:
-            raise await _decided_error(session, request_id, "denied")
+        state = await _STATE.first(session, id=request_id)
+        if state is None:
+            raise _unknown(request_id)
+        if state.status != RequestStatus.PENDING:
+            raise _decided(request_id, state.status, state.decided_by, "denied")
