@@ -26,23 +26,45 @@ def channel_name(prefix: str, channel: str) -> str:
 
 
 class RedisSignals:
-    """Publishes a committed transaction's signals; the Database's after_commit hook."""
+    """Publishes committed transactions' signals; the Database's after_commit hook.
+
+    A commit does not wait for Redis: its signals join a batch that one task publishes in a single pipeline,
+    so under load many commits cost one round trip and the outbox wake-up is sent once per batch.
+    """
 
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._batch: list[Signal] = []
+        self._publishing: asyncio.Task[None] | None = None
 
     async def __call__(self, signals: list[Signal]) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        woken = False
-        for channel, message in signals:
-            if channel == OUTBOX:
-                # One wake-up per transaction is enough: the dispatcher then reads everything that is due.
-                if woken:
-                    continue
-                woken = True
-            pipe.publish(channel_name(self._prefix, channel), message)
-        await pipe.execute()
+        self._batch.extend(signals)
+        if self._publishing is None or self._publishing.done():
+            self._publishing = asyncio.create_task(self._publish())
+
+    async def _publish(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch, []
+            pipe = self._redis.pipeline(transaction=False)
+            woken = False
+            for channel, message in batch:
+                if channel == OUTBOX:
+                    # One wake-up is enough: the dispatcher then reads everything that is due.
+                    if woken:
+                        continue
+                    woken = True
+                pipe.publish(channel_name(self._prefix, channel), message)
+            try:
+                await pipe.execute()
+            except (aioredis.RedisError, OSError):
+                # The changes are committed; a lost wake-up only delays delivery until the next poll.
+                log.warning("event=signal_failed count=%d", len(batch), exc_info=True)
+
+    async def aclose(self) -> None:
+        """Send what is waiting (at shutdown, before Redis closes)."""
+        if self._publishing is not None:
+            await self._publishing
 
 
 async def subscribe(

@@ -117,7 +117,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     started = time.perf_counter()
     async with open_database(settings) as database, open_redis(settings) as redis_client:
         (await read_schema_state(database)).require_current()
-        database.after_commit = RedisSignals(redis_client, settings.redis.key_prefix)
-        await ensure_bootstrap_admin(database, settings.users.bootstrap_admin)
-        log.info("event=ready seconds=%.3f database=%s", time.perf_counter() - started, database.url.redacted)
-        yield Runtime(settings=settings, database=database, redis=redis_client, started_at=started)
+        signals = RedisSignals(redis_client, settings.redis.key_prefix)
+        database.after_commit = signals
+        try:
+            await ensure_bootstrap_admin(database, settings.users.bootstrap_admin)
+            log.info("event=ready seconds=%.3f database=%s", time.perf_counter() - started, database.url.redacted)
+            yield Runtime(settings=settings, database=database, redis=redis_client, started_at=started)
+        finally:
+            database.after_commit = None
+            await signals.aclose()

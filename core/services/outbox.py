@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, func, or_, select
+from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, column, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,15 +112,16 @@ Recipients = Iterable[int] | Audience
 
 def _planned_rows(prefix: ColumnElement[str]) -> Select[Any]:
     """The planned rows (`Queued.values`), their dedup keys `prefix` + each row's suffix."""
+    # One JSON value carries every row: dumped once, where four arrays would each be escaped element by element.
     planned = (
-        func.unnest(
-            bindparam("suffixes", type_=ARRAY(String)),
-            bindparam("events", type_=ARRAY(String)),
-            bindparam("recipients", type_=ARRAY(Integer)),
-            bindparam("payloads", type_=ARRAY(JSONB)),
+        func.jsonb_to_recordset(bindparam("planned", type_=JSONB))
+        .table_valued(
+            column("suffix", String),
+            column("event", String),
+            column("recipient_user_id", Integer),
+            column("payload", JSONB),
         )
-        .table_valued("suffix", "event", "recipient_user_id", "payload")
-        .render_derived(name="planned")
+        .render_derived(name="planned", with_types=True)
     )
     return select(
         func.concat(prefix, planned.c.suffix), planned.c.event, planned.c.recipient_user_id, planned.c.payload
@@ -160,11 +161,12 @@ class Queued:
 
     def values(self) -> dict[str, Any]:
         """The values a statement from `written_with` (or the plain write) takes."""
+        rows = zip(self.suffixes, self.events, self.recipients, self.payloads, strict=True)
         return {
-            "suffixes": self.suffixes,
-            "events": self.events,
-            "recipients": self.recipients,
-            "payloads": self.payloads,
+            "planned": [
+                {"suffix": suffix, "event": event, "recipient_user_id": recipient, "payload": payload}
+                for suffix, event, recipient, payload in rows
+            ]
         }
 
     def signal(self, session: AsyncSession) -> None:
