@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import psycopg
+from psycopg import AsyncCursor
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from core.db.session import driver_connection
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
 
@@ -76,6 +77,9 @@ class Prepared:
         except psycopg.Error as error:
             # Callers catch what the ORM raises (IntegrityError for a lost race on a unique index).
             raise DBAPIError.instance(self.sql, parameters, error, psycopg.Error) from error
+        return await self._fetch(cursor)
+
+    async def _fetch(self, cursor: AsyncCursor[Any]) -> list[Any]:
         if not self._returns:  # known here: `cursor.description` is dear, it builds every column each time
             return []
         found = await cursor.fetchall()
@@ -93,3 +97,20 @@ class Prepared:
     async def first(self, session: AsyncSession, **values: Any) -> Any | None:
         found = await self.rows(session, **values)
         return found[0] if found else None
+
+
+async def together(session: AsyncSession, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
+    """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
+    rows, in order."""
+    connection = await driver_connection(session)
+    sent: list[tuple[Prepared, AsyncCursor[Any]]] = []
+    try:
+        async with connection.pipeline():
+            for statement, values in calls:
+                cursor = connection.cursor()
+                await cursor.execute(statement.sql, statement._parameters(values))
+                sent.append((statement, cursor))
+    except psycopg.Error as error:
+        sql = "; ".join(statement.sql for statement, _ in calls)
+        raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
+    return [await statement._fetch(cursor) for statement, cursor in sent]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request, RequestWatcher
 from core.db.pgtypes import REQUEST_STATUS
-from core.db.prepared import Prepared
+from core.db.prepared import Prepared, together
 from core.db.session import Database
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
@@ -108,12 +108,13 @@ async def _create_once(
         actor = await load_user(session, actor_id, lock=True)
         require_permission(actor, request_permission(content_type))
         ids = title_ids(content_type, title.tmdb_id, title.tvdb_id)
-        available = await _available_seasons(session, content_type, ids)
+        # Read after the requester's lock, so their open requests are counted exactly.
+        library, open_requests, counted = await together(
+            session, (_LIBRARY, ids), (_OPEN_FOR_TITLE, ids), (_OPEN_COUNT, {"user": actor.id})
+        )
+        available = _available_seasons(library, content_type)
         if content_type == ContentType.MOVIE and available is not None:
             raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
-        # The open requests for the title, locked: the pending one (at most one, by a unique index) is joined,
-        # the approved ones cover seasons already on their way.
-        open_requests = await _OPEN_FOR_TITLE.rows(session, **ids)
         pending = next((r for r in open_requests if r.status == RequestStatus.PENDING), None)
         active = [r for r in open_requests if r.status != RequestStatus.PENDING]
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
@@ -136,7 +137,7 @@ async def _create_once(
                 title=title.title,
             )
 
-        await _check_limits(session, actor, content_type, remaining, settings)
+        await _check_limits(session, actor, counted[0].open, content_type, remaining, settings)
         created = await _NEW_REQUEST.rows(
             session,
             new_requested_by_id=actor.id,
@@ -240,9 +241,8 @@ _LIBRARY = Prepared(
 )
 
 
-async def _available_seasons(session: AsyncSession, content_type: ContentType, ids: dict[str, Any]) -> set[int] | None:
+def _available_seasons(rows: list[Any], content_type: ContentType) -> set[int] | None:
     """None when the library does not have the title; else the seasons already available (empty for films)."""
-    rows = await _LIBRARY.rows(session, **ids)
     if not rows:
         return None
     rows = [row for row in rows if row.id == rows[0].id]  # one library record, should ids match two
@@ -304,15 +304,14 @@ async def _quota_use(
     return int(used[0].used), quota, days, by_seasons
 
 
-async def _open_use(session: AsyncSession, actor: Person, settings: RequestSettings) -> tuple[int, int | None]:
-    limit = actor.request_limit if actor.request_limit is not None else settings.request_limit
-    return int((await _OPEN_COUNT.rows(session, user=actor.id))[0].open), limit
+def _open_limit(actor: Person, settings: RequestSettings) -> int | None:
+    return actor.request_limit if actor.request_limit is not None else settings.request_limit
 
 
 async def allowance(database: Database, user_id: int, settings: RequestSettings = RequestSettings()) -> Allowance:
     async with database.session() as session:
         actor = await load_user(session, user_id)
-        open_count, limit = await _open_use(session, actor, settings)
+        open_count, limit = (await _OPEN_COUNT.rows(session, user=actor.id))[0].open, _open_limit(actor, settings)
         quotas: dict[ContentType, tuple[int, int | None, int, str]] = {}
         for content_type in ContentType:
             used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
@@ -321,11 +320,16 @@ async def allowance(database: Database, user_id: int, settings: RequestSettings 
 
 
 async def _check_limits(
-    session: AsyncSession, actor: Person, content_type: ContentType, seasons: set[int], settings: RequestSettings
+    session: AsyncSession,
+    actor: Person,
+    open_count: int,
+    content_type: ContentType,
+    seasons: set[int],
+    settings: RequestSettings,
 ) -> None:
     if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
         return
-    open_count, limit = await _open_use(session, actor, settings)
+    limit = _open_limit(actor, settings)
     if limit is not None and open_count >= limit:
         raise QuotaExceeded(
             "{name} already has {count} open requests (the limit is {limit}); wait for one to be decided or cancel one",
