@@ -157,15 +157,20 @@ class Person(Protocol):
 
 
 _USER = select(*User.__table__.c).where(User.id == bindparam("id"))
-_USER_ROW = Prepared(_USER)
+USER_ROW = Prepared(_USER)  # given `id`; see `person`
 _USER_LOCKED = Prepared(_USER.with_for_update())
 
 
-async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> Person:
-    user: Person | None = await (_USER_LOCKED if lock else _USER_ROW).first(session, id=user_id)
-    if user is None:
+def person(rows: list[Any], user_id: int) -> Person:
+    """The person a `USER_ROW` read found."""
+    if not rows:
         raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
-    return user
+    found: Person = rows[0]
+    return found
+
+
+async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> Person:
+    return person(await (_USER_LOCKED if lock else USER_ROW).rows(session, id=user_id), user_id)
 
 
 def require_permission(user: Person, permission: Permission) -> None:

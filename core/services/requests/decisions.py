@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, Request, RootFolder, User
-from core.db.prepared import Prepared
+from core.db.prepared import Prepared, together
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
@@ -21,12 +21,14 @@ from core.permissions import Permission
 from core.services.requests.common import (
     MAX_REASON,
     REQUEST_COLUMNS,
+    USER_ROW,
     Person,
     RequestFields,
     RequestView,
     change,
     followers,
     load_user,
+    person,
     record,
     request_change,
     require_permission,
@@ -173,17 +175,20 @@ _DEFAULT_PLACEMENT = Prepared(
 async def media_for(session: AsyncSession, request: RequestFields, placement: Placement | None = None) -> Any:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder. Returns its row."""
-    media = await _MEDIA_FOR_TITLE.first(session, **title_ids(request.content_type, request.tmdb_id, request.tvdb_id))
+    ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
+    # The default placement is read along with the record (one round trip), in case the record has none.
+    found, defaults = await together(
+        session, (_MEDIA_FOR_TITLE, ids), (_DEFAULT_PLACEMENT, {"content_type": request.content_type})
+    )
+    media = found[0] if found else None
     place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     # A title already placed stays where it is unless the moderator says otherwise.
     if placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder)):
         instance, profile, folder = await _placement(session, request.content_type, placement)
         if instance is not None:
             place = (instance.id, profile.id if profile else None, folder.id if folder else None)
-    elif place[0] is None:
-        default = await _DEFAULT_PLACEMENT.first(session, content_type=request.content_type)
-        if default is not None:
-            place = (default.instance, default.profile, default.folder)
+    elif place[0] is None and defaults:
+        place = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
     where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
     if media is not None:
         return await _PLACED_MEDIA.first(session, media=media.id, **where)
@@ -294,21 +299,32 @@ async def claim(
     """Lock the request and go on only if it is in a state that allows the change: the one place every
     transition is made safe under concurrency. Anyone arriving second is told who got there first, from the
     same read. Returns the request's row."""
-    request = await _CLAIMED.first(session, id=request_id)
-    if request is None:
+    return _allowed(await _CLAIMED.rows(session, id=request_id), request_id, attempted, allowed)
+
+
+def _allowed(claimed: list[Any], request_id: int, attempted: str, allowed: tuple[RequestStatus, ...]) -> Any:
+    if not claimed:
         raise _unknown(request_id)
+    request = claimed[0]
     if request.status not in allowed:
         raise _decided(request_id, request.status, request.decided_by, attempted)
     return request
+
+
+async def _decide(session: AsyncSession, request_id: int, actor_id: int, attempted: str) -> tuple[Person, Any]:
+    """A moderator's decision: who they are and the request, claimed, read in one round trip. The permission
+    is checked before the request's state, so someone without it is told so whatever the state."""
+    users, claimed = await together(session, (USER_ROW, {"id": actor_id}), (_CLAIMED, {"id": request_id}))
+    actor = person(users, actor_id)
+    require_permission(actor, Permission.MANAGE_REQUESTS)
+    return actor, _allowed(claimed, request_id, attempted, (RequestStatus.PENDING,))
 
 
 async def approve(
     database: Database, request_id: int, *, actor_id: int, placement: Placement | None = None
 ) -> RequestView:
     async with database.transaction() as session:
-        actor = await load_user(session, actor_id)
-        require_permission(actor, Permission.MANAGE_REQUESTS)
-        request = await claim(session, request_id, "approved")
+        actor, request = await _decide(session, request_id, actor_id, "approved")
         return await view_of(session, await approve_row(session, request, actor, placement=placement))
 
 
@@ -322,9 +338,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
     if not 1 <= len(reason) <= MAX_REASON:
         raise InvalidInput("a denial needs a reason of 1 to {most} characters", code="deny.reason", most=MAX_REASON)
     async with database.transaction() as session:
-        actor = await load_user(session, actor_id)
-        require_permission(actor, Permission.MANAGE_REQUESTS)
-        request = await claim(session, request_id, "denied")
+        actor, request = await _decide(session, request_id, actor_id, "denied")
         request = await change(
             session, _DENIED, request.id, status=RequestStatus.DENIED, denial_reason=reason, approved_by_id=actor.id
         )
