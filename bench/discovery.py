@@ -4,6 +4,8 @@ Prints one figure per line as `name: value unit`:
   warm_discover_p50 / _p99, warm_search_p50 / _p99   in-process, cache warm (target p99 <= 5 ms)
   cold_identical_searches_upstream_calls             1,000 concurrent identical cold searches (target 1)
   replay_upstream_calls, replay_hit_ratio            10,000 searches over 1,000 titles, Zipf-distributed
+  replay_distinct_searches, _best_possible_hit_ratio  how many differ once case and spacing are ignored: the
+                                                     ceiling any cache has on this replay
   rate_limit_max_calls_per_second                    demand at 10x the limit (target <= the limit)
 
 Runs against a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others) and a fake TMDB
@@ -84,13 +86,19 @@ async def replay(runtime: Runtime, fake: FakeTmdb) -> None:
     async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
         service = _service(runtime, client, 1000, "bench-replay:")
         before = fake.calls["search/multi"]
+        asked: set[str] = set()
         for _ in range(10_000):
             rank = bisect_left(weights, rng.random() * weights[-1])
-            await service.search(rng.choice(spellings)(f"Synthetic Film {rank:04d}"))
+            term = rng.choice(spellings)(f"Synthetic Film {rank:04d}")
+            asked.add(" ".join(term.casefold().split()))
+            await service.search(term)
         calls = fake.calls["search/multi"] - before
         report("replay_zipf_exponent", ZIPF_EXPONENT, "")
         report("replay_upstream_calls", calls, "calls")
         report("replay_hit_ratio", 100 * (1 - calls / 10_000), "%")
+        # Each different search must reach the upstream once, whatever the cache: the ceiling for this replay.
+        report("replay_distinct_searches", len(asked), "searches")
+        report("replay_best_possible_hit_ratio", 100 * (1 - len(asked) / 10_000), "%")
 
 
 async def rate_limit(runtime: Runtime, fake: FakeTmdb) -> None:
