@@ -311,3 +311,24 @@ async def test_control_characters_in_a_denial_reason_are_dropped_not_stored(db: 
     assert denied.denial_reason == "not here [31m yet"
     with pytest.raises(InvalidInput):
         await requests.deny(db, made.request.id, actor_id=ids["mod"], reason="\x00\x01")
+
+
+async def test_a_decision_names_everyone_exactly_as_a_fresh_read_does(db: Database) -> None:
+    # The view after approve or deny is drawn from the followers read for the notifications, not read again.
+    ids = await people(
+        db, ("ann", UserRole.USER), ("ben", UserRole.USER), ("cat", UserRole.USER), ("mod", UserRole.MODERATOR)
+    )
+    matrix, inception = await title(ContentType.MOVIE, tmdb_id=603), await title(ContentType.MOVIE, tmdb_id=27205)
+    first = await requests.create(db, matrix, actor_id=ids["ann"])
+    second = await requests.create(db, inception, actor_id=ids["ben"])
+    for name in ("cat", "ben"):  # they join in this order
+        await requests.create(db, matrix, actor_id=ids[name])
+    await requests.create(db, inception, actor_id=ids["mod"])
+
+    approved = await requests.approve(db, first.request.id, actor_id=ids["mod"])
+    denied = await requests.deny(db, second.request.id, actor_id=ids["mod"], reason="not this year")
+
+    assert (approved.requested_by, approved.watchers, approved.approved_by) == ("ann", ["cat", "ben"], "mod")
+    assert (denied.requested_by, denied.watchers, denied.approved_by) == ("ben", ["mod"], "mod")
+    assert approved == await requests.get(db, first.request.id)
+    assert denied == await requests.get(db, second.request.id)

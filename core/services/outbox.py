@@ -87,13 +87,14 @@ _PERSON = (
 )
 
 
-def people_query(chosen: ColumnElement[bool]) -> Prepared:
-    """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`).
+def people_query(chosen: ColumnElement[bool], *also: ColumnElement[Any]) -> Prepared:
+    """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`), with
+    the columns `also` asks for (what the caller shows of them afterwards).
 
     Each kind of audience is one prepared statement, so reading everyone a change involves is one round trip.
     """
     named = User.id == any_(bindparam("named", type_=ARRAY(Integer)))
-    return Prepared(select(*_PERSON, chosen.label("recipient")).where(or_(chosen, named)))
+    return Prepared(select(*_PERSON, chosen.label("recipient"), *also).where(or_(chosen, named)))
 
 
 _BY_ID = people_query(User.id == any_(bindparam("ids", type_=ARRAY(Integer))))
@@ -153,6 +154,7 @@ class Queued:
     """What a change queues: one row per recipient who wants it, and the announcement if any."""
 
     event: str
+    people: dict[int, Any]  # everyone read: the recipients' query rows and the people the announcement names
     chosen: list[int]  # who will hear of it
     suffixes: list[str]
     events: list[str]
@@ -212,6 +214,7 @@ async def plan(
     )
     queued = Queued(
         event=event,
+        people=people,
         chosen=chosen,
         suffixes=[f":user:{user_id}" for user_id in chosen],
         events=[event] * len(chosen),

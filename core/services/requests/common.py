@@ -3,7 +3,7 @@ notifications each change records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -214,10 +214,11 @@ async def record(
     holding: Permission | None = None,
     excluding: int | None = None,
     **details: Any,
-) -> None:
+) -> dict[int, Any]:
     """The activity entry for a change and the notifications it causes, in the change's transaction.
 
-    `recipients`, `holding` and `excluding` are as in `outbox.enqueue`.
+    `recipients`, `holding` and `excluding` are as in `outbox.enqueue`. Returns everyone read on the way
+    (with `followers(request)`, what `view_of` needs to draw the request without reading names again).
     """
     entry = {
         "user_id": actor_id,
@@ -267,11 +268,19 @@ async def record(
             details=details or None,
         ),
     )
+    return queued.people
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))
 _FOLLOWING = or_(User.id == bindparam("requester"), User.id.in_(_WATCHING))
-_FOLLOWERS = outbox.people_query(_FOLLOWING)
+# Followers are read with when each began watching, so the request's view can be drawn from the same read.
+_FOLLOWERS = outbox.people_query(
+    _FOLLOWING,
+    select(RequestWatcher.id)
+    .where(RequestWatcher.request_id == bindparam("request"), RequestWatcher.user_id == User.id)
+    .scalar_subquery()
+    .label("watched"),
+)
 _FOLLOWER_IDS = Prepared(select(User.id).where(_FOLLOWING))
 # Who could decide requests: by role, or by a per-user override naming the permission. Pass with
 # `holding=Permission.MANAGE_REQUESTS`, which drops anyone an override takes it from.
@@ -316,14 +325,25 @@ _NAMES = Prepared(
 )
 
 
-async def view_of(session: AsyncSession, request: RequestFields, *, just_made_by: str | None = None) -> RequestView:
+async def view_of(
+    session: AsyncSession,
+    request: RequestFields,
+    *,
+    just_made_by: str | None = None,
+    followed_by: Mapping[int, Any] | None = None,
+) -> RequestView:
     """What a person is shown of a request. `just_made_by` names whoever has just made it (and perhaps
-    approved it themselves): nobody else is on it yet, so there are no names to read."""
+    approved it themselves): nobody else is on it yet. `followed_by` is what `record` returned with
+    `followers(request)` this very transaction. Either way there are no names left to read."""
+    people = [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
     if just_made_by is not None:
         names, watchers = {request.requested_by_id: just_made_by}, []
+    elif followed_by is not None and all(person in followed_by for person in people):
+        names = {person: followed_by[person].username for person in people}
+        watching = sorted((row for row in followed_by.values() if row.watched is not None), key=_watched)
+        watchers = [row.username for row in watching]
     else:
         # One round trip for every name the view shows: the requester and approver, then the watchers in order.
-        people = [request.requested_by_id, request.approved_by_id or request.requested_by_id]
         rows = await _NAMES.rows(session, request=request.id, people=people)
         names = {row.id: row.username for row in rows if row.watched is None}
         watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]

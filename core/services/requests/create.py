@@ -123,7 +123,9 @@ async def _create_once(
             request, wanting = await _join(session, pending, actor, added)
             # With `auto_approve_watchers` set, enough people wanting a title is approval enough.
             if 0 < settings.auto_approve_watchers <= wanting:
-                request = await approve_row(session, request, None, wanted_by=wanting)
+                approved = await approve_row(session, request, None, wanted_by=wanting)
+                view = await view_of(session, approved.request, followed_by=approved.followed_by)
+                return CreateResult(view, "joined", sorted(added))
             return CreateResult(await view_of(session, request), "joined", sorted(added))
         remaining = wanted - covered
         is_movie = content_type == ContentType.MOVIE
@@ -168,7 +170,7 @@ async def _create_once(
         )
         if auto:
             approved = await approve_row(session, request, actor)
-            view = await view_of(session, approved, just_made_by=actor.username)
+            view = await view_of(session, approved.request, just_made_by=actor.username)
             return CreateResult(view, "auto_approved", sorted(remaining))
         return CreateResult(await view_of(session, request, just_made_by=actor.username), "created", sorted(remaining))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -216,6 +216,13 @@ _APPROVED = request_change(
 )
 
 
+class Approved(NamedTuple):
+    """A request as approval left it, and its followers as read for the notifications (see `view_of`)."""
+
+    request: Any
+    followed_by: dict[int, Any]
+
+
 async def approve_row(
     session: AsyncSession,
     request: RequestFields,
@@ -224,9 +231,9 @@ async def approve_row(
     retry: bool = False,
     wanted_by: int | None = None,
     placement: Placement | None = None,
-) -> Any:
+) -> Approved:
     """Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
-    notifications. Returns the request as it now is.
+    notifications.
 
     `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
     """
@@ -249,7 +256,7 @@ async def approve_row(
         details["retry"] = True
     if wanted_by is not None:
         details["wanted_by"] = wanted_by
-    await record(
+    followed_by = await record(
         session,
         approved,
         actor.id if actor else None,
@@ -257,7 +264,7 @@ async def approve_row(
         followers(approved),
         **details,
     )
-    return approved
+    return Approved(approved, followed_by)
 
 
 def _decided(request_id: int, status: RequestStatus, decided_by: str | None, attempted: str) -> AlreadyDecided:
@@ -325,7 +332,8 @@ async def approve(
 ) -> RequestView:
     async with database.transaction() as session:
         actor, request = await _decide(session, request_id, actor_id, "approved")
-        return await view_of(session, await approve_row(session, request, actor, placement=placement))
+        approved = await approve_row(session, request, actor, placement=placement)
+        return await view_of(session, approved.request, followed_by=approved.followed_by)
 
 
 _DENIED = request_change("status", "denial_reason", "approved_by_id")
@@ -342,7 +350,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
         request = await change(
             session, _DENIED, request.id, status=RequestStatus.DENIED, denial_reason=reason, approved_by_id=actor.id
         )
-        await record(
+        followed_by = await record(
             session,
             request,
             actor.id,
@@ -351,7 +359,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
             reason=reason,
             denied_by=actor.username,
         )
-        return await view_of(session, request)
+        return await view_of(session, request, followed_by=followed_by)
 
 
 async def cancel(database: Database, request_id: int, *, actor_id: int) -> RequestView:

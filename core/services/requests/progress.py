@@ -94,8 +94,8 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
         status = RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL
         request = await change(session, _FOUND, request.id, status=status, media_id=media.id)
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
-        await record(session, request, None, kind, followers(request), seasons=sorted(newly))
-        return await view_of(session, request)
+        followed_by = await record(session, request, None, kind, followers(request), seasons=sorted(newly))
+        return await view_of(session, request, followed_by=followed_by)
 
 
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
@@ -104,8 +104,10 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
         request = await change(session, _FAILED, request.id, status=RequestStatus.FAILED, failure_reason=reason)
-        await record(session, request, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason)
-        return await view_of(session, request)
+        followed_by = await record(
+            session, request, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason
+        )
+        return await view_of(session, request, followed_by=followed_by)
 
 
 async def retry(database: Database, request_id: int, *, actor_id: int) -> RequestView:
@@ -113,7 +115,8 @@ async def retry(database: Database, request_id: int, *, actor_id: int) -> Reques
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "retried", (RequestStatus.FAILED,))
-        return await view_of(session, await approve_row(session, request, actor, retry=True))
+        approved = await approve_row(session, request, actor, retry=True)
+        return await view_of(session, approved.request, followed_by=approved.followed_by)
 
 
 async def expire_due(database: Database, *, now: datetime | None = None, batch: int = 500) -> int:
