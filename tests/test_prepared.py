@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, any_, bindparam, select, update
+from sqlalchemy import Integer, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Request, User
@@ -158,3 +158,41 @@ async def test_a_request_row_carries_every_column_a_use_case_reads(db: Database)
         RequestStatus.PENDING,
         hal.id,
     )
+
+
+async def _backend_of(database: Database) -> int:
+    async with database.transaction() as session:
+        return int((await session.execute(select(func.pg_backend_pid()))).scalar_one())
+
+
+async def _terminate(database: Database, pid: int) -> None:
+    async with database.transaction() as session:
+        await session.execute(select(func.pg_terminate_backend(pid)))
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_unnoticed(db: Database) -> None:
+    # Pooled connections are checked only after sitting idle; a database restart leaves exactly those dead.
+    database = Database(url=db.url, pool_size=1, ping_idle_after=0.0)
+    try:
+        async with database.transaction() as session:
+            ivan = await make_user(session, "ivan")
+        dead = await _backend_of(database)
+        await _terminate(db, dead)
+        async with database.transaction() as session:
+            await _RENAME.rows(session, id=ivan.id, name="ivan2")
+        assert await _backend_of(database) != dead
+    finally:
+        await database.dispose()
+
+
+async def test_a_busy_connection_is_not_pinged_before_each_unit_of_work(db: Database) -> None:
+    database = Database(url=db.url, pool_size=1, ping_idle_after=60.0)
+    try:
+        first = await _backend_of(database)
+        await _terminate(db, first)
+        # Used a moment ago, it is trusted: the next unit of work meets the dead connection and says so.
+        with pytest.raises(OperationalError):
+            await _backend_of(database)
+        assert await _backend_of(database) != first  # and the pool has let it go
+    finally:
+        await database.dispose()

@@ -7,12 +7,14 @@ only once its transaction has committed, so no listener ever hears of a change t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, runtime_checkable
 
 from psycopg import AsyncConnection
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -76,17 +78,51 @@ def _announce_new_rows(session: Session, _context: Any) -> None:
             session.info.setdefault(_SIGNALS, []).append(row.announcement())
 
 
+_IDLE_SINCE = "idkarr.idle_since"
+
+
+def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
+    """Check a pooled connection before use only once it has sat idle for `after` seconds.
+
+    An idle connection may have outlived a database restart; one used a moment ago has just proved itself.
+    Under load this saves a round trip on every unit of work, which pinging each checkout would cost.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out another (or opens a new one).
+            raise DisconnectionError("a pooled connection did not answer after sitting idle") from error
+
+
 class Database:
-    def __init__(self, *, url: DatabaseUrl, pool_size: int = 10, connect_timeout: float = 5.0, echo: bool = False):
+    def __init__(
+        self,
+        *,
+        url: DatabaseUrl,
+        pool_size: int = 10,
+        connect_timeout: float = 5.0,
+        echo: bool = False,
+        ping_idle_after: float = 5.0,
+    ):
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url.sqlalchemy,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             echo=echo,
             connect_args={"connect_timeout": max(1, round(connect_timeout)), "application_name": "idkarr"},
         )
+        _ping_when_idle(self.engine, ping_idle_after)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=_UnitOfWork)
         # Set by the runtime (Redis pub/sub); without it signals are dropped and listeners fall back to polling.
         self.after_commit: AfterCommit | None = None
