@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from core.enums import ContentType, WatchlistType, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
-from core.services.requests.common import load_user, title_match
+from core.services.requests.common import load_user, title_by_ids, title_ids
 
 __all__ = ["CLEAR", "MAX_REVIEW", "WatchlistView", "add", "entries", "parse_type", "remove", "update"]
 
@@ -126,13 +126,18 @@ async def add(
         raise AlreadyExists("{title} is already on your list", code="watchlist.already", title=title.title) from None
 
 
+_ENTRY_FOR_TITLE = (
+    select(WatchlistEntry)
+    .where(WatchlistEntry.user_id == bindparam("user"), title_by_ids(WatchlistEntry))
+    .with_for_update()
+)
+
+
 async def _find(
     session: AsyncSession, user_id: int, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None
 ) -> WatchlistEntry | None:
-    query = select(WatchlistEntry).where(
-        WatchlistEntry.user_id == user_id, title_match(WatchlistEntry, content_type, tmdb_id, tvdb_id)
-    )
-    return (await session.execute(query.with_for_update())).scalars().first()
+    found = await session.execute(_ENTRY_FOR_TITLE, {"user": user_id, **title_ids(content_type, tmdb_id, tvdb_id)})
+    return found.scalars().first()
 
 
 async def _own_entry(

@@ -71,17 +71,8 @@ def season_json(numbers: Iterable[int]) -> list[dict[str, Any]]:
     return [{"season_number": number, "monitored": True} for number in sorted(numbers)]
 
 
-def title_match(model: Any, content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> Any:
-    ids = []
-    if tvdb_id is not None and content_type != ContentType.MOVIE:
-        ids.append(model.tvdb_id == tvdb_id)
-    if tmdb_id is not None:
-        ids.append(model.tmdb_id == tmdb_id)
-    return and_(model.content_type == content_type, or_(*ids))
-
-
 def title_by_ids(model: Any) -> Any:
-    """`title_match` for a statement written once; its values come from `title_ids`."""
+    """Rows of `model` for one title, by either id, in a statement written once: values from `title_ids`."""
     return and_(
         model.content_type == bindparam("content_type"),
         or_(model.tmdb_id == bindparam("tmdb"), model.tvdb_id == bindparam("tvdb")),
@@ -89,7 +80,7 @@ def title_by_ids(model: Any) -> Any:
 
 
 def title_ids(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> dict[str, Any]:
-    # Films are matched by their TMDB id alone, as in `title_match`.
+    # Films are matched by their TMDB id alone (TheTVDB lists series); an absent id matches nothing.
     return {
         "content_type": content_type,
         "tmdb": tmdb_id,
