@@ -7,7 +7,8 @@ get, list_requests
 
 from core.services.requests.common import MAX_REASON, RequestView
 from core.services.requests.create import Allowance, CreateResult, allowance, choose_seasons, create
-from core.services.requests.decisions import Placement, approve, cancel, check_can_decide, deny
+from core.services.requests.decisions import approve, cancel, check_can_decide, deny
+from core.services.requests.placement import Placement
 from core.services.requests.progress import edit_seasons, expire_due, mark_available, mark_failed, retry
 from core.services.requests.reading import demand, get, list_requests
 

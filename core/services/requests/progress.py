@@ -32,7 +32,8 @@ from core.services.requests.common import (
     view_of,
 )
 from core.services.requests.create import choose_seasons
-from core.services.requests.decisions import approve_row, claim, media_for
+from core.services.requests.decisions import approve_row, claim
+from core.services.requests.placement import media_for
 from core.text import clean_text
 
 __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]

@@ -1,0 +1,184 @@
+"""Where an approved title goes: the library record for it, in the instance, quality profile and root folder a
+moderator chose or the content type's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import Instance, Media, QualityProfile, RootFolder
+from core.db.prepared import Prepared, together
+from core.enums import ContentType, MediaStatus
+from core.errors import InvalidInput, NotFound
+from core.services.requests.common import RequestFields, title_by_ids, title_ids
+
+__all__ = ["Placement", "media_for"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a moderator sends an approved title: each by id or name (a root folder by id or path).
+
+    Anything left out is the instance's default; no instance given is the default instance for the type.
+    """
+
+    instance: str | None = None
+    quality_profile: str | None = None
+    root_folder: str | None = None
+
+
+_Setting = TypeVar("_Setting", QualityProfile, RootFolder)
+
+
+def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
+    text = value.strip()
+    return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
+
+
+_DEFAULT_PROFILE = select(QualityProfile).where(
+    QualityProfile.instance_id == bindparam("instance"), QualityProfile.is_default
+)
+_DEFAULT_FOLDER = select(RootFolder).where(RootFolder.instance_id == bindparam("instance"), RootFolder.is_default)
+_DEFAULT_INSTANCE = select(Instance).where(
+    Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled
+)
+
+
+async def _chosen(
+    session: AsyncSession, model: type[_Setting], name: Any, instance: Instance, wanted: str | None
+) -> _Setting | None:
+    """The instance's quality profile or root folder named by `wanted` (a name or an id), else its default."""
+    if not wanted:
+        default = _DEFAULT_PROFILE if model is QualityProfile else _DEFAULT_FOLDER
+        return (await session.execute(default, {"instance": instance.id})).scalars().first()
+    query = select(model).where(model.instance_id == instance.id, _by_id_or_name(name, model.id, wanted))
+    return (await session.execute(query)).scalars().first()
+
+
+async def _placement(
+    session: AsyncSession, content_type: ContentType, placement: Placement
+) -> tuple[Instance | None, QualityProfile | None, RootFolder | None]:
+    if placement.instance:
+        instance = (
+            await session.execute(
+                select(Instance).where(_by_id_or_name(Instance.name, Instance.id, placement.instance))
+            )
+        ).scalar_one_or_none()
+        if instance is None:
+            raise NotFound("there is no instance {name!r}", code="instance.unknown", name=placement.instance)
+        if instance.content_type != content_type:
+            raise InvalidInput(
+                "instance {name} holds {holds}, not {content}",
+                code="instance.content",
+                name=instance.name,
+                holds=instance.content_type.value,
+                content=content_type.value,
+            )
+        if not instance.enabled:
+            raise InvalidInput("instance {name} is disabled", code="instance.disabled", name=instance.name)
+    else:
+        instance = (await session.execute(_DEFAULT_INSTANCE, {"content_type": content_type})).scalar_one_or_none()
+    if instance is None:
+        if placement.quality_profile or placement.root_folder:
+            raise InvalidInput(
+                "there is no {content} instance to choose a profile or folder in",
+                code="instance.none",
+                content=content_type.value,
+            )
+        return None, None, None
+    profile = await _chosen(session, QualityProfile, QualityProfile.name, instance, placement.quality_profile)
+    if profile is None and placement.quality_profile:
+        raise NotFound(
+            "instance {name} has no quality profile {profile!r}",
+            code="instance.profile",
+            name=instance.name,
+            profile=placement.quality_profile,
+        )
+    folder = await _chosen(session, RootFolder, RootFolder.path, instance, placement.root_folder)
+    if folder is None and placement.root_folder:
+        raise NotFound(
+            "instance {name} has no root folder {folder!r}",
+            code="instance.folder",
+            name=instance.name,
+            folder=placement.root_folder,
+        )
+    return instance, profile, folder
+
+
+_MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profile_id, Media.root_folder_id)
+_MEDIA_FOR_TITLE = Prepared(select(*_MEDIA_COLUMNS).where(title_by_ids(Media)).with_for_update())
+_NEW_MEDIA = Prepared(
+    insert(Media)
+    .values(
+        content_type=bindparam("new_content_type"),
+        tmdb_id=bindparam("new_tmdb_id"),
+        tvdb_id=bindparam("new_tvdb_id"),
+        imdb_id=bindparam("new_imdb_id"),
+        title=bindparam("new_title"),
+        year=bindparam("new_year"),
+        status=MediaStatus.PROCESSING,
+        instance_id=bindparam("new_instance"),
+        quality_profile_id=bindparam("new_profile"),
+        root_folder_id=bindparam("new_folder"),
+    )
+    .returning(*_MEDIA_COLUMNS)
+)
+# A title already in the library stays available; anything else is now on its way.
+_PLACED_MEDIA = Prepared(
+    update(Media)
+    .where(Media.id == bindparam("media"))
+    .values(
+        status=case((Media.status == MediaStatus.AVAILABLE, Media.status), else_=MediaStatus.PROCESSING),
+        instance_id=bindparam("new_instance"),
+        quality_profile_id=bindparam("new_profile"),
+        root_folder_id=bindparam("new_folder"),
+        updated_at=func.now(),
+    )
+    .returning(*_MEDIA_COLUMNS)
+)
+
+
+# The content type's default instance with its default quality profile and root folder, in one read.
+_DEFAULT_PLACEMENT = Prepared(
+    select(Instance.id.label("instance"), QualityProfile.id.label("profile"), RootFolder.id.label("folder"))
+    .select_from(Instance)
+    .outerjoin(QualityProfile, and_(QualityProfile.instance_id == Instance.id, QualityProfile.is_default))
+    .outerjoin(RootFolder, and_(RootFolder.instance_id == Instance.id, RootFolder.is_default))
+    .where(Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled)
+)
+
+
+async def media_for(session: AsyncSession, request: RequestFields, placement: Placement | None = None) -> Any:
+    """The library record approval creates (or reuses), placed where the moderator chose or by default in
+    the content type's default instance with its default profile and folder. Returns its row."""
+    ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
+    # The default placement is read along with the record (one round trip), in case the record has none.
+    found, defaults = await together(
+        session, (_MEDIA_FOR_TITLE, ids), (_DEFAULT_PLACEMENT, {"content_type": request.content_type})
+    )
+    media = found[0] if found else None
+    place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
+    # A title already placed stays where it is unless the moderator says otherwise.
+    if placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder)):
+        instance, profile, folder = await _placement(session, request.content_type, placement)
+        if instance is not None:
+            place = (instance.id, profile.id if profile else None, folder.id if folder else None)
+    elif place[0] is None and defaults:
+        place = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
+    where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
+    if media is not None:
+        return await _PLACED_MEDIA.first(session, media=media.id, **where)
+    return await _NEW_MEDIA.first(
+        session,
+        new_content_type=request.content_type,
+        new_tmdb_id=request.tmdb_id,
+        new_tvdb_id=request.tvdb_id,
+        new_imdb_id=request.imdb_id,
+        new_title=request.title,
+        new_year=request.year,
+        **where,
+    )
