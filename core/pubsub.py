@@ -61,8 +61,8 @@ class RedisSignals:
                 # The changes are committed; a lost wake-up only delays delivery until the next poll.
                 log.warning("event=signal_failed count=%d", len(batch), exc_info=True)
 
-    async def aclose(self) -> None:
-        """Send what is waiting (at shutdown, before Redis closes)."""
+    async def flush(self) -> None:
+        """Wait until what was committed so far has been published (at shutdown, before Redis closes)."""
         if self._publishing is not None:
             await self._publishing
 

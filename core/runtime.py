@@ -125,4 +125,4 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             yield Runtime(settings=settings, database=database, redis=redis_client, started_at=started)
         finally:
             database.after_commit = None
-            await signals.aclose()
+            await signals.flush()

@@ -205,8 +205,10 @@ async def test_a_commit_wakes_a_sleeping_dispatcher_through_redis(db: Database, 
 
 
 async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:
-    db.after_commit = RedisSignals(redis_client, "feed-test:")
+    signals = RedisSignals(redis_client, "feed-test:")
+    db.after_commit = signals
     alice = await add_user(db, "alice", UserRole.USER)
+    await signals.flush()  # alice's own arrival is published before anyone listens
     ready = asyncio.Event()
     heard: list[dict[str, object]] = []
     arrived = asyncio.Event()

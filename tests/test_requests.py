@@ -332,3 +332,23 @@ async def test_a_decision_names_everyone_exactly_as_a_fresh_read_does(db: Databa
     assert (denied.requested_by, denied.watchers, denied.approved_by) == ("ben", ["mod"], "mod")
     assert approved == await requests.get(db, first.request.id)
     assert denied == await requests.get(db, second.request.id)
+
+
+async def test_a_page_of_requests_names_everyone_on_each_as_reading_them_one_by_one_does(db: Database) -> None:
+    ids = await people(
+        db, ("ann", UserRole.USER), ("ben", UserRole.USER), ("cat", UserRole.USER), ("mod", UserRole.MODERATOR)
+    )
+    films = [await title(ContentType.MOVIE, tmdb_id=tmdb_id) for tmdb_id in (603, 27205, 550)]
+    made = [
+        await requests.create(db, film, actor_id=ids[name])
+        for film, name in zip(films, ("ann", "ben", "cat"), strict=True)
+    ]
+    for film, joiners in ((films[0], ("cat", "ben")), (films[2], ("ann",))):
+        for name in joiners:
+            await requests.create(db, film, actor_id=ids[name])
+    await requests.approve(db, made[1].request.id, actor_id=ids["mod"])
+
+    page = await requests.list_requests(db, actor_id=None)
+
+    assert [view.watchers for view in sorted(page, key=lambda view: view.id)] == [["cat", "ben"], [], ["ann"]]
+    assert page == [await requests.get(db, view.id) for view in page]

@@ -3,12 +3,12 @@ notifications each change records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, and_, any_, bindparam, func, inspect, null, or_, select, union_all, update
+from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -304,16 +304,21 @@ def _watched(row: Any) -> int:
     return int(row.watched)
 
 
+# Every name a page of requests shows, in one read: requesters and approvers, then each request's watchers.
 _NAMES = Prepared(
     union_all(
-        select(User.id, User.username, null().label("watched")).where(
+        select(User.id, User.username, null().label("request_id"), null().label("watched")).where(
             User.id == any_(bindparam("people", type_=ARRAY(Integer)))
         ),
-        select(User.id, User.username, RequestWatcher.id.label("watched"))
+        select(User.id, User.username, RequestWatcher.request_id, RequestWatcher.id.label("watched"))
         .join(RequestWatcher, RequestWatcher.user_id == User.id)
-        .where(RequestWatcher.request_id == bindparam("request")),
+        .where(RequestWatcher.request_id == any_(bindparam("requests", type_=ARRAY(Integer)))),
     )
 )
+
+
+def _people_named(request: RequestFields) -> list[int]:
+    return [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
 
 
 async def view_of(
@@ -326,20 +331,29 @@ async def view_of(
     """What a person is shown of a request. `just_made_by` names whoever has just made it (and perhaps
     approved it themselves): nobody else is on it yet. `followed_by` is what `record` returned with
     `followers(request)` this very transaction. Either way there are no names left to read."""
-    people = [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
+    people = _people_named(request)
     if just_made_by is not None:
-        names, watchers = {request.requested_by_id: just_made_by}, []
-    elif followed_by is not None and all(person in followed_by for person in people):
-        names = {person: followed_by[person].username for person in people}
+        return _view(request, {request.requested_by_id: just_made_by}, [])
+    if followed_by is not None and all(person in followed_by for person in people):
         watching = sorted((row for row in followed_by.values() if row.watched is not None), key=_watched)
-        watchers = [row.username for row in watching]
-    else:
-        # One round trip for every name the view shows: the requester and approver, then the watchers in order.
-        rows = await _NAMES.rows(session, request=request.id, people=people)
-        names = {row.id: row.username for row in rows if row.watched is None}
-        watchers = [row.username for row in sorted((row for row in rows if row.watched is not None), key=_watched)]
-    if isinstance(request, Request) and {"created_at", "modified_at"} & inspect(request).unloaded:
-        await session.refresh(request, ["modified_at", "created_at"])
+        return _view(request, {person: followed_by[person].username for person in people}, watching)
+    return (await views_of(session, [request]))[0]
+
+
+async def views_of(session: AsyncSession, requests: Sequence[RequestFields]) -> list[RequestView]:
+    """What a person is shown of each request, every name read at once."""
+    if not requests:
+        return []
+    people = sorted({person for request in requests for person in _people_named(request)})
+    rows = await _NAMES.rows(session, people=people, requests=[request.id for request in requests])
+    names = {row.id: row.username for row in rows if row.watched is None}
+    watching: dict[int, list[Any]] = {}
+    for row in sorted((row for row in rows if row.watched is not None), key=_watched):
+        watching.setdefault(row.request_id, []).append(row)
+    return [_view(request, names, watching.get(request.id, [])) for request in requests]
+
+
+def _view(request: RequestFields, names: Mapping[int, str], watching: Sequence[Any]) -> RequestView:
     return RequestView(
         id=request.id,
         status=request.status,
@@ -351,7 +365,7 @@ async def view_of(
         imdb_id=request.imdb_id,
         seasons=sorted(season_numbers(request.seasons)),
         requested_by=names[request.requested_by_id],
-        watchers=watchers,
+        watchers=[row.username for row in watching],
         approved_by=names.get(request.approved_by_id) if request.approved_by_id else None,
         denial_reason=request.denial_reason,
         created_at=request.created_at,

@@ -12,7 +12,7 @@ from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus
 from core.errors import InvalidInput, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
-from core.services.requests.common import RequestView, load_user, view_of
+from core.services.requests.common import RequestView, load_user, view_of, views_of
 
 
 async def get(database: Database, request_id: int) -> RequestView:
@@ -53,7 +53,7 @@ async def list_requests(
             followed = select(RequestWatcher.request_id).where(RequestWatcher.user_id == actor.id)
             query = query.where(or_(Request.requested_by_id == actor.id, Request.id.in_(followed)))
         found = (await session.execute(query)).scalars().all()
-        return [await view_of(session, request) for request in found]
+        return await views_of(session, found)
 
 
 async def demand(database: Database, titles: Sequence[Title]) -> dict[str, int]:
