@@ -39,23 +39,16 @@ def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
     return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
 
 
-_DEFAULT_PROFILE = select(QualityProfile).where(
-    QualityProfile.instance_id == bindparam("instance"), QualityProfile.is_default
-)
-_DEFAULT_FOLDER = select(RootFolder).where(RootFolder.instance_id == bindparam("instance"), RootFolder.is_default)
-_DEFAULT_INSTANCE = select(Instance).where(
-    Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled
-)
+# The content type's default instance (given `content_type`): what an approval uses unless told otherwise.
+_DEFAULT_INSTANCE = and_(Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled)
 
 
 async def _chosen(
     session: AsyncSession, model: type[_Setting], name: Any, instance: Instance, wanted: str | None
 ) -> _Setting | None:
     """The instance's quality profile or root folder named by `wanted` (a name or an id), else its default."""
-    if not wanted:
-        default = _DEFAULT_PROFILE if model is QualityProfile else _DEFAULT_FOLDER
-        return (await session.execute(default, {"instance": instance.id})).scalars().first()
-    query = select(model).where(model.instance_id == instance.id, _by_id_or_name(name, model.id, wanted))
+    query = select(model).where(model.instance_id == instance.id)
+    query = query.where(_by_id_or_name(name, model.id, wanted) if wanted else model.is_default)
     return (await session.execute(query)).scalars().first()
 
 
@@ -81,7 +74,8 @@ async def _placement(
         if not instance.enabled:
             raise InvalidInput("instance {name} is disabled", code="instance.disabled", name=instance.name)
     else:
-        instance = (await session.execute(_DEFAULT_INSTANCE, {"content_type": content_type})).scalar_one_or_none()
+        found = await session.execute(select(Instance).where(_DEFAULT_INSTANCE), {"content_type": content_type})
+        instance = found.scalar_one_or_none()
     if instance is None:
         if placement.quality_profile or placement.root_folder:
             raise InvalidInput(
@@ -148,7 +142,7 @@ _DEFAULT_PLACEMENT = Prepared(
     .select_from(Instance)
     .outerjoin(QualityProfile, and_(QualityProfile.instance_id == Instance.id, QualityProfile.is_default))
     .outerjoin(RootFolder, and_(RootFolder.instance_id == Instance.id, RootFolder.is_default))
-    .where(Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled)
+    .where(_DEFAULT_INSTANCE)
 )
 
 
