@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -53,7 +54,8 @@ async def test_the_offline_catalog_serves_every_list(
         ("the office", "The Office"),
         ("attack on titan", "Attack on Titan"),
         ("cowboy bebop", "Cowboy Bebop"),
-        ("fullmetal alchemist", "Fullmetal Alchemist: Brotherhood"),
+        ("fullmetal alchemist", "Fullmetal Alchemist"),  # the exact title wins over the more popular one
+        ("fulmetal alchemist brotherhod", "Fullmetal Alchemist: Brotherhood"),
         ("SHOGUN", "Shōgun"),
         ("fight club", "Fight Club"),
     ],
@@ -83,6 +85,18 @@ async def test_the_catalog_holds_the_best_known_titles_with_real_ids() -> None:
     assert by_key[("series", 1396)].tvdb_id == 81189
     assert by_key[("anime", 1429)].tvdb_id == 267440
     assert len({t.imdb_id for t in CATALOG.titles()}) == len(CATALOG)  # no title twice
+
+
+async def test_the_catalog_holds_a_third_of_each_kind_and_anime_in_tvdb_seasons() -> None:
+    kinds = Counter(t.type for t in CATALOG.titles())
+    assert len(CATALOG) >= 300
+    assert min(kinds[kind] for kind in ContentType) >= 100, kinds
+    # A title TheTVDB splits into several seasons while TMDB keeps one: the catalog offers TheTVDB's.
+    bungo = await CATALOG.details(ContentType.ANIME, ExternalIds(tvdb_id=305075))
+    assert (bungo.title.tmdb_id, bungo.title.imdb_id) == (65931, "tt5679720")
+    assert [(s.season_number, s.episode_count) for s in bungo.seasons] == [(1, 12), (2, 12), (3, 12), (4, 13), (5, 11)]
+    tvdb_ids = [t.tvdb_id for t in CATALOG.titles() if t.tvdb_id is not None]
+    assert len(tvdb_ids) == len(set(tvdb_ids))
 
 
 async def test_ids_and_year_filters_in_search(db: Database, redis_client: aioredis.Redis) -> None:
