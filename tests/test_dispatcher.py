@@ -247,7 +247,7 @@ async def test_stale_record_from_a_dispatcher_that_lost_its_lease_is_dropped(db:
     async with db.transaction() as session:  # the lease runs out
         await session.execute(update(OutboxMessage).values(next_attempt_at=OutboxMessage.created_at))
     await Dispatcher(db, [fast], FAST).drain()
-    addressed = await first._address(claimed)
+    addressed = first._address(claimed)
     await first._record([await first._handle(delivery, row) for delivery, row in addressed])
     [row] = await rows(db)
     assert (row.status, row.attempts, row.delivered_via) == (OutboxStatus.DELIVERED, 2, ["console"])

@@ -22,9 +22,25 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    Interval,
+    String,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from core.db.models import ChatIdentity, OutboxMessage, User
+from core.db.pgtypes import OUTBOX_STATUS
+from core.db.prepared import Prepared, together
 from core.db.session import OUTBOX, Database
 from core.enums import OutboxStatus, UserStatus
 from core.pubsub import subscribe
@@ -95,6 +111,72 @@ class _Outcome:
     errors: list[str] = field(default_factory=list)
 
 
+_DUE = (
+    select(OutboxMessage.id)
+    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now())
+    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    .limit(bindparam("batch", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
+_CLAIMED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(_DUE.scalar_subquery()))
+    .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=func.now() + bindparam("lease", type_=Interval))
+    .returning(
+        OutboxMessage.id,
+        OutboxMessage.dedup_key,
+        OutboxMessage.event,
+        OutboxMessage.payload,
+        OutboxMessage.recipient_user_id,
+        OutboxMessage.attempts,
+        OutboxMessage.delivered_via,
+    )
+    .cte("claimed")
+)
+# The claim and everything a delivery needs of its recipient (name, language, chat identities): one statement.
+_CLAIM = Prepared(
+    select(
+        *_CLAIMED.c,
+        User.username.label("recipient"),
+        User.language,
+        User.status.label("recipient_status"),
+        select(func.jsonb_object_agg(cast(ChatIdentity.platform, String), ChatIdentity.platform_user_id))
+        .where(ChatIdentity.user_id == _CLAIMED.c.recipient_user_id)
+        .scalar_subquery()
+        .label("identities"),
+    )
+    .select_from(_CLAIMED.outerjoin(User, User.id == _CLAIMED.c.recipient_user_id))
+    .order_by(_CLAIMED.c.id)
+)
+_MATCHED = (
+    func.unnest(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("attempts", type_=ARRAY(Integer)))
+    .table_valued(column("id", BigInteger), column("attempts", Integer))
+    .render_derived(name="matched")
+)
+# One kind of outcome for many rows. Each row is matched with its attempt number: if our lease ran out and
+# another dispatcher took the row, its record wins and ours is dropped.
+_RECORD = Prepared(
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == _MATCHED.c.id,
+        OutboxMessage.attempts == _MATCHED.c.attempts,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    )
+    .values(
+        status=bindparam("status", type_=OUTBOX_STATUS),
+        delivered_via=bindparam("delivered_via", type_=JSONB),
+        last_error=bindparam("error", type_=String),
+        delivered_at=case(
+            (bindparam("delivered", type_=Boolean), func.clock_timestamp()), else_=OutboxMessage.delivered_at
+        ),
+        # A retry is due after `retry` (an interval); with none, the time stays as it is.
+        next_attempt_at=func.coalesce(
+            func.clock_timestamp() + cast(bindparam("retry", type_=Interval), Interval), OutboxMessage.next_attempt_at
+        ),
+    )
+)
+
+
 class Dispatcher:
     def __init__(
         self, database: Database, front_ends: Sequence[FrontEnd], policy: DispatchPolicy = DispatchPolicy()
@@ -111,7 +193,7 @@ class Dispatcher:
         claimed = await self._claim()
         if not claimed:
             return 0
-        deliveries = await self._address(claimed)
+        deliveries = self._address(claimed)
         results = await asyncio.gather(*(self._handle(delivery, row) for delivery, row in deliveries))
         await self._record(results)
         return len(claimed)
@@ -172,54 +254,18 @@ class Dispatcher:
         return min(self._policy.poll_seconds, max(0.0, float(wait)))
 
     async def _claim(self) -> list[Any]:
-        due = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now())
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self._policy.batch)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(
-                attempts=OutboxMessage.attempts + 1,
-                next_attempt_at=func.now() + timedelta(seconds=self._policy.lease_seconds),
-            )
-            .returning(
-                OutboxMessage.id,
-                OutboxMessage.dedup_key,
-                OutboxMessage.event,
-                OutboxMessage.payload,
-                OutboxMessage.recipient_user_id,
-                OutboxMessage.attempts,
-                OutboxMessage.delivered_via,
-            )
-        )
+        """A batch of due rows, leased and committed before any delivery, each with its recipient."""
         async with self._database.transaction() as session:
-            return list((await session.execute(statement)).all())
+            return await _CLAIM.rows(
+                session, batch=self._policy.batch, lease=timedelta(seconds=self._policy.lease_seconds)
+            )
 
-    async def _address(self, claimed: list[Any]) -> list[tuple[Delivery | str, Any]]:
-        """Each claimed row with its recipient's name, language and chat identities (or why it cannot go)."""
-        user_ids = {row.recipient_user_id for row in claimed if row.recipient_user_id is not None}
-        users: dict[int, Any] = {}
-        identities: dict[int, dict[str, str]] = {}
-        if user_ids:
-            async with self._database.session() as session:
-                for found in await session.execute(
-                    select(User.id, User.username, User.language, User.status).where(User.id.in_(user_ids))
-                ):
-                    users[found.id] = found
-                for identity in await session.execute(
-                    select(ChatIdentity.user_id, ChatIdentity.platform, ChatIdentity.platform_user_id).where(
-                        ChatIdentity.user_id.in_(user_ids)
-                    )
-                ):
-                    identities.setdefault(identity.user_id, {})[identity.platform.value] = identity.platform_user_id
+    def _address(self, claimed: list[Any]) -> list[tuple[Delivery | str, Any]]:
+        """Each claimed row as a delivery to its recipient (or why it cannot go)."""
         addressed: list[tuple[Delivery | str, Any]] = []
         for row in claimed:
-            user = users.get(row.recipient_user_id) if row.recipient_user_id is not None else None
-            if row.recipient_user_id is not None and (user is None or user.status != UserStatus.ACTIVE):
+            to_person = row.recipient_user_id is not None
+            if to_person and row.recipient_status != UserStatus.ACTIVE:
                 addressed.append(("the recipient is no longer an active user", row))
                 continue
             delivery = Delivery(
@@ -229,9 +275,9 @@ class Dispatcher:
                 payload=row.payload,
                 attempt=row.attempts,
                 recipient_id=row.recipient_user_id,
-                recipient=user.username if user is not None else None,
-                language=user.language if user is not None else "en",
-                identities=identities.get(row.recipient_user_id, {}),
+                recipient=row.recipient if to_person else None,
+                language=row.language if to_person else "en",
+                identities=row.identities or {},
             )
             addressed.append((delivery, row))
         return addressed
@@ -275,24 +321,24 @@ class Dispatcher:
             key = (result.status, result.delivered_via, result.error, result.retry_in)
             groups.setdefault(key, []).append(result.row)
         async with self._database.transaction() as session:
-            for (status, delivered_via, error, retry_in), rows in groups.items():
-                values: dict[str, Any] = {
-                    "status": status,
-                    "delivered_via": list(delivered_via),
-                    "last_error": error[:_MAX_ERROR] if error is not None else None,
-                }
-                if status == OutboxStatus.DELIVERED:
-                    values["delivered_at"] = func.clock_timestamp()
-                if retry_in is not None:
-                    values["next_attempt_at"] = func.clock_timestamp() + timedelta(seconds=retry_in)
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        tuple_(OutboxMessage.id, OutboxMessage.attempts).in_([(row.id, row.attempts) for row in rows]),
-                        OutboxMessage.status == OutboxStatus.PENDING,
+            await together(
+                session,
+                *(
+                    (
+                        _RECORD,
+                        {
+                            "ids": [row.id for row in rows],
+                            "attempts": [row.attempts for row in rows],
+                            "status": status,
+                            "delivered_via": list(delivered_via),
+                            "error": error[:_MAX_ERROR] if error is not None else None,
+                            "delivered": status == OutboxStatus.DELIVERED,
+                            "retry": timedelta(seconds=retry_in) if retry_in is not None else None,
+                        },
                     )
-                    .values(**values)
-                )
+                    for (status, delivered_via, error, retry_in), rows in groups.items()
+                ),
+            )
 
 
 async def _first_of(*events: asyncio.Event, seconds: float) -> None:
