@@ -36,6 +36,7 @@ __all__ = [
     "enqueue",
     "people_query",
     "plan",
+    "reading",
     "wants",
     "written_with",
 ]
@@ -176,14 +177,20 @@ class Queued:
             signal(session, OUTBOX, self.event)
 
 
-async def _people(session: AsyncSession, recipients: Recipients, named: set[int]) -> tuple[dict[int, Any], set[int]]:
-    """Everyone involved, read in one round trip: who may hear the event, and who an announcement names."""
+def _announced(announcement: Announcement | None) -> Announcement | None:
+    return announcement if announcement is not None and announcement.kind in ANNOUNCED else None
+
+
+def reading(recipients: Recipients, announcement: Announcement | None = None) -> tuple[Prepared, dict[str, Any]]:
+    """The one read `plan` starts with: who may hear the event, and who the announcement names. A caller
+    with other statements to send can send this one with them (`together`) and give `plan` its rows."""
     if isinstance(recipients, Audience):
         query, values = recipients.query, dict(recipients.values)
     else:
         query, values = _BY_ID, {"ids": sorted(set(recipients))}
-    rows = await query.rows(session, named=sorted(named), **values)
-    return {row.id: row for row in rows}, {row.id for row in rows if row.recipient}
+    announced = _announced(announcement)
+    named = {announced.actor_id, announced.requester_id} if announced else set()
+    return query, {**values, "named": sorted(user_id for user_id in named if user_id is not None)}
 
 
 async def plan(
@@ -195,16 +202,20 @@ async def plan(
     holding: Permission | None = None,
     excluding: int | None = None,
     announcement: Announcement | None = None,
+    read: list[Any] | None = None,
 ) -> Queued:
     """Who hears of `event` (each recipient who wants it) and the announcement if any, read in one query.
 
     `recipients` are user ids or a query of them; `holding` keeps only those with that permission at this
-    moment, `excluding` drops the person who caused the event.
+    moment, `excluding` drops the person who caused the event. `read`: the rows of `reading(recipients,
+    announcement)` when the caller has already read them.
     """
-    if announcement is not None and announcement.kind not in ANNOUNCED:
-        announcement = None
-    named = {announcement.actor_id, announcement.requester_id} if announcement else set()
-    people, asked = await _people(session, recipients, {user_id for user_id in named if user_id is not None})
+    announcement = _announced(announcement)
+    if read is None:
+        query, values = reading(recipients, announcement)
+        read = await query.rows(session, **values)
+    people = {row.id: row for row in read}
+    asked = {row.id for row in read if row.recipient}
     chosen = sorted(
         user_id
         for user_id in asked - {excluding}

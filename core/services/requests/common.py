@@ -149,7 +149,7 @@ class Person(Protocol):
 
 _USER = select(*User.__table__.c).where(User.id == bindparam("id"))
 USER_ROW = Prepared(_USER)  # given `id`; see `person`
-_USER_LOCKED = Prepared(_USER.with_for_update())
+USER_LOCKED = Prepared(_USER.with_for_update())  # the same, locked: see `create`
 
 
 def person(rows: list[Any], user_id: int) -> Person:
@@ -161,7 +161,7 @@ def person(rows: list[Any], user_id: int) -> Person:
 
 
 async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> Person:
-    return person(await (_USER_LOCKED if lock else USER_ROW).rows(session, id=user_id), user_id)
+    return person(await (USER_LOCKED if lock else USER_ROW).rows(session, id=user_id), user_id)
 
 
 def require_permission(user: Person, permission: Permission) -> None:
@@ -195,6 +195,13 @@ _WRITE_ACTIVITY = outbox.written_with(
 )
 
 
+def record_reading(
+    kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int
+) -> tuple[Prepared, dict[str, Any]]:
+    """The read `record` starts with, for a caller that sends it along with its own statements."""
+    return outbox.reading(recipients, outbox.Announcement(kind.value, actor_id, requester_id))
+
+
 async def record(
     session: AsyncSession,
     request: RequestFields,
@@ -204,12 +211,14 @@ async def record(
     *,
     holding: Permission | None = None,
     excluding: int | None = None,
+    read: list[Any] | None = None,
     **details: Any,
 ) -> dict[int, Any]:
     """The activity entry for a change and the notifications it causes, in the change's transaction.
 
-    `recipients`, `holding` and `excluding` are as in `outbox.enqueue`. Returns everyone read on the way
-    (with `followers(request)`, what `view_of` needs to draw the request without reading names again).
+    `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
+    when the caller sent it along with its own statements. Returns everyone read on the way (with
+    `followers(request)`, what `view_of` needs to draw the request without reading names again).
     """
     entry = {
         "user_id": actor_id,
@@ -241,6 +250,7 @@ async def record(
         holding=holding,
         excluding=excluding,
         announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
+        read=read,
     )
     written = await _WRITE_ACTIVITY.rows(
         session, **{f"new_{field}": value for field, value in entry.items()}, **queued.values()

@@ -25,6 +25,7 @@ from core.permissions import Permission, auto_approve_permission, effective_perm
 from core.services.requests.common import (
     CHANGE_SEASONS,
     REQUEST_COLUMNS,
+    USER_LOCKED,
     Person,
     RequestFields,
     RequestView,
@@ -32,7 +33,9 @@ from core.services.requests.common import (
     followers_of,
     load_user,
     moderators,
+    person,
     record,
+    record_reading,
     require_permission,
     season_json,
     season_numbers,
@@ -104,14 +107,19 @@ async def _create_once(
     title = details.title
     content_type = title.type
     async with database.transaction() as session:
-        # The requester's row lock serialises their own concurrent requests: limits are counted exactly.
-        actor = await load_user(session, actor_id, lock=True)
-        require_permission(actor, request_permission(content_type))
         ids = title_ids(content_type, title.tmdb_id, title.tvdb_id)
-        # Read after the requester's lock, so their open requests are counted exactly.
-        library, open_requests, counted = await together(
-            session, (_LIBRARY, ids), (_OPEN_FOR_TITLE, ids), (_OPEN_COUNT, {"user": actor.id})
+        # The requester's row lock serialises their own concurrent requests, so limits are counted exactly.
+        # The reads go in the same round trip: PostgreSQL runs them in order, after the lock is held, each on
+        # a fresh snapshot, so they see every request the requester's other transactions have committed.
+        users, library, open_requests, counted = await together(
+            session,
+            (USER_LOCKED, {"id": actor_id}),
+            (_LIBRARY, ids),
+            (_OPEN_FOR_TITLE, ids),
+            (_OPEN_COUNT, {"user": actor_id}),
         )
+        actor = person(users, actor_id)
+        require_permission(actor, request_permission(content_type))
         available = _available_seasons(library, content_type)
         if content_type == ContentType.MOVIE and available is not None:
             raise AlreadyAvailable("{title} is already available", code="request.available", title=title.title)
@@ -140,31 +148,40 @@ async def _create_once(
             )
 
         await _check_limits(session, actor, counted[0].open, content_type, remaining, settings)
-        created = await _NEW_REQUEST.rows(
-            session,
-            new_requested_by_id=actor.id,
-            new_content_type=content_type,
-            new_tmdb_id=title.tmdb_id,
-            new_tvdb_id=title.tvdb_id,
-            new_imdb_id=title.imdb_id,
-            new_title=title.title,
-            new_year=title.year,
-            new_poster=title.poster,
-            new_overview=title.overview[:2000] or None,
-            new_seasons=season_json(remaining),
-            new_expires_at=datetime.now(UTC) + timedelta(days=settings.expiry_days),
-        )
-        request = created[0]
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
         # Moderators hear of what waits for them; an auto-approved request waits for nobody.
+        recipients = () if auto else moderators()
+        # Who will hear of it is read along with the insert: neither needs the other.
+        created, read = await together(
+            session,
+            (
+                _NEW_REQUEST,
+                {
+                    "new_requested_by_id": actor.id,
+                    "new_content_type": content_type,
+                    "new_tmdb_id": title.tmdb_id,
+                    "new_tvdb_id": title.tvdb_id,
+                    "new_imdb_id": title.imdb_id,
+                    "new_title": title.title,
+                    "new_year": title.year,
+                    "new_poster": title.poster,
+                    "new_overview": title.overview[:2000] or None,
+                    "new_seasons": season_json(remaining),
+                    "new_expires_at": datetime.now(UTC) + timedelta(days=settings.expiry_days),
+                },
+            ),
+            record_reading(ActivityType.REQUEST_CREATED, recipients, actor.id, actor.id),
+        )
+        request = created[0]
         await record(
             session,
             request,
             actor.id,
             ActivityType.REQUEST_CREATED,
-            () if auto else moderators(),
+            recipients,
             holding=Permission.MANAGE_REQUESTS,
             excluding=actor.id,
+            read=read,
             seasons=sorted(remaining),
             requested_by=actor.username,
         )

@@ -28,6 +28,7 @@ from core.services.requests.common import (
     load_user,
     person,
     record,
+    record_reading,
     request_change,
     require_permission,
     view_of,
@@ -68,14 +69,17 @@ async def approve_row(
 
     `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
     """
-    media = await media_for(session, request, placement)
+    actor_id = actor.id if actor else None
+    # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
+    reading = record_reading(ActivityType.REQUEST_APPROVED, followers(request), actor_id, request.requested_by_id)
+    media, (read,) = await media_for(session, request, placement, reading)
     approved = await change(
         session,
         _APPROVED,
         request.id,
         status=RequestStatus.APPROVED,
         failure_reason=None,
-        approved_by_id=actor.id if actor else None,
+        approved_by_id=actor_id,
         approved_at=datetime.now(UTC),
         media_id=media.id,
         instance_id=media.instance_id,
@@ -90,9 +94,10 @@ async def approve_row(
     followed_by = await record(
         session,
         approved,
-        actor.id if actor else None,
+        actor_id,
         ActivityType.REQUEST_APPROVED,
         followers(approved),
+        read=read,
         **details,
     )
     return Approved(approved, followed_by)

@@ -3,6 +3,7 @@ moderator chose or the content type's defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -146,13 +147,19 @@ _DEFAULT_PLACEMENT = Prepared(
 )
 
 
-async def media_for(session: AsyncSession, request: RequestFields, placement: Placement | None = None) -> Any:
+async def media_for(
+    session: AsyncSession,
+    request: RequestFields,
+    placement: Placement | None = None,
+    *also: tuple[Prepared, Mapping[str, Any]],
+) -> tuple[Any, list[list[Any]]]:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
-    the content type's default instance with its default profile and folder. Returns its row."""
+    the content type's default instance with its default profile and folder. Returns its row, and the rows
+    of `also`: the caller's own reads, sent in the same round trip as the record's."""
     ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
     # The default placement is read along with the record (one round trip), in case the record has none.
-    found, defaults = await together(
-        session, (_MEDIA_FOR_TITLE, ids), (_DEFAULT_PLACEMENT, {"content_type": request.content_type})
+    found, defaults, *more = await together(
+        session, (_MEDIA_FOR_TITLE, ids), (_DEFAULT_PLACEMENT, {"content_type": request.content_type}), *also
     )
     media = found[0] if found else None
     place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
@@ -165,8 +172,8 @@ async def media_for(session: AsyncSession, request: RequestFields, placement: Pl
         place = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
     where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
     if media is not None:
-        return await _PLACED_MEDIA.first(session, media=media.id, **where)
-    return await _NEW_MEDIA.first(
+        return await _PLACED_MEDIA.first(session, media=media.id, **where), more
+    placed = await _NEW_MEDIA.first(
         session,
         new_content_type=request.content_type,
         new_tmdb_id=request.tmdb_id,
@@ -176,3 +183,4 @@ async def media_for(session: AsyncSession, request: RequestFields, placement: Pl
         new_year=request.year,
         **where,
     )
+    return placed, more

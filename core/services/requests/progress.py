@@ -70,7 +70,7 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
     """Sync found the title (a film) or these seasons (a show) in the library."""
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked available", _IN_PROGRESS)
-        media = await media_for(session, request)
+        media, _ = await media_for(session, request)
         if request.content_type == ContentType.MOVIE:
             complete, newly = True, set()
         else:
