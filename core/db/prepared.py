@@ -102,6 +102,9 @@ class Prepared:
 async def together(session: AsyncSession, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
     """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
     rows, in order."""
+    if len(calls) == 1:  # a pipeline of one costs more than it saves
+        statement, values = calls[0]
+        return [await statement.rows(session, **values)]
     connection = await driver_connection(session)
     sent: list[tuple[Prepared, AsyncCursor[Any]]] = []
     try:

@@ -213,7 +213,9 @@ async def plan(
     announcement = _announced(announcement)
     if read is None:
         query, values = reading(recipients, announcement)
-        read = await query.rows(session, **values)
+        # Nobody to tell and nobody to name (a join, a cancel): nothing to read.
+        nobody = query is _BY_ID and not values["ids"] and not values["named"]
+        read = [] if nobody else await query.rows(session, **values)
     people = {row.id: row for row in read}
     asked = {row.id for row in read if row.recipient}
     chosen = sorted(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.models import Activity, Request, RequestWatcher, User
 from core.db.models.activity import activity_announcement
 from core.db.pgtypes import USER_ROLE
-from core.db.prepared import Prepared
+from core.db.prepared import Prepared, together
 from core.db.session import signal
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
@@ -212,12 +212,14 @@ async def record(
     holding: Permission | None = None,
     excluding: int | None = None,
     read: list[Any] | None = None,
+    along: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
     **details: Any,
 ) -> dict[int, Any]:
     """The activity entry for a change and the notifications it causes, in the change's transaction.
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
-    when the caller sent it along with its own statements. Returns everyone read on the way (with
+    when the caller sent it along with its own statements; `along` the caller's writes that need no answer,
+    sent with the entry's. Returns everyone read on the way (with
     `followers(request)`, what `view_of` needs to draw the request without reading names again).
     """
     entry = {
@@ -252,9 +254,8 @@ async def record(
         announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
         read=read,
     )
-    written = await _WRITE_ACTIVITY.rows(
-        session, **{f"new_{field}": value for field, value in entry.items()}, **queued.values()
-    )
+    write = (_WRITE_ACTIVITY, {**{f"new_{field}": value for field, value in entry.items()}, **queued.values()})
+    written, *_ = await together(session, write, *along)
     queued.signal(session)
     signal(
         session,

@@ -233,8 +233,8 @@ async def _join(
             status=request.status.value,
         )
     if actor.id not in following:
-        await _WATCH.rows(session, request=request.id, user=actor.id)
-        await record(session, request, actor.id, ActivityType.REQUEST_JOINED, joined_by=actor.username)
+        watch = (_WATCH, {"request": request.id, "user": actor.id})
+        await record(session, request, actor.id, ActivityType.REQUEST_JOINED, along=[watch], joined_by=actor.username)
         following.append(actor.id)
     if new_seasons:
         seasons = season_json(season_numbers(request.seasons) | new_seasons)
