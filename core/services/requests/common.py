@@ -160,8 +160,8 @@ def person(rows: list[Any], user_id: int) -> Person:
     return found
 
 
-async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) -> Person:
-    return person(await (USER_LOCKED if lock else USER_ROW).rows(session, id=user_id), user_id)
+async def load_user(session: AsyncSession, user_id: int) -> Person:
+    return person(await USER_ROW.rows(session, id=user_id), user_id)
 
 
 def require_permission(user: Person, permission: Permission) -> None:
@@ -199,7 +199,11 @@ def record_reading(
     kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int
 ) -> tuple[Prepared, dict[str, Any]]:
     """The read `record` starts with, for a caller that sends it along with its own statements."""
-    return outbox.reading(recipients, outbox.Announcement(kind.value, actor_id, requester_id))
+    return outbox.reading(recipients, _announcement(kind, actor_id, requester_id))
+
+
+def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -> outbox.Announcement:
+    return outbox.Announcement(kind.value, actor_id, requester_id)
 
 
 async def record(
@@ -219,8 +223,8 @@ async def record(
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
     when the caller sent it along with its own statements; `along` the caller's writes that need no answer,
-    sent with the entry's. Returns everyone read on the way (with
-    `followers(request)`, what `view_of` needs to draw the request without reading names again).
+    sent with the entry's. Returns everyone read on the way (with `followers(request)`, what `view_of`
+    needs to draw the request without reading names again).
     """
     entry = {
         "user_id": actor_id,
@@ -251,7 +255,7 @@ async def record(
         payload=payload,
         holding=holding,
         excluding=excluding,
-        announcement=outbox.Announcement(kind.value, actor_id, request.requested_by_id),
+        announcement=_announcement(kind, actor_id, request.requested_by_id),
         read=read,
     )
     write = (_WRITE_ACTIVITY, {**{f"new_{field}": value for field, value in entry.items()}, **queued.values()})

@@ -71,7 +71,8 @@ async def approve_row(
     """
     actor_id = actor.id if actor else None
     # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
-    reading = record_reading(ActivityType.REQUEST_APPROVED, followers(request), actor_id, request.requested_by_id)
+    audience = followers(request)
+    reading = record_reading(ActivityType.REQUEST_APPROVED, audience, actor_id, request.requested_by_id)
     media, (read,) = await media_for(session, request, placement, reading)
     approved = await change(
         session,
@@ -96,7 +97,7 @@ async def approve_row(
         approved,
         actor_id,
         ActivityType.REQUEST_APPROVED,
-        followers(approved),
+        audience,
         read=read,
         **details,
     )
