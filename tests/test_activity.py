@@ -27,7 +27,8 @@ async def test_feed_filters_pages_and_names_the_actor(db: Database) -> None:
     await requests.approve(db, made.request.id, actor_id=mod)
 
     everything = await feed(db, reader_id=None)
-    assert [e.type for e in everything[:3]] == [
+    assert [e.type for e in everything[:4]] == [
+        ActivityType.MEDIA_ADDED,  # the approval put the film in the library
         ActivityType.REQUEST_APPROVED,
         ActivityType.REQUEST_CREATED,
         ActivityType.REQUEST_CREATED,

@@ -1,7 +1,7 @@
 """The activity feed: what happened, newest first, as the reader may see it.
 
 Private entries are shown to the person they concern and to moderators; someone whose privacy settings
-hide their request history has their request activity shown to nobody else.
+hide their request history (or their watchlist) has their request (or watched) activity shown to nobody else.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ from core.permissions import Permission, effective_permissions, require
 __all__ = ["ActivityEntry", "feed"]
 
 _REQUEST_TYPES = [kind for kind in ActivityType if kind.value.startswith("request_")]
+_WATCHED_TYPES = [ActivityType.EPISODE_WATCHED, ActivityType.MOVIE_WATCHED]
+# Which entries each privacy setting keeps from others: read at every read, so turning one off hides the past too.
+_PRIVATE_KINDS = ((_REQUEST_TYPES, "showRequestHistory"), (_WATCHED_TYPES, "showWatchlist"))
+
+
+def _hiding(setting: str) -> Any:
+    return select(User.id).where(User.privacy_settings[setting].as_boolean().is_(False))
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,13 @@ async def feed(
                 permission=Permission.VIEW_ACTIVITY,
             )
             if Permission.MANAGE_REQUESTS not in effective_permissions(reader.role, reader.permissions):
-                hidden_history = select(User.id).where(
-                    User.privacy_settings["showRequestHistory"].as_boolean().is_(False)
-                )
                 own = Activity.user_id == reader.id
                 query = query.where(
                     or_(own, Activity.visibility == Visibility.PUBLIC),
-                    or_(own, not_(and_(Activity.type.in_(_REQUEST_TYPES), Activity.user_id.in_(hidden_history)))),
+                    *(
+                        or_(own, not_(and_(Activity.type.in_(types), Activity.user_id.in_(_hiding(setting)))))
+                        for types, setting in _PRIVATE_KINDS
+                    ),
                 )
         rows = (await session.execute(query)).all()
     return [

@@ -9,21 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import WatchlistEntry
+from core.db.models import Activity, WatchlistEntry
 from core.db.session import Database
-from core.enums import ContentType, WatchlistType, parse_choice
+from core.enums import ActivityType, ContentType, Visibility, WatchlistType, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
-from core.services.requests.common import load_user, title_by_ids, title_ids
+from core.services.requests.common import Person, load_user, title_by_ids, title_ids
 
-__all__ = ["CLEAR", "MAX_REVIEW", "WatchlistView", "add", "entries", "parse_type", "remove", "update"]
+__all__ = [
+    "CLEAR",
+    "MAX_REVIEW",
+    "WatchlistView",
+    "add",
+    "entries",
+    "parse_type",
+    "remove",
+    "shows_watchlist",
+    "update",
+]
 
 MAX_REVIEW = 4000
 CLEAR: Any = object()  # pass as rating or review to remove it
@@ -120,6 +130,7 @@ async def add(
             )
             session.add(entry)
             await session.flush()
+            _record_watching(session, user, entry, _Progress(None, None, None))
             await session.refresh(entry)
             return _view(entry, user.username)
     except IntegrityError:
@@ -131,6 +142,52 @@ _ENTRY_FOR_TITLE = (
     .where(WatchlistEntry.user_id == bindparam("user"), title_by_ids(WatchlistEntry))
     .with_for_update()
 )
+
+
+class _Progress(NamedTuple):
+    type: WatchlistType | None
+    season: int | None
+    episode: int | None
+
+
+def shows_watchlist(privacy: dict[str, Any] | None) -> bool:
+    """A watchlist, and what its owner watched, is shown to others unless they turned `showWatchlist` off."""
+    return (privacy or {}).get("showWatchlist", True) is not False
+
+
+def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry, before: _Progress) -> None:
+    """The seed's watched activity: a film marked watched; a show's progress moving on, or the show finished.
+    Someone whose watchlist is private watches privately."""
+    finished = entry.type == WatchlistType.WATCHED and before.type != WatchlistType.WATCHED
+    moved = (entry.current_season, entry.current_episode) != (before.season, before.episode)
+    if entry.content_type == ContentType.MOVIE:
+        if not finished:
+            return
+        kind, details = ActivityType.MOVIE_WATCHED, {}
+    elif moved or finished:
+        kind = ActivityType.EPISODE_WATCHED
+        details = {"season": entry.current_season, "episode": entry.current_episode}
+        if finished:
+            details["finished"] = True
+    else:
+        return
+    session.add(
+        Activity(
+            user_id=user.id,
+            type=kind,
+            content_type=entry.content_type,
+            tmdb_id=entry.tmdb_id,
+            tvdb_id=entry.tvdb_id,
+            imdb_id=entry.imdb_id,
+            title=entry.title,
+            year=entry.year,
+            poster=entry.poster,
+            season_number=entry.current_season if kind == ActivityType.EPISODE_WATCHED else None,
+            episode_number=entry.current_episode if kind == ActivityType.EPISODE_WATCHED else None,
+            details=details or None,
+            visibility=Visibility.PUBLIC if shows_watchlist(user.privacy_settings) else Visibility.PRIVATE,
+        )
+    )
 
 
 async def _find(
@@ -183,6 +240,7 @@ async def update(
         entry = await _own_entry(session, user.id, content_type, tmdb_id, tvdb_id)
         if (season is not None or episode is not None) and entry.content_type == ContentType.MOVIE:
             raise InvalidInput("films have no seasons or episodes to track", code="watchlist.film_progress")
+        before = _Progress(entry.type, entry.current_season, entry.current_episode)
         if kind is not None:
             entry.type = kind
         if season is not None:
@@ -193,6 +251,7 @@ async def update(
             entry.rating = None if rating is CLEAR else rating
         if review is not None:
             entry.review = None if review is CLEAR else review
+        _record_watching(session, user, entry, before)
         await session.flush()
         await session.refresh(entry)
         return _view(entry, user.username)
@@ -232,7 +291,7 @@ async def entries(
         if reader_id is not None and reader_id != owner.id:
             reader = await load_user(session, reader_id)
             admin = Permission.MANAGE_USERS in effective_permissions(reader.role, reader.permissions)
-            if not admin and (owner.privacy_settings or {}).get("showWatchlist", True) is False:
+            if not admin and not shows_watchlist(owner.privacy_settings):
                 raise NotAllowed("{name} keeps their watchlist private", code="watchlist.private", name=owner.username)
         query = (
             select(WatchlistEntry)

@@ -195,6 +195,80 @@ _WRITE_ACTIVITY = outbox.written_with(
 )
 
 
+# A library event's entry: no notifications, so a plain insert sent in the same round trip as the change's own.
+_WRITE_LIBRARY = Prepared(
+    insert(Activity)
+    .values({field: bindparam(f"new_{field}") for field in (*_ACTIVITY_FIELDS, "season_number")})
+    .returning(Activity.id)
+)
+
+
+@dataclass(frozen=True)
+class LibraryEvent:
+    """What a change did to the library record itself, as the seed's library activity types: a title added
+    to the library or changed there (approval), a film or seasons arriving (sync). Written beside the
+    request's own entry, in its transaction; nobody is notified of it (the request's entry does that)."""
+
+    kind: ActivityType
+    media_id: int
+    season_number: int | None = None
+    details: dict[str, Any] | None = None
+
+    def call(self, request: RequestFields, actor_id: int | None) -> tuple[Prepared, dict[str, Any]]:
+        entry = _entry(request, actor_id, self.kind, self.details, media_id=self.media_id, request_id=None)
+        return _WRITE_LIBRARY, {**entry, "new_season_number": self.season_number}
+
+    def announce(self, session: AsyncSession, request: RequestFields, actor_id: int | None, written: Any) -> None:
+        signal(
+            session,
+            *activity_announcement(
+                id=written[0].id,
+                type=self.kind,
+                user_id=actor_id,
+                content_type=request.content_type,
+                title=request.title,
+                request_id=None,
+                visibility=Visibility.PUBLIC,
+                details=self.details,
+            ),
+        )
+
+
+async def record_library(
+    session: AsyncSession, request: RequestFields, actor_id: int | None, event: LibraryEvent
+) -> None:
+    """A library event on its own, when the request itself did not change."""
+    statement, values = event.call(request, actor_id)
+    event.announce(session, request, actor_id, await statement.rows(session, **values))
+
+
+def _entry(
+    request: RequestFields,
+    actor_id: int | None,
+    kind: ActivityType,
+    details: dict[str, Any] | None,
+    *,
+    media_id: int | None,
+    request_id: int | None,
+) -> dict[str, Any]:
+    """An activity entry's values about the request's title, as `_ACTIVITY_FIELDS` binds them."""
+    entry = {
+        "user_id": actor_id,
+        "type": kind,
+        "content_type": request.content_type,
+        "media_id": media_id,
+        "tmdb_id": request.tmdb_id,
+        "tvdb_id": request.tvdb_id,
+        "imdb_id": request.imdb_id,
+        "request_id": request_id,
+        "title": request.title,
+        "poster": request.poster,
+        "year": request.year,
+        "details": details or None,
+    }
+    return {f"new_{field}": value for field, value in entry.items()}
+
+
 def record_reading(
     kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int
 ) -> tuple[Prepared, dict[str, Any]]:
@@ -217,29 +291,18 @@ async def record(
     excluding: int | None = None,
     read: list[Any] | None = None,
     along: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
+    library: LibraryEvent | None = None,
     **details: Any,
 ) -> dict[int, Any]:
     """The activity entry for a change and the notifications it causes, in the change's transaction.
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
     when the caller sent it along with its own statements; `along` the caller's writes that need no answer,
-    sent with the entry's. Returns everyone read on the way (with `followers(request)`, what `view_of`
-    needs to draw the request without reading names again).
+    sent with the entry's; `library` what the change did to the library record, written alongside. Returns
+    everyone read on the way (with `followers(request)`, what `view_of` needs to draw the request without
+    reading names again).
     """
-    entry = {
-        "user_id": actor_id,
-        "type": kind,
-        "content_type": request.content_type,
-        "media_id": request.media_id,
-        "tmdb_id": request.tmdb_id,
-        "tvdb_id": request.tvdb_id,
-        "imdb_id": request.imdb_id,
-        "request_id": request.id,
-        "title": request.title,
-        "poster": request.poster,
-        "year": request.year,
-        "details": details or None,
-    }
+    entry = _entry(request, actor_id, kind, details, media_id=request.media_id, request_id=request.id)
     payload = {
         "request_id": request.id,
         "title": request.title,
@@ -258,9 +321,12 @@ async def record(
         announcement=_announcement(kind, actor_id, request.requested_by_id),
         read=read,
     )
-    write = (_WRITE_ACTIVITY, {**{f"new_{field}": value for field, value in entry.items()}, **queued.values()})
-    written, *_ = await together(session, write, *along)
+    write = (_WRITE_ACTIVITY, {**entry, **queued.values()})
+    library_calls = [library.call(request, actor_id)] if library else []
+    written, *also = await together(session, write, *library_calls, *along)
     queued.signal(session)
+    if library:
+        library.announce(session, request, actor_id, also[0])
     signal(
         session,
         *activity_announcement(

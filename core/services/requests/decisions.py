@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.models import Request, User
 from core.db.prepared import Prepared, together
 from core.db.session import Database
-from core.enums import ActivityType, RequestStatus
+from core.enums import ActivityType, ContentType, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services.requests.common import (
     MAX_REASON,
     REQUEST_COLUMNS,
     USER_ROW,
+    LibraryEvent,
     Person,
     RequestFields,
     RequestView,
@@ -31,6 +32,7 @@ from core.services.requests.common import (
     record_reading,
     request_change,
     require_permission,
+    season_numbers,
     view_of,
 )
 from core.services.requests.placement import Placement, media_for
@@ -73,7 +75,7 @@ async def approve_row(
     # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
     audience = followers(request)
     reading = record_reading(ActivityType.REQUEST_APPROVED, audience, actor_id, request.requested_by_id)
-    media, (read,) = await media_for(session, request, placement, reading)
+    media, library_change, (read,) = await media_for(session, request, placement, reading)
     approved = await change(
         session,
         _APPROVED,
@@ -92,6 +94,11 @@ async def approve_row(
         details["retry"] = True
     if wanted_by is not None:
         details["wanted_by"] = wanted_by
+    if library_change is None and not retry and request.content_type != ContentType.MOVIE:
+        library_change = ActivityType.MEDIA_UPDATED  # a show already in the library: more of its seasons are sent
+    library = None
+    if library_change is not None:
+        library = LibraryEvent(library_change, media.id, details={"status": media.status.value, **_asked(approved)})
     followed_by = await record(
         session,
         approved,
@@ -99,9 +106,17 @@ async def approve_row(
         ActivityType.REQUEST_APPROVED,
         audience,
         read=read,
+        library=library,
         **details,
     )
     return Approved(approved, followed_by)
+
+
+def _asked(request: RequestFields) -> dict[str, Any]:
+    """For a show's library entry: the seasons this approval sent on their way."""
+    if request.content_type == ContentType.MOVIE:
+        return {}
+    return {"seasons": sorted(season_numbers(request.seasons))}
 
 
 def _decided(request_id: int, status: RequestStatus, decided_by: str | None, attempted: str) -> AlreadyDecided:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, RootFolder
 from core.db.prepared import Prepared, together
-from core.enums import ContentType, MediaStatus
+from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
 from core.services.requests.common import RequestFields, title_by_ids, title_ids
 
-__all__ = ["Placement", "media_for"]
+__all__ = ["Placed", "Placement", "media_for"]
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,28 @@ _DEFAULT_PLACEMENT = Prepared(
 )
 
 
+class Placed(NamedTuple):
+    """The library record as placed; `change` what that did to it (MEDIA_ADDED for a new record,
+    MEDIA_UPDATED when its status or placement changed, else None); `more` the rows of the caller's reads."""
+
+    media: Any
+    change: ActivityType | None
+    more: list[list[Any]]
+
+
+def _placing(media: Any) -> tuple[Any, ...]:
+    return (media.status, media.instance_id, media.quality_profile_id, media.root_folder_id)
+
+
 async def media_for(
     session: AsyncSession,
     request: RequestFields,
     placement: Placement | None = None,
     *also: tuple[Prepared, Mapping[str, Any]],
-) -> tuple[Any, list[list[Any]]]:
+) -> Placed:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
-    the content type's default instance with its default profile and folder. Returns its row, and the rows
-    of `also`: the caller's own reads, sent in the same round trip as the record's."""
+    the content type's default instance with its default profile and folder; `also` are the caller's own
+    reads, sent in the same round trip as the record's."""
     ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
     # The default placement is read along with the record (one round trip), in case the record has none.
     found, defaults, *more = await together(
@@ -172,7 +185,9 @@ async def media_for(
         place = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
     where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
     if media is not None:
-        return await _PLACED_MEDIA.first(session, media=media.id, **where), more
+        placed = await _PLACED_MEDIA.first(session, media=media.id, **where)
+        changed = _placing(placed) != _placing(media)
+        return Placed(placed, ActivityType.MEDIA_UPDATED if changed else None, more)
     placed = await _NEW_MEDIA.first(
         session,
         new_content_type=request.content_type,
@@ -183,4 +198,4 @@ async def media_for(
         new_year=request.year,
         **where,
     )
-    return placed, more
+    return Placed(placed, ActivityType.MEDIA_ADDED, more)

@@ -20,11 +20,13 @@ from core.permissions import Permission, effective_permissions
 from core.services.requests.common import (
     CHANGE_SEASONS,
     MAX_REASON,
+    LibraryEvent,
     RequestView,
     change,
     followers,
     load_user,
     record,
+    record_library,
     request_change,
     require_permission,
     season_json,
@@ -70,12 +72,19 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
     """Sync found the title (a film) or these seasons (a show) in the library."""
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked available", _IN_PROGRESS)
-        media, _ = await media_for(session, request)
+        media = (await media_for(session, request)).media
+        library: LibraryEvent | None = None
         if request.content_type == ContentType.MOVIE:
             complete, newly = True, set()
+            if media.status != MediaStatus.AVAILABLE:
+                library = LibraryEvent(ActivityType.MOVIE_ADDED, media.id)
         else:
             before = await _season_rows(session, media.id, ())
             now_available = await _season_rows(session, media.id, seasons)
+            arrived = sorted(now_available - before)
+            if arrived:
+                only = arrived[0] if len(arrived) == 1 else None
+                library = LibraryEvent(ActivityType.EPISODE_ADDED, media.id, only, {"seasons": arrived})
             wanted = season_numbers(request.seasons)
             newly = (now_available - before) & wanted
             complete = wanted <= now_available
@@ -83,6 +92,8 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
                 # Nothing new for this request; it is still tied to its library record.
                 if request.media_id != media.id:
                     request = await change(session, _LINKED, request.id, media_id=media.id)
+                if library is not None:  # seasons nobody asked for here still arrived in the library
+                    await record_library(session, request, None, library)
                 return await view_of(session, request)
         await session.execute(
             update(Media)
@@ -95,7 +106,9 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
         status = RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL
         request = await change(session, _FOUND, request.id, status=status, media_id=media.id)
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
-        followed_by = await record(session, request, None, kind, followers(request), seasons=sorted(newly))
+        followed_by = await record(
+            session, request, None, kind, followers(request), library=library, seasons=sorted(newly)
+        )
         return await view_of(session, request, followed_by=followed_by)
 
 
