@@ -66,3 +66,49 @@ def test_request_input_mistakes_get_one_clear_line(idkarr: Idkarr) -> None:
         assert result.returncode == 1, args
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_after_the_decision_from_the_shell_edit_fail_retry_and_arrive(idkarr: Idkarr) -> None:
+    for name, role in (("alice", "user"), ("bob", "user"), ("mod", "moderator")):
+        assert idkarr("user", "add", name, "--role", role).returncode == 0
+
+    def request(*args: str) -> dict[str, object]:
+        result = idkarr("request", *args, "--json")
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    show = request("create", "--as", "alice", "--type", "series", "--tvdb", "81189", "--seasons", "1")
+    film = request("create", "--as", "alice", "--type", "movie", "--tmdb", "603")
+    show_id, film_id = str(show["id"]), str(film["id"])
+
+    not_hers = idkarr("request", "edit", show_id, "--as", "bob", "--seasons", "1-3")
+    assert not_hers.returncode == 1
+    assert "only the person who made request" in not_hers.stderr
+    no_such = idkarr("request", "edit", show_id, "--as", "alice", "--seasons", "9")
+    assert no_such.returncode == 1
+    assert "has no season 9" in no_such.stderr
+    edited = idkarr("request", "edit", show_id, "--as", "alice", "--seasons", "1-3")
+    assert "seasons 1, 2, 3 [pending]" in edited.stdout, edited.stderr
+
+    for request_id in (show_id, film_id):
+        assert idkarr("request", "approve", request_id, "--as", "mod").returncode == 0
+    assert "[partial]" in idkarr("request", "available", show_id, "--seasons", "1").stdout
+    assert "[available]" in idkarr("request", "available", show_id).stdout  # every season it asked for
+
+    failed = idkarr("request", "failed", film_id, "--reason", "Radarr: no root folder")
+    assert "[failed]" in failed.stdout, failed.stderr
+    refused = idkarr("request", "retry", film_id, "--as", "alice")
+    assert refused.returncode == 1
+    assert "may not approve or deny" in refused.stderr
+    assert "[approved]" in idkarr("request", "retry", film_id, "--as", "mod").stdout
+    assert "[available]" in idkarr("request", "available", film_id).stdout
+    twice = idkarr("request", "available", film_id)
+    assert twice.returncode == 1
+    assert "already available" in twice.stderr
+
+    listed = json.loads(idkarr("activity", "--type", "media_added", "--type", "movie_added", "--json").stdout)
+    assert [(row["type"], row["title"]) for row in listed] == [
+        ("movie_added", "The Matrix"),
+        ("media_added", "The Matrix"),
+        ("media_added", "Breaking Bad"),
+    ]

@@ -1,4 +1,5 @@
-"""`idkarr request`: list, create, approve, deny and cancel requests from the shell, as a named user."""
+"""`idkarr request`: list, create, approve, deny, cancel, edit and retry requests from the shell, as a named user;
+and, until sync and the download side report it themselves, mark them available or failed."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from rich.table import Table
 
 from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
-from core.enums import RequestStatus, parse_choice
+from core.enums import ContentType, RequestStatus, parse_choice
 from core.metadata.factory import open_discovery
 from core.metadata.query import parse_seasons
 from core.runtime import Runtime
 from core.services import requests
 from core.services.requests import RequestView
 
-app = typer.Typer(help="Requests: list, create, approve, deny, cancel.", no_args_is_help=True)
+app = typer.Typer(
+    help="Requests: list, create, approve, deny, cancel, edit, retry; mark available or failed.", no_args_is_help=True
+)
 T = TypeVar("T")
 AS_HELP = "The user acting (their permissions apply)."
 
@@ -144,3 +147,77 @@ def cancel(
         return await requests.cancel(runtime.database, request_id, actor_id=await user_id_of(runtime, as_user))
 
     _print(with_runtime(ctx, go), "cancelled")
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    seasons: str = typer.Option(..., "--seasons", help="The seasons wanted instead, e.g. 1,2 or 1-3."),
+) -> None:
+    """Change the seasons of a pending request: its requester or a moderator."""
+    chosen = parse_seasons(seasons)
+
+    async def go(runtime: Runtime) -> RequestView:
+        actor = await user_id_of(runtime, as_user)
+        request = await requests.get(runtime.database, request_id)
+        # A show's seasons are in TheTVDB's numbering, so its season list is read by its TheTVDB id when known.
+        by_tvdb = request.content_type != ContentType.MOVIE and request.tvdb_id is not None
+        kind, ids = title_ids(
+            request.content_type, None if by_tvdb else request.tmdb_id, request.tvdb_id if by_tvdb else None
+        )
+        async with open_discovery(runtime) as discovery:
+            view = await discovery.title(kind, ids)
+        return await requests.edit_seasons(
+            runtime.database, request_id, view.details, actor_id=actor, seasons=chosen or ()
+        )
+
+    _print(with_runtime(ctx, go), "changed")
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Send a failed request to the download side again (moderators)."""
+
+    async def go(runtime: Runtime) -> RequestView:
+        return await requests.retry(runtime.database, request_id, actor_id=await user_id_of(runtime, as_user))
+
+    _print(with_runtime(ctx, go), "approved again")
+
+
+@app.command()
+def available(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    seasons: str | None = typer.Option(None, "--seasons", help="For a show: the seasons now in the library."),
+) -> None:
+    """Record that an approved request reached the library, as media-server sync does (operator)."""
+    arrived = parse_seasons(seasons)
+
+    async def go(runtime: Runtime) -> RequestView:
+        # A show with no seasons named: everything it asked for has arrived.
+        shown = arrived if arrived is not None else (await requests.get(runtime.database, request_id)).seasons
+        return await requests.mark_available(runtime.database, request_id, seasons=shown)
+
+    view = with_runtime(ctx, go)
+    verbs = {RequestStatus.AVAILABLE: "available", RequestStatus.PARTIAL: "partly available"}
+    _print(view, verbs.get(view.status, "unchanged"))
+
+
+@app.command()
+def failed(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., metavar="ID"),
+    reason: str = typer.Option(..., "--reason", help="What went wrong; everyone following the request sees it."),
+) -> None:
+    """Record that the download side could not take an approved request (operator)."""
+
+    async def go(runtime: Runtime) -> RequestView:
+        return await requests.mark_failed(runtime.database, request_id, reason=reason)
+
+    _print(with_runtime(ctx, go), "failed")
