@@ -178,3 +178,33 @@ async def test_an_unknown_chat_account_links_with_a_code_or_registers(conversati
     newcomer = Speaker(ChatPlatform.DISCORD, "77", "Newbie")
     pending = await conversation.say("/register", speaker=newcomer)
     assert pending.text == "Thanks, Newbie. An admin will approve your account soon; you'll hear from me then."
+
+
+async def test_seasons_are_edited_while_pending_and_a_failed_request_is_retried_by_a_moderator(
+    conversation: Conversation, db: Database
+) -> None:
+    from core.services import requests
+
+    who = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await conversation.say("/request series 81189 1", actor=who["alice"])
+    assert "/edit ID SEASONS" in (await conversation.say("/edit 1", actor=who["alice"])).text
+    assert "only the person who made request #1" in (await conversation.say("/edit 1 1-2", actor=who["bob"])).text
+    assert "has no season 9" in (await conversation.say("/edit 1 9", actor=who["alice"])).text
+    edited = await conversation.say("/edit 1 1-2", actor=who["alice"])
+    assert edited.text == "Request #1 for Breaking Bad now asks for seasons 1, 2."
+    await conversation.say("/request movie 603", actor=who["alice"])
+    film = await conversation.say("/edit 2 1", actor=who["alice"])
+    assert film.error
+    assert "it has no seasons to change" in film.text
+
+    await conversation.say("/approve 2", actor=who["mod"])
+    await requests.mark_failed(db, 2, reason="Radarr: disk full")
+    listed = await conversation.say("/requests failed", actor=who["alice"])
+    retry = listed.cards[0].buttons[0]
+    assert retry.label == "Retry"
+    refused = await conversation.press(retry.token, actor=who["alice"])  # drawn for her, pressed without the right
+    assert refused.error
+    assert "may not approve or deny" in refused.text
+    assert (await conversation.say("/retry 2", actor=who["mod"])).text == "Sent request #2 again: The Matrix (1999)."
+    again = await conversation.say("/retry 2", actor=who["mod"])
+    assert again.text == "Sorry: request #2 was already approved by mod; it cannot be retried."

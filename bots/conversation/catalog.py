@@ -18,6 +18,7 @@ ENGLISH: Mapping[str, str] = {
     "button.approve": "Approve",
     "button.deny": "Deny",
     "button.cancel_request": "Cancel request",
+    "button.retry": "Retry",
     "button.watchlist": "Add to watchlist",
     "button.more": "More",
     "button.back": "Back",
@@ -51,6 +52,7 @@ ENGLISH: Mapping[str, str] = {
         "/request movie|series|anime ID [SEASONS]: ask for a title (seasons like 1,2 or 1-3)\n"
         "/requests [mine|pending|all|STATUS]: see requests\n"
         "/approve ID, /deny ID REASON, /cancel ID: decide or withdraw a request\n"
+        "/edit ID SEASONS: change the seasons of a pending request; /retry ID: send a failed one again\n"
         "/watchlist [add|set|remove] ...: your lists, progress, ratings\n"
         "/activity [TYPE]: what happened lately\n"
         "/quota: what you may still request\n"
@@ -84,6 +86,9 @@ ENGLISH: Mapping[str, str] = {
     "request.approved": "Approved request #{id}: {title} ({year}).",
     "request.denied": "Denied request #{id}: {title}. Reason: {reason}",
     "request.withdrawn": "Cancelled request #{id}: {title}.",
+    "request.retried": "Sent request #{id} again: {title} ({year}).",
+    "request.edited": "Request #{id} for {title} now asks for {seasons}.",
+    "request.edit_film": "Request #{id} is for a film ({title}): it has no seasons to change.",
     "request.ask_reason": "Why deny request #{id} ({title})? Send the reason as your next message.",
     "request.list_none": "No requests here.",
     "request.list_title": "Requests ({filter}):",

@@ -41,6 +41,8 @@ COMMANDS: dict[str, Handler] = {
     "approve": request_commands.approve,
     "deny": request_commands.deny,
     "cancel": request_commands.cancel,
+    "edit": request_commands.edit,
+    "retry": request_commands.retry,
     "watchlist": account_commands.watchlist,
     "activity": account_commands.activity,
     "quota": account_commands.quota,

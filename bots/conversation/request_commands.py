@@ -1,4 +1,5 @@
-"""Requesting (with a season picker for shows), listing, approving, denying and cancelling requests."""
+"""Requesting (with a season picker for shows), listing, approving, denying, cancelling, editing and retrying
+requests."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from core.metadata.types import TitleDetails
 from core.services import requests
 from core.services.requests import CreateResult, RequestView
 
-__all__ = ["ACTIONS", "approve", "cancel", "deny", "deny_reason", "list_", "request"]
+__all__ = ["ACTIONS", "approve", "cancel", "deny", "deny_reason", "edit", "list_", "request", "retry"]
 
 # Discord shows at most 25 buttons on a message: "All seasons", 22 seasons and the two page buttons.
 SEASONS_PER_PAGE = 22
@@ -182,6 +183,8 @@ def _request_card(ctx: Context, view: RequestView) -> Card:
         )
         if view.requested_by == ctx.actor.username:
             buttons.append(ctx.buttons.make(t("button.cancel_request"), "request.cancel", id=view.id))
+    elif view.status == RequestStatus.FAILED:
+        buttons.append(ctx.buttons.make(t("button.retry"), "request.retry", open_to_moderators=True, id=view.id))
     return Card(title=f"{view.title} ({view.year or '?'})", subtitle=line, buttons=tuple(buttons))
 
 
@@ -237,6 +240,40 @@ async def cancel_button(ctx: Context, *, id: int) -> Reply:
     return Reply(text=ctx.t("request.withdrawn", id=view.id, title=view.title))
 
 
+async def retry(ctx: Context, args: str) -> Reply:
+    if not args.strip():
+        return Reply(text=ctx.t("input.missing", command="/retry", usage="/retry ID"), error=True)
+    return await retry_button(ctx, id=_request_id(ctx, args.split()[0]))
+
+
+async def retry_button(ctx: Context, *, id: int) -> Reply:
+    view = await requests.retry(ctx.runtime.database, id, actor_id=ctx.actor.user_id)
+    return Reply(text=ctx.t("request.retried", id=view.id, title=view.title, year=view.year or "?"))
+
+
+async def edit(ctx: Context, args: str) -> Reply:
+    """/edit ID SEASONS: a pending show's seasons, changed by its requester or a moderator."""
+    number, _, seasons = args.strip().partition(" ")
+    if not number or not seasons.strip():
+        return Reply(text=ctx.t("input.missing", command="/edit", usage="/edit ID SEASONS"), error=True)
+    request_id = _request_id(ctx, number)
+    chosen = parse_seasons(seasons)
+    view = await requests.get(ctx.runtime.database, request_id)
+    if view.content_type == ContentType.MOVIE:
+        raise InvalidInput(ctx.t("request.edit_film", id=view.id, title=view.title))
+    # A show's seasons are in TheTVDB's numbering, so its season list is read by its TheTVDB id when known.
+    by_tvdb = view.tvdb_id is not None
+    details = await _details(
+        ctx, view.content_type.value, None if by_tvdb else view.tmdb_id, view.tvdb_id if by_tvdb else None
+    )
+    changed = await requests.edit_seasons(
+        ctx.runtime.database, request_id, details, actor_id=ctx.actor.user_id, seasons=chosen or ()
+    )
+    return Reply(
+        text=ctx.t("request.edited", id=changed.id, title=changed.title, seasons=_seasons_text(ctx, changed.seasons))
+    )
+
+
 ACTIONS: dict[str, Any] = {
     "request.pick": pick,
     "request.seasons": seasons_page,
@@ -247,4 +284,5 @@ ACTIONS: dict[str, Any] = {
     "request.approve": approve_button,
     "request.deny": deny_button,
     "request.cancel": cancel_button,
+    "request.retry": retry_button,
 }
