@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import activity, chat, db, discover, doctor, requests, users, watchlist
+from bots.cli import access, activity, chat, db, discover, doctor, requests, users, watchlist
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
+for command in (access.show, access.permit, access.limits):
+    users.app.command()(command)
 app.add_typer(requests.app, name="request")
 app.add_typer(watchlist.app, name="watchlist")
 app.command("chat")(chat.chat)

@@ -11,7 +11,10 @@ from core.enums import ChatPlatform, parse_choice
 from core.services import identity, users
 from core.services.users import UserSummary
 
-app = typer.Typer(help="Users: add, list, change role, disable, link chat accounts, API keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Users: add, list, change role, permissions and limits, disable, link chat accounts, API keys.",
+    no_args_is_help=True,
+)
 
 ROLE_HELP = "admin, moderator, user, viewer or api-user"
 
