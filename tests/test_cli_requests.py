@@ -92,6 +92,12 @@ def test_after_the_decision_from_the_shell_edit_fail_retry_and_arrive(idkarr: Id
 
     for request_id in (show_id, film_id):
         assert idkarr("request", "approve", request_id, "--as", "mod").returncode == 0
+    typo = idkarr("request", "available", show_id, "--seasons", "12")
+    assert typo.returncode == 1
+    assert "has no season 12" in typo.stderr
+    film_seasons = idkarr("request", "available", film_id, "--seasons", "1")
+    assert film_seasons.returncode == 1
+    assert "films have no seasons" in film_seasons.stderr
     assert "[partial]" in idkarr("request", "available", show_id, "--seasons", "1").stdout
     assert "[available]" in idkarr("request", "available", show_id).stdout  # every season it asked for
 

@@ -14,6 +14,7 @@ from bots.cli.discover import parse_content
 from core.enums import ContentType, RequestStatus, parse_choice
 from core.metadata.factory import open_discovery
 from core.metadata.query import parse_seasons
+from core.metadata.types import TitleDetails
 from core.runtime import Runtime
 from core.services import requests
 from core.services.requests import RequestView
@@ -149,6 +150,17 @@ def cancel(
     _print(with_runtime(ctx, go), "cancelled")
 
 
+async def _requested_title(runtime: Runtime, request: RequestView) -> TitleDetails:
+    """The title a request is for, with its seasons: a show's read by its TheTVDB id when known, since its
+    seasons are in TheTVDB's numbering."""
+    by_tvdb = request.content_type != ContentType.MOVIE and request.tvdb_id is not None
+    kind, ids = title_ids(
+        request.content_type, None if by_tvdb else request.tmdb_id, request.tvdb_id if by_tvdb else None
+    )
+    async with open_discovery(runtime) as discovery:
+        return (await discovery.title(kind, ids)).details
+
+
 @app.command()
 def edit(
     ctx: typer.Context,
@@ -161,17 +173,8 @@ def edit(
 
     async def go(runtime: Runtime) -> RequestView:
         actor = await user_id_of(runtime, as_user)
-        request = await requests.get(runtime.database, request_id)
-        # A show's seasons are in TheTVDB's numbering, so its season list is read by its TheTVDB id when known.
-        by_tvdb = request.content_type != ContentType.MOVIE and request.tvdb_id is not None
-        kind, ids = title_ids(
-            request.content_type, None if by_tvdb else request.tmdb_id, request.tvdb_id if by_tvdb else None
-        )
-        async with open_discovery(runtime) as discovery:
-            view = await discovery.title(kind, ids)
-        return await requests.edit_seasons(
-            runtime.database, request_id, view.details, actor_id=actor, seasons=chosen or ()
-        )
+        details = await _requested_title(runtime, await requests.get(runtime.database, request_id))
+        return await requests.edit_seasons(runtime.database, request_id, details, actor_id=actor, seasons=chosen or ())
 
     _print(with_runtime(ctx, go), "changed")
 
@@ -200,9 +203,12 @@ def available(
     arrived = parse_seasons(seasons)
 
     async def go(runtime: Runtime) -> RequestView:
-        # A show with no seasons named: everything it asked for has arrived.
-        shown = arrived if arrived is not None else (await requests.get(runtime.database, request_id)).seasons
-        return await requests.mark_available(runtime.database, request_id, seasons=shown)
+        request = await requests.get(runtime.database, request_id)
+        if arrived is None:  # a show with no seasons named: everything it asked for has arrived
+            return await requests.mark_available(runtime.database, request_id, seasons=request.seasons)
+        # Seasons typed by hand are checked against the title's real list: a typo must not fill the library.
+        requests.choose_seasons(await _requested_title(runtime, request), arrived)
+        return await requests.mark_available(runtime.database, request_id, seasons=arrived)
 
     view = with_runtime(ctx, go)
     verbs = {RequestStatus.AVAILABLE: "available", RequestStatus.PARTIAL: "partly available"}
