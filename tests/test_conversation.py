@@ -208,3 +208,31 @@ async def test_seasons_are_edited_while_pending_and_a_failed_request_is_retried_
     assert (await conversation.say("/retry 2", actor=who["mod"])).text == "Sent request #2 again: The Matrix (1999)."
     again = await conversation.say("/retry 2", actor=who["mod"])
     assert again.text == "Sorry: request #2 was already approved by mod; it cannot be retried."
+
+
+async def test_privacy_is_set_from_chat_and_keeps_lists_and_history_from_others(
+    conversation: Conversation, db: Database
+) -> None:
+    who = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
+    await conversation.say("/watchlist add series 81189 watching", actor=who["alice"])
+    await conversation.say("/watchlist set series 81189 progress 1 2", actor=who["alice"])
+    await conversation.say("/request movie 603", actor=who["alice"])
+    theirs = await conversation.say("/watchlist list @alice", actor=who["bob"])
+    assert theirs.text.splitlines() == ["alice's list:", "watching: Breaking Bad (2008) at S01E02"]
+    shown = await conversation.say("/settings", actor=who["alice"])
+    assert "Others may see my watchlist: on" in shown.text
+    seen = await conversation.say("/activity", actor=who["bob"])
+    assert "episode_watched · alice" in seen.text
+    assert "request_created · alice" in seen.text
+
+    for what in ("watchlist", "watched", "requests"):
+        saved = await conversation.say(f"/settings show {what} off", actor=who["alice"])
+        assert saved.text.startswith("Saved.")
+    assert "Others may see what I watched: off" in saved.text
+    hidden = await conversation.say("/activity", actor=who["bob"])
+    assert "alice" not in hidden.text.replace("user_joined · alice", "")
+    refused = await conversation.say("/watchlist list alice", actor=who["bob"])
+    assert "keeps their watchlist private" in refused.text
+    assert "episode_watched · alice" in (await conversation.say("/activity", actor=who["alice"])).text
+    for wrong in ("/settings show everything off", "/settings show watchlist maybe", "/settings show"):
+        assert (await conversation.say(wrong, actor=who["alice"])).error

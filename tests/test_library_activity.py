@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.db.models import User
+import pytest
+
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, UserRole, WatchlistType
+from core.errors import InvalidInput
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.services import requests, watchlists
 from core.services.activity import ActivityEntry, feed
-from core.services.users import add_user
+from core.services.users import add_user, update_preferences
 
 CATALOG = OfflineCatalog()
 LIBRARY = [
@@ -68,7 +70,7 @@ async def test_approval_and_sync_record_what_reaches_the_library_once(db: Databa
     assert {e.request_id for e in seen_by_bob} == {None}
 
 
-async def test_watching_is_in_the_feed_as_the_watchers_privacy_allows(db: Database) -> None:
+async def test_watching_is_in_the_feed_as_the_watch_history_privacy_allows(db: Database) -> None:
     mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
     alice = (await add_user(db, "alice", UserRole.USER)).id
     bob = (await add_user(db, "bob", UserRole.USER)).id
@@ -90,9 +92,10 @@ async def test_watching_is_in_the_feed_as_the_watchers_privacy_allows(db: Databa
     ]
     assert summary(await feed(db, reader_id=bob, types=WATCHED)) == expected
 
-    # Turning the watchlist private hides what was watched before too, from everyone but alice and moderators.
-    async with db.transaction() as session:
-        (await session.get_one(User, alice)).privacy_settings = {"showWatchlist": False}
+    # Turning the watch history private hides what was watched before too, from everyone but alice and moderators.
+    with pytest.raises(InvalidInput, match="'showStats' is not a privacy setting"):
+        await update_preferences(db, alice, privacy={"showStats": False})  # nothing honours it: not offered
+    await update_preferences(db, alice, privacy={"showWatchHistory": False})
     await watchlists.update(db, alice, ContentType.SERIES, tvdb_id=81189, season=3, episode=1)
     assert await feed(db, reader_id=bob, types=WATCHED) == []
     later = (ActivityType.EPISODE_WATCHED, "alice", "Breaking Bad", {"season": 3, "episode": 1})

@@ -294,6 +294,31 @@ async def test_seasons_of_a_pending_request_can_be_changed_by_its_requester(db: 
         await requests.edit_seasons(db, made.request.id, other, actor_id=ids["alice"], seasons=[1])
 
 
+async def test_widening_a_pending_request_counts_against_the_quota(db: Database) -> None:
+    ids = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    quota = RequestSettings(series_quota_limit=4, series_quota_days=30)
+    show = await title(ContentType.SERIES, tvdb_id=81189)
+    made = await requests.create(db, show, actor_id=ids["alice"], seasons=[1, 2], settings=quota)
+    # Its own two seasons are given back when counting: four in all is within the quota, five is not.
+    widened = await requests.edit_seasons(
+        db, made.request.id, show, actor_id=ids["alice"], seasons=[1, 2, 3, 4], settings=quota
+    )
+    assert widened.seasons == [1, 2, 3, 4]
+    with pytest.raises(QuotaExceeded, match="may request 4 series seasons every 30 days and has used 0"):
+        await requests.edit_seasons(
+            db, made.request.id, show, actor_id=ids["alice"], seasons=[1, 2, 3, 4, 5], settings=quota
+        )
+    # A moderator may widen it beyond her quota, as they could approve more.
+    by_mod = await requests.edit_seasons(
+        db, made.request.id, show, actor_id=ids["mod"], seasons=[1, 2, 3, 4, 5], settings=quota
+    )
+    assert by_mod.seasons == [1, 2, 3, 4, 5]
+    narrowed = await requests.edit_seasons(
+        db, made.request.id, show, actor_id=ids["alice"], seasons=[1], settings=quota
+    )
+    assert narrowed.seasons == [1]
+
+
 async def test_notification_settings_are_respected(db: Database) -> None:
     ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
     async with db.transaction() as session:

@@ -174,7 +174,14 @@ def edit(
     async def go(runtime: Runtime) -> RequestView:
         actor = await user_id_of(runtime, as_user)
         details = await _requested_title(runtime, await requests.get(runtime.database, request_id))
-        return await requests.edit_seasons(runtime.database, request_id, details, actor_id=actor, seasons=chosen or ())
+        return await requests.edit_seasons(
+            runtime.database,
+            request_id,
+            details,
+            actor_id=actor,
+            seasons=chosen or (),
+            settings=runtime.settings.requests,
+        )
 
     _print(with_runtime(ctx, go), "changed")
 

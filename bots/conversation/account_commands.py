@@ -23,6 +23,12 @@ _EVENTS = {
     "available": "onRequestAvailable",
     "failed": "onDownloadFailed",
 }
+# What others may see of you: your watchlist, what you watched, your requests.
+_SHOWN = {
+    "watchlist": "showWatchlist",
+    "watched": "showWatchHistory",
+    "requests": "showRequestHistory",
+}
 
 
 def _progress(ctx: Context, view: WatchlistView) -> str:
@@ -39,7 +45,7 @@ async def watchlist(ctx: Context, args: str) -> Reply:
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "list"):
-        return await _show(ctx)
+        return await _show(ctx, ctx.actor.user_id, rest.strip().lstrip("@") if verb == "list" else "")
     words = rest.split(maxsplit=2)
     if len(words) < 2 or verb not in ("add", "set", "remove"):
         return Reply(text=ctx.t("input.missing", command="/watchlist", usage=ctx.t("watchlist.usage")), error=True)
@@ -91,12 +97,15 @@ def _changes(ctx: Context, text: str) -> dict[str, Any]:
     raise InvalidInput(ctx.t("watchlist.usage"))
 
 
-async def _show(ctx: Context) -> Reply:
-    found = await watchlists.entries(
-        ctx.runtime.database, owner_id=ctx.actor.user_id, reader_id=ctx.actor.user_id, limit=20
-    )
+async def _show(ctx: Context, reader_id: int, owner_name: str) -> Reply:
+    """Your own list, or (`/watchlist list NAME`) someone else's as their privacy settings allow."""
+    owner_id = reader_id
+    if owner_name:
+        owner_id = (await users.find_user(ctx.runtime.database, owner_name)).id
+    found = await watchlists.entries(ctx.runtime.database, owner_id=owner_id, reader_id=reader_id, limit=20)
+    own = owner_id == reader_id
     if not found:
-        return Reply(text=ctx.t("watchlist.empty"))
+        return Reply(text=ctx.t("watchlist.empty") if own else ctx.t("watchlist.empty_other", name=owner_name))
     lines = [
         ctx.t(
             "watchlist.line",
@@ -108,7 +117,8 @@ async def _show(ctx: Context) -> Reply:
         )
         for view in found
     ]
-    return Reply(text="\n".join([ctx.t("watchlist.title"), *lines]))
+    heading = ctx.t("watchlist.title") if own else ctx.t("watchlist.title_other", name=owner_name)
+    return Reply(text="\n".join([heading, *lines]))
 
 
 async def add_button(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None) -> Reply:
@@ -166,6 +176,8 @@ async def settings(ctx: Context, args: str) -> Reply:
         prefs = await users.update_preferences(database, user_id, language=words[1])
     elif words[0] == "notify" and len(words) == 3 and words[1] in _EVENTS and words[2] in ("on", "off"):
         prefs = await users.update_preferences(database, user_id, notifications={_EVENTS[words[1]]: words[2] == "on"})
+    elif words[0] == "show" and len(words) == 3 and words[1] in _SHOWN and words[2] in ("on", "off"):
+        prefs = await users.update_preferences(database, user_id, privacy={_SHOWN[words[1]]: words[2] == "on"})
     else:
         return Reply(text=ctx.t("input.missing", command="/settings", usage=ctx.t("settings.usage")), error=True)
     lines = [ctx.t("settings.saved")] if words else [ctx.t("settings.title")]
@@ -173,6 +185,9 @@ async def settings(ctx: Context, args: str) -> Reply:
     for event, key in _EVENTS.items():
         state = ctx.t("settings.on") if prefs.notifications[key] else ctx.t("settings.off")
         lines.append(ctx.t("settings.notify", event=event, state=state))
+    for what, key in _SHOWN.items():
+        state = ctx.t("settings.on") if prefs.privacy[key] else ctx.t("settings.off")
+        lines.append(ctx.t(f"settings.show_{what}", state=state))
     return Reply(text="\n".join(lines))
 
 

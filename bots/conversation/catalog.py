@@ -53,10 +53,11 @@ ENGLISH: Mapping[str, str] = {
         "/requests [mine|pending|all|STATUS]: see requests\n"
         "/approve ID, /deny ID REASON, /cancel ID: decide or withdraw a request\n"
         "/edit ID SEASONS: change the seasons of a pending request; /retry ID: send a failed one again\n"
-        "/watchlist [add|set|remove] ...: your lists, progress, ratings\n"
+        "/watchlist [add|set|remove] ...: your lists, progress, ratings; /watchlist list NAME: someone else's\n"
         "/activity [TYPE]: what happened lately\n"
         "/quota: what you may still request\n"
         "/settings [language CODE | notify approved|denied|available|failed on|off]\n"
+        "/settings show watchlist|watched|requests on|off: what others may see of you\n"
         "/link CODE, /register: connect this account to idkarr\n"
         "/help: this list"
     ),
@@ -102,12 +103,14 @@ ENGLISH: Mapping[str, str] = {
     "watchlist.removed": "Removed {title} from your list.",
     "watchlist.empty": "Your list is empty. Add titles with the watchlist button on search results.",
     "watchlist.title": "Your list:",
+    "watchlist.title_other": "{name}'s list:",
+    "watchlist.empty_other": "{name}'s list is empty.",
     "watchlist.line": "{list}: {title} ({year}){progress}{rating}",
     "watchlist.progress": " at S{season:02d}E{episode:02d}",
     "watchlist.rating": ", rated {rating}/10",
     "watchlist.usage": (
         "/watchlist add TYPE ID [LIST] · /watchlist set TYPE ID LIST|rating N|progress S E|review TEXT"
-        " · /watchlist remove TYPE ID"
+        " · /watchlist remove TYPE ID · /watchlist list [NAME]"
     ),
     # activity
     "activity.none": "Nothing has happened yet.",
@@ -127,11 +130,17 @@ ENGLISH: Mapping[str, str] = {
     "settings.title": "Your settings:",
     "settings.language": "Language: {language} (available: {languages})",
     "settings.notify": "Notify me when a request is {event}: {state}",
+    "settings.show_watchlist": "Others may see my watchlist: {state}",
+    "settings.show_watched": "Others may see what I watched: {state}",
+    "settings.show_requests": "Others may see my requests: {state}",
     "settings.on": "on",
     "settings.off": "off",
     "settings.saved": "Saved.",
     "settings.unknown_language": "I can't speak {language} yet; available: {languages}.",
-    "settings.usage": "/settings language CODE · /settings notify approved|denied|available|failed on|off",
+    "settings.usage": (
+        "/settings language CODE · /settings notify approved|denied|available|failed on|off"
+        " · /settings show watchlist|watched|requests on|off"
+    ),
     # errors
     "error.refused": "Sorry: {reason}.",
     "error.upstream": "The metadata service can't be reached right now, try again in a minute.",

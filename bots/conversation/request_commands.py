@@ -267,7 +267,12 @@ async def edit(ctx: Context, args: str) -> Reply:
         ctx, view.content_type.value, None if by_tvdb else view.tmdb_id, view.tvdb_id if by_tvdb else None
     )
     changed = await requests.edit_seasons(
-        ctx.runtime.database, request_id, details, actor_id=ctx.actor.user_id, seasons=chosen or ()
+        ctx.runtime.database,
+        request_id,
+        details,
+        actor_id=ctx.actor.user_id,
+        seasons=chosen or (),
+        settings=ctx.runtime.settings.requests,
     )
     return Reply(
         text=ctx.t("request.edited", id=changed.id, title=changed.title, seasons=_seasons_text(ctx, changed.seasons))

@@ -19,6 +19,7 @@ from core.db.session import Database
 from core.enums import ActivityType, ContentType, UserRole, UserStatus, Visibility
 from core.errors import InvalidInput
 from core.permissions import Permission, effective_permissions, parse_overrides
+from core.services.requests.create import exempt
 from core.services.users import get_by_name
 
 __all__ = ["DEFAULT", "MAX_LIMIT", "Access", "Quota", "access", "parse_quota", "set_limits", "set_permissions"]
@@ -80,7 +81,7 @@ def _access(user: User, defaults: RequestSettings) -> Access:
         status=user.status,
         permissions=effective_permissions(user.role, user.permissions),
         overrides=dict(user.permissions or {}),
-        exempt=user.role in (UserRole.ADMIN, UserRole.MODERATOR),
+        exempt=exempt(user.role),
         request_limit=user.request_limit if user.request_limit is not None else defaults.request_limit,
         own_request_limit=user.request_limit is not None,
         quotas=quotas,

@@ -1,7 +1,7 @@
 """The activity feed: what happened, newest first, as the reader may see it.
 
 Private entries are shown to the person they concern and to moderators; someone whose privacy settings
-hide their request history (or their watchlist) has their request (or watched) activity shown to nobody else.
+hide their request (or watch) history has their request (or watched) activity shown to nobody else.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["ActivityEntry", "feed"]
 _REQUEST_TYPES = [kind for kind in ActivityType if kind.value.startswith("request_")]
 _WATCHED_TYPES = [ActivityType.EPISODE_WATCHED, ActivityType.MOVIE_WATCHED]
 # Which entries each privacy setting keeps from others: read at every read, so turning one off hides the past too.
-_PRIVATE_KINDS = ((_REQUEST_TYPES, "showRequestHistory"), (_WATCHED_TYPES, "showWatchlist"))
+_PRIVATE_KINDS = ((_REQUEST_TYPES, "showRequestHistory"), (_WATCHED_TYPES, "showWatchHistory"))
 
 
 def _hiding(setting: str) -> Any:

@@ -25,6 +25,7 @@ from core.db.prepared import Prepared
 from core.db.session import OUTBOX, signal
 from core.enums import UserStatus
 from core.permissions import Permission, effective_permissions
+from core.services.users import switched_on
 
 __all__ = [
     "ANNOUNCED",
@@ -70,11 +71,7 @@ class Announcement:
 
 def wants(settings: Mapping[str, Any] | None, event: str) -> bool:
     key = SETTING_FOR_EVENT.get(event)
-    return key is None or (settings or {}).get(key, True) is not False
-
-
-def _shares_history(privacy: Mapping[str, Any] | None) -> bool:
-    return (privacy or {}).get("showRequestHistory", True) is not False
+    return key is None or switched_on(settings, key)
 
 
 _PERSON = (
@@ -238,7 +235,7 @@ async def plan(
 
         def name(user_id: int | None) -> str | None:
             row = people.get(user_id) if user_id is not None else None
-            return row.username if row is not None and _shares_history(row.privacy_settings) else None
+            return row.username if row is not None and switched_on(row.privacy_settings, "showRequestHistory") else None
 
         queued.suffixes.append(":announce")
         queued.events.append(announcement.kind)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,6 +21,7 @@ from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 
 __all__ = [
     "NOTIFICATION_KEYS",
+    "PRIVACY_KEYS",
     "Preferences",
     "UserSummary",
     "add_user",
@@ -29,6 +32,7 @@ __all__ = [
     "get_by_name",
     "list_users",
     "set_role",
+    "switched_on",
     "update_preferences",
     "validate_username",
 ]
@@ -213,6 +217,9 @@ async def ensure_bootstrap_admin(database: Database, username: str) -> bool:
 
 
 NOTIFICATION_KEYS = ("onRequestApproved", "onRequestDenied", "onRequestAvailable", "onDownloadFailed")
+# The seed's privacy keys that something honours: the watchlist itself, what was watched (the feed's watched
+# entries), and requests (the feed's request entries and the names in announcements). On unless turned off.
+PRIVACY_KEYS = ("showWatchlist", "showWatchHistory", "showRequestHistory")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
@@ -220,6 +227,28 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 class Preferences:
     language: str
     notifications: dict[str, bool]
+    privacy: dict[str, bool]
+
+
+def switched_on(settings: Mapping[str, Any] | None, key: str) -> bool:
+    """A notification or privacy switch: on unless turned off."""
+    return (settings or {}).get(key, True) is not False
+
+
+def _switches(settings: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, bool]:
+    return {key: switched_on(settings, key) for key in keys}
+
+
+def _unknown(given: dict[str, bool] | None, keys: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(given or {}) - set(keys))
+    if unknown:
+        raise InvalidInput(
+            "{value!r} is not a {what} setting; choose {choices}",
+            code="settings.unknown",
+            value=unknown[0][:40],
+            what=what,
+            choices=", ".join(keys),
+        )
 
 
 async def update_preferences(
@@ -228,20 +257,16 @@ async def update_preferences(
     *,
     language: str | None = None,
     notifications: dict[str, bool] | None = None,
+    privacy: dict[str, bool] | None = None,
 ) -> Preferences:
-    """Change a person's language or notification switches (the seed's keys); nothing given only reads them."""
+    """Change a person's language, notification or privacy switches (the seed's keys); nothing given only
+    reads them."""
     if language is not None and not _LANGUAGE.match(language):
         raise InvalidInput(
             "{value!r} is not a language code like en or pt-BR", code="settings.language", value=language[:20]
         )
-    unknown = sorted(set(notifications or {}) - set(NOTIFICATION_KEYS))
-    if unknown:
-        raise InvalidInput(
-            "{value!r} is not a notification setting; choose {choices}",
-            code="settings.notification",
-            value=unknown[0][:40],
-            choices=", ".join(NOTIFICATION_KEYS),
-        )
+    _unknown(notifications, NOTIFICATION_KEYS, "notification")
+    _unknown(privacy, PRIVACY_KEYS, "privacy")
     async with database.transaction() as session:
         user = (await session.execute(select(User).where(User.id == user_id).with_for_update())).scalar_one_or_none()
         if user is None:
@@ -253,11 +278,17 @@ async def update_preferences(
         if notifications:
             user.notification_settings = {**(user.notification_settings or {}), **notifications}
             changed.update(notifications)
+        if privacy:
+            user.privacy_settings = {**(user.privacy_settings or {}), **privacy}
+            changed.update(privacy)
         if changed:
             session.add(
                 Activity(
                     user_id=user.id, type=ActivityType.SETTINGS_UPDATED, visibility=Visibility.PRIVATE, details=changed
                 )
             )
-        settings = user.notification_settings or {}
-        return Preferences(user.language, {key: settings.get(key, True) is not False for key in NOTIFICATION_KEYS})
+        return Preferences(
+            user.language,
+            _switches(user.notification_settings, NOTIFICATION_KEYS),
+            _switches(user.privacy_settings, PRIVACY_KEYS),
+        )

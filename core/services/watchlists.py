@@ -22,6 +22,7 @@ from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
 from core.services.requests.common import Person, load_user, title_by_ids, title_ids
+from core.services.users import switched_on
 
 __all__ = [
     "CLEAR",
@@ -31,7 +32,6 @@ __all__ = [
     "entries",
     "parse_type",
     "remove",
-    "shows_watchlist",
     "update",
 ]
 
@@ -150,14 +150,9 @@ class _Progress(NamedTuple):
     episode: int | None
 
 
-def shows_watchlist(privacy: dict[str, Any] | None) -> bool:
-    """A watchlist, and what its owner watched, is shown to others unless they turned `showWatchlist` off."""
-    return (privacy or {}).get("showWatchlist", True) is not False
-
-
 def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry, before: _Progress) -> None:
     """The seed's watched activity: a film marked watched; a show's progress moving on, or the show finished.
-    Someone whose watchlist is private watches privately."""
+    Someone whose watch history is private watches privately."""
     finished = entry.type == WatchlistType.WATCHED and before.type != WatchlistType.WATCHED
     moved = (entry.current_season, entry.current_episode) != (before.season, before.episode)
     if entry.content_type == ContentType.MOVIE:
@@ -171,6 +166,7 @@ def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry,
             details["finished"] = True
     else:
         return
+    shared = switched_on(user.privacy_settings, "showWatchHistory")
     session.add(
         Activity(
             user_id=user.id,
@@ -185,7 +181,7 @@ def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry,
             season_number=entry.current_season if kind == ActivityType.EPISODE_WATCHED else None,
             episode_number=entry.current_episode if kind == ActivityType.EPISODE_WATCHED else None,
             details=details or None,
-            visibility=Visibility.PUBLIC if shows_watchlist(user.privacy_settings) else Visibility.PRIVATE,
+            visibility=Visibility.PUBLIC if shared else Visibility.PRIVATE,
         )
     )
 
@@ -291,7 +287,7 @@ async def entries(
         if reader_id is not None and reader_id != owner.id:
             reader = await load_user(session, reader_id)
             admin = Permission.MANAGE_USERS in effective_permissions(reader.role, reader.permissions)
-            if not admin and not shows_watchlist(owner.privacy_settings):
+            if not admin and not switched_on(owner.privacy_settings, "showWatchlist"):
                 raise NotAllowed("{name} keeps their watchlist private", code="watchlist.private", name=owner.username)
         query = (
             select(WatchlistEntry)

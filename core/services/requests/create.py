@@ -297,6 +297,8 @@ def _used(counted: Any) -> Prepared:
             Request.content_type == bindparam("content_type"),
             Request.created_at >= bindparam("since"),
             Request.status != all_(bindparam("returned", returned, type_=ARRAY(REQUEST_STATUS))),
+            # The request being changed, if any, is counted as it will be, not as it was.
+            Request.id != bindparam("changing", 0),
         )
     )
 
@@ -306,7 +308,7 @@ _SEASONS_USED = _used(func.coalesce(func.sum(func.jsonb_array_length(Request.sea
 
 
 async def _quota_use(
-    session: AsyncSession, actor: Person, content_type: ContentType, settings: RequestSettings
+    session: AsyncSession, actor: Person, content_type: ContentType, settings: RequestSettings, changing: int = 0
 ) -> tuple[int, int | None, int, bool]:
     """(used, limit, days, counted by seasons) of one content type's quota for `actor`."""
     kind = content_type.value
@@ -318,7 +320,7 @@ async def _quota_use(
         return 0, None, days, by_seasons
     since = datetime.now(UTC) - timedelta(days=days)
     used = await (_SEASONS_USED if by_seasons else _REQUESTS_USED).rows(
-        session, user=actor.id, content_type=content_type, since=since
+        session, user=actor.id, content_type=content_type, since=since, changing=changing
     )
     return int(used[0].used), quota, days, by_seasons
 
@@ -335,7 +337,12 @@ async def allowance(database: Database, user_id: int, settings: RequestSettings 
         for content_type in ContentType:
             used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
             quotas[content_type] = (used, quota, days, "seasons" if by_seasons else "requests")
-        return Allowance(open_count, limit, quotas, actor.role in (UserRole.ADMIN, UserRole.MODERATOR))
+        return Allowance(open_count, limit, quotas, exempt(actor.role))
+
+
+def exempt(role: UserRole) -> bool:
+    """Admins and moderators have no limits or quotas."""
+    return role in (UserRole.ADMIN, UserRole.MODERATOR)
 
 
 async def _check_limits(
@@ -346,7 +353,7 @@ async def _check_limits(
     seasons: set[int],
     settings: RequestSettings,
 ) -> None:
-    if actor.role in (UserRole.ADMIN, UserRole.MODERATOR):
+    if exempt(actor.role):
         return
     limit = _open_limit(actor, settings)
     if limit is not None and open_count >= limit:
@@ -357,7 +364,23 @@ async def _check_limits(
             count=open_count,
             limit=limit,
         )
-    used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
+    await check_quota(session, actor, content_type, seasons, settings)
+
+
+async def check_quota(
+    session: AsyncSession,
+    actor: Person,
+    content_type: ContentType,
+    seasons: set[int],
+    settings: RequestSettings,
+    *,
+    changing: int = 0,
+) -> None:
+    """Refuse what would take `actor` past their quota for the content type: a new request for `seasons`, or
+    request `changing` (its id) asking for `seasons` instead of what it asked before."""
+    if exempt(actor.role):
+        return
+    used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings, changing)
     if quota is None:
         return
     asking = len(seasons) if by_seasons else 1

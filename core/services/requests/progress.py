@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
@@ -33,7 +34,7 @@ from core.services.requests.common import (
     season_numbers,
     view_of,
 )
-from core.services.requests.create import choose_seasons
+from core.services.requests.create import check_quota, choose_seasons
 from core.services.requests.decisions import approve_row, claim
 from core.services.requests.placement import media_for
 from core.text import clean_text
@@ -165,9 +166,16 @@ async def expire_due(database: Database, *, now: datetime | None = None, batch: 
 
 
 async def edit_seasons(
-    database: Database, request_id: int, details: TitleDetails, *, actor_id: int, seasons: Sequence[int]
+    database: Database,
+    request_id: int,
+    details: TitleDetails,
+    *,
+    actor_id: int,
+    seasons: Sequence[int],
+    settings: RequestSettings = RequestSettings(),
 ) -> RequestView:
-    """Change what a pending request asks for: its requester, or a moderator."""
+    """Change what a pending request asks for: its requester, within their quota, or a moderator (who may
+    widen it beyond the requester's quota, as they could approve more)."""
     if details.title.type == ContentType.MOVIE:
         raise InvalidInput("films have no seasons", code="seasons.film")
     chosen = choose_seasons(details, seasons)
@@ -192,4 +200,6 @@ async def edit_seasons(
                 code="request.edit_own",
                 id=request_id,
             )
+        if not moderator:
+            await check_quota(session, actor, request.content_type, chosen, settings, changing=request.id)
         return await view_of(session, await change(session, CHANGE_SEASONS, request.id, seasons=season_json(chosen)))
