@@ -236,3 +236,30 @@ async def test_privacy_is_set_from_chat_and_keeps_lists_and_history_from_others(
     assert "episode_watched · alice" in (await conversation.say("/activity", actor=who["alice"])).text
     for wrong in ("/settings show everything off", "/settings show watchlist maybe", "/settings show"):
         assert (await conversation.say(wrong, actor=who["alice"])).error
+
+
+async def test_a_moderator_approves_into_a_chosen_instance_profile_and_folder(
+    conversation: Conversation, db: Database
+) -> None:
+    from .test_placement import libraries, placed
+
+    ids = await libraries(db)
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await conversation.say("/request movie 603", actor=who["alice"])
+    await conversation.say("/request movie 550", actor=who["alice"])
+    for wrong, answer in (
+        ("/approve 1 shelf:top", "shelf:top is not where to approve into"),
+        ("/approve 1 profile:", "profile: is not where to approve into"),
+        ("/approve 1 profile:UHD profile:Any", "profile:Any is not where to approve into"),
+        ('/approve 1 instance:"Movies 4K', "/approve needs more"),
+        ("/approve 1 instance:Nope", "there is no instance 'Nope'"),
+        ('/approve 1 instance:"Movies 4K" profile:Any', "instance Movies 4K has no quality profile 'Any'"),
+    ):
+        refused = await conversation.say(wrong, actor=who["mod"])
+        assert refused.error, wrong
+        assert answer in refused.text, (wrong, refused.text)
+    approved = await conversation.say('/approve 1 instance:"Movies 4K" profile:UHD', actor=who["mod"])
+    assert approved.text == "Approved request #1: The Matrix (1999)."
+    assert await placed(db, 1) == (ids["Movies 4K"], ids["Movies 4K:UHD"], ids["Movies 4K:/movies-4k"])
+    assert (await conversation.say("/approve 2 folder:/movies-kids", actor=who["mod"])).error is False
+    assert await placed(db, 2) == (ids["Movies"], ids["Movies:HD-1080p"], ids["Movies:/movies-kids"])

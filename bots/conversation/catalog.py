@@ -51,7 +51,7 @@ ENGLISH: Mapping[str, str] = {
         "/discover [trending|popular|upcoming|top-rated|airing-today|on-the-air] [movie|series|anime]\n"
         "/request movie|series|anime ID [SEASONS]: ask for a title (seasons like 1,2 or 1-3)\n"
         "/requests [mine|pending|all|STATUS]: see requests\n"
-        "/approve ID, /deny ID REASON, /cancel ID: decide or withdraw a request\n"
+        "/approve ID [instance:NAME profile:NAME folder:PATH], /deny ID REASON, /cancel ID: decide or withdraw\n"
         "/edit ID SEASONS: change the seasons of a pending request; /retry ID: send a failed one again\n"
         "/watchlist [add|set|remove] ...: your lists, progress, ratings; /watchlist list NAME: someone else's\n"
         "/activity [TYPE]: what happened lately\n"
@@ -96,6 +96,8 @@ ENGLISH: Mapping[str, str] = {
     "request.line": "#{id} · {status} · requested by {requested_by}{watchers}",
     "request.watchers": " and {count} more",
     "request.bad_id": "{value} is not a request number.",
+    "request.bad_placement": "{value} is not where to approve into: write instance:NAME, profile:NAME or folder:PATH.",
+    "request.approve_usage": "/approve ID [instance:NAME] [profile:NAME] [folder:PATH] (quote names with spaces)",
     "request.bad_filter": "{value} is not a filter; use mine, pending, all or a status.",
     # watchlist
     "watchlist.added": "Added {title} to your {list} list.",

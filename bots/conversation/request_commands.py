@@ -3,6 +3,7 @@ requests."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from bots.conversation.context import Context, content_type
@@ -195,14 +196,37 @@ def _request_id(ctx: Context, text: str) -> int:
     return int(value)
 
 
+_PLACES = {"instance": "instance", "profile": "quality_profile", "folder": "root_folder"}
+
+
+def _placement(ctx: Context, words: list[str]) -> requests.Placement:
+    """`instance:NAME profile:NAME folder:PATH`, any of them, quoted when a name has spaces."""
+    chosen: dict[str, str] = {}
+    for word in words:
+        key, colon, value = word.partition(":")
+        if not colon or key.lower() not in _PLACES or not value.strip() or key.lower() in chosen:
+            raise InvalidInput(ctx.t("request.bad_placement", value=word[:40]))
+        chosen[key.lower()] = value.strip()
+    return requests.Placement(**{_PLACES[key]: value for key, value in chosen.items()})
+
+
 async def approve(ctx: Context, args: str) -> Reply:
-    if not args.strip():
-        return Reply(text=ctx.t("input.missing", command="/approve", usage="/approve ID"), error=True)
-    return await approve_button(ctx, id=_request_id(ctx, args.split()[0]))
+    """/approve ID [instance:NAME] [profile:NAME] [folder:PATH]"""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = []  # an unclosed quote: say how it is written
+    if not words:
+        return Reply(text=ctx.t("input.missing", command="/approve", usage=ctx.t("request.approve_usage")), error=True)
+    return await _approve(ctx, _request_id(ctx, words[0]), _placement(ctx, words[1:]))
 
 
 async def approve_button(ctx: Context, *, id: int) -> Reply:
-    view = await requests.approve(ctx.runtime.database, id, actor_id=ctx.actor.user_id)
+    return await _approve(ctx, id, None)
+
+
+async def _approve(ctx: Context, request_id: int, placement: requests.Placement | None) -> Reply:
+    view = await requests.approve(ctx.runtime.database, request_id, actor_id=ctx.actor.user_id, placement=placement)
     return Reply(text=ctx.t("request.approved", id=view.id, title=view.title, year=view.year or "?"))
 
 
