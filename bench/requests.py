@@ -11,6 +11,7 @@ Prints one figure per line as `name: value unit`:
   orm_statement_cpu           CPU of one small SELECT through the async ORM session, ms (the cost floor
   transaction_cpu             of a use case: about ten statements in one transaction), and the same
   driver_statement_cpu        SELECT straight through psycopg, for comparison
+  interpreter_speed           CPU of a fixed piece of Python work, ms: how fast the machine is right now
 
 Every approval is pressed by two moderators at the same moment, the way two people tap one button.
 Runs against a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others).
@@ -25,7 +26,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from bench.support import bench_runtime, percentile, report
+from bench.support import bench_runtime, interpreter_speed, percentile, report
 from core.db.models import Activity, OutboxMessage, User
 from core.enums import ActivityType, ContentType, OutboxStatus, UserRole
 from core.errors import AlreadyDecided, DomainError
@@ -190,8 +191,10 @@ async def _floor(runtime: Runtime) -> None:
 
 async def main() -> None:
     async with bench_runtime() as runtime:
+        report("interpreter_speed", interpreter_speed(), "ms")
         await _load(runtime)
         await _floor(runtime)
+        report("interpreter_speed", interpreter_speed(), "ms")
 
 
 if __name__ == "__main__":

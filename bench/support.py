@@ -7,8 +7,10 @@ IDKARR_BENCH_DATABASE_URL / IDKARR_BENCH_REDIS_URL. Run benchmarks from the repo
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +19,7 @@ from core.config import load_settings
 from core.db import migrate
 from core.runtime import Runtime, open_database, open_runtime
 
-__all__ = ["bench_runtime", "percentile", "report"]
+__all__ = ["bench_runtime", "interpreter_speed", "percentile", "report"]
 
 
 @asynccontextmanager
@@ -43,3 +45,21 @@ def percentile(values: list[float], share: float) -> float:
 
 def report(name: str, value: float, unit: str) -> None:
     print(f"{name}: {value:.3f} {unit}" if isinstance(value, float) else f"{name}: {value} {unit}", flush=True)
+
+
+def interpreter_speed() -> float:
+    """CPU time, ms, of a fixed piece of interpreter work (best of five): this machine's speed at the moment.
+
+    The machines benchmarks run on here change speed by a third from one hour to the next; a figure read
+    beside this one can be compared with another run's: a CPU figure that grew with it measures the machine.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        rows = [{"id": n, "title": f"title {n}", "seasons": list(range(n % 7))} for n in range(20_000)]
+        encoded = json.dumps(rows)
+        decoded = json.loads(encoded)
+        ordered = sorted(decoded, key=lambda row: (len(row["seasons"]), row["title"]))
+        assert len(ordered) == len(rows)
+        best = min(best, time.process_time() - started)
+    return best * 1000

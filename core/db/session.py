@@ -2,6 +2,13 @@
 
 A unit of work can leave signals ("something is waiting in the outbox", "this happened") that are sent
 only once its transaction has committed, so no listener ever hears of a change that was rolled back.
+
+A transaction that wrote nothing (a read, or a use case refused before it changed anything) ends with
+COMMIT, not ROLLBACK: for such a transaction the two are the same to PostgreSQL, but psycopg forgets every
+statement it has prepared on a connection at each ROLLBACK (it cannot know what a rolled-back transaction
+changed), and with a moderator's lost race or a page of requests rolling back many times a second, the hot
+statements would be parsed and planned anew nearly every time. Writes are noted as they are sent: by the
+engine for everything SQLAlchemy runs, by core.db.prepared for its own statements.
 """
 
 from __future__ import annotations
@@ -19,8 +26,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core.dburl import DatabaseUrl
+from core.errors import DomainError
 
-__all__ = ["ACTIVITY", "OUTBOX", "AfterCommit", "Announced", "Database", "Signal", "driver_connection", "signal"]
+__all__ = [
+    "ACTIVITY",
+    "OUTBOX",
+    "AfterCommit",
+    "Announced",
+    "Database",
+    "Signal",
+    "driver_connection",
+    "note_write",
+    "reads_only",
+    "signal",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +48,8 @@ AfterCommit = Callable[[list[Signal]], Awaitable[None]]
 
 _SIGNALS = "idkarr.signals"
 _DRIVER = "idkarr.driver_connection"
+_CONNECTION_INFO = "idkarr.connection_info"  # the pooled connection's info, where its writes are noted
+_WROTE = "idkarr.wrote"
 
 # The channels signals are sent on.
 OUTBOX = "outbox"  # rows are waiting in the outbox: wake the dispatcher
@@ -55,6 +76,7 @@ class _UnitOfWork(Session):
 def _forget_driver_connection(session: Session, _transaction: Any) -> None:
     # The session's next transaction may be given another pooled connection.
     session.info.pop(_DRIVER, None)
+    session.info.pop(_CONNECTION_INFO, None)
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
@@ -64,10 +86,43 @@ async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
         await session.flush()
     connection: AsyncConnection[Any] | None = session.info.get(_DRIVER)
     if connection is None:
-        raw = await (await session.connection()).get_raw_connection()
+        pooled = await session.connection()
+        raw = await pooled.get_raw_connection()
         connection = session.info[_DRIVER] = raw.driver_connection
+        session.info[_CONNECTION_INFO] = pooled.info
         assert connection is not None  # a pooled connection always has its driver connection
     return connection
+
+
+def reads_only(sql: str) -> bool:
+    """Whether a statement cannot change anything. Anything but a plain SELECT counts as a write, a
+    `WITH` included (its parts may insert), so a mistake here costs a ROLLBACK, never a lost change."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+def note_write(session: AsyncSession) -> None:
+    """Record that the session's transaction has sent a write (for statements the engine does not see)."""
+    session.info[_CONNECTION_INFO][_WROTE] = True
+
+
+async def _wrote(session: AsyncSession) -> bool:
+    if session.new or session.dirty or session.deleted:
+        return True  # changes not yet flushed: a COMMIT would send them
+    info = session.info.get(_CONNECTION_INFO)
+    if info is None:
+        info = (await session.connection()).info
+    return bool(info.get(_WROTE))
+
+
+def _note_writes(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begun(connection: Any) -> None:
+        connection.info.pop(_WROTE, None)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _sent(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not reads_only(statement):
+            connection.info[_WROTE] = True
 
 
 @event.listens_for(_UnitOfWork, "after_flush")
@@ -104,6 +159,22 @@ def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
             raise DisconnectionError("a pooled connection did not answer after sitting idle") from error
 
 
+async def _end_unkept(session: AsyncSession, error: BaseException | None) -> None:
+    """End a transaction whose writes are not to be kept: with COMMIT when it wrote nothing and nothing went
+    wrong but a refusal (`error` None: a read-only session ending), else with ROLLBACK."""
+    session.info.pop(_SIGNALS, None)
+    if not session.in_transaction():
+        return
+    try:
+        clean = (error is None or isinstance(error, DomainError)) and not await _wrote(session)
+    except Exception:
+        clean = False  # the transaction is already failed: only a rollback ends it
+    if clean:
+        await session.commit()
+    else:
+        await session.rollback()
+
+
 class Database:
     def __init__(
         self,
@@ -123,16 +194,23 @@ class Database:
             connect_args={"connect_timeout": max(1, round(connect_timeout)), "application_name": "idkarr"},
         )
         _ping_when_idle(self.engine, ping_idle_after)
+        _note_writes(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=_UnitOfWork)
         # Set by the runtime (Redis pub/sub); without it signals are dropped and listeners fall back to polling.
         self.after_commit: AfterCommit | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+        """A unit of work: commits when the block ends normally, rolls back on any exception (a refusal
+        before anything was written ends with COMMIT instead: see the module's docstring)."""
         async with self._sessions() as session:
-            async with session.begin():
+            await session.begin()
+            try:
                 yield session
+            except BaseException as error:
+                await _end_unkept(session, error)
+                raise
+            await session.commit()
             signals: list[Signal] = session.info.pop(_SIGNALS, [])
         if signals and self.after_commit is not None:
             try:
@@ -143,9 +221,14 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session (nothing is committed)."""
+        """A read-only session: whatever it writes is rolled back."""
         async with self._sessions() as session:
-            yield session
+            try:
+                yield session
+            except BaseException as error:
+                await _end_unkept(session, error)
+                raise
+            await _end_unkept(session, None)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
