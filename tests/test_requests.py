@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.config import RequestSettings
-from core.db.models import Activity, Media, OutboxMessage, User
+from core.db.models import Activity, Media, OutboxMessage, Request, User
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, NotAllowed, QuotaExceeded
@@ -377,3 +377,51 @@ async def test_a_page_of_requests_names_everyone_on_each_as_reading_them_one_by_
 
     assert [view.watchers for view in sorted(page, key=lambda view: view.id)] == [["cat", "ben"], [], ["ann"]]
     assert page == [await requests.get(db, view.id) for view in page]
+
+
+async def _recorded_as_stored(db: Database, request_id: int) -> None:
+    """Each activity entry of the request (and each notification of it) says what the request held then: the
+    record is written in the change's own round trip, from the row as the change leaves it."""
+    async with db.session() as session:
+        stored = await session.get(Request, request_id)
+        assert stored is not None
+        entry = (
+            await session.execute(
+                select(Activity).where(Activity.request_id == request_id).order_by(Activity.id.desc()).limit(1)
+            )
+        ).scalar_one()
+        told = (
+            await session.execute(
+                select(OutboxMessage.payload).where(OutboxMessage.dedup_key.startswith(f"activity:{entry.id}:"))
+            )
+        ).scalars()
+        payloads = list(told)
+    assert (entry.media_id, entry.title, entry.tmdb_id, entry.tvdb_id) == (
+        stored.media_id,
+        stored.title,
+        stored.tmdb_id,
+        stored.tvdb_id,
+    )
+    assert payloads, "every change here tells someone"
+    assert {payload["status"] for payload in payloads} == {stored.status.value}
+    assert {payload["request_id"] for payload in payloads} == {stored.id}
+
+
+async def test_each_change_records_the_request_as_it_left_it(db: Database) -> None:
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    made = await requests.create(db, await title(ContentType.SERIES, tvdb_id=81189), actor_id=ids["alice"])
+    await _recorded_as_stored(db, made.request.id)
+    approved = await requests.approve(db, made.request.id, actor_id=ids["mod"])
+    await _recorded_as_stored(db, approved.id)
+    await requests.mark_failed(db, approved.id, reason="disk full")
+    await _recorded_as_stored(db, approved.id)
+    retried = await requests.retry(db, approved.id, actor_id=ids["mod"])
+    await _recorded_as_stored(db, retried.id)
+    await requests.mark_available(db, retried.id, seasons=[1])
+    await _recorded_as_stored(db, retried.id)
+    other = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=550), actor_id=ids["alice"])
+    await requests.deny(db, other.request.id, actor_id=ids["mod"], reason="not now")
+    await _recorded_as_stored(db, other.request.id)
+    async with db.session() as session:
+        library = (await session.execute(select(Media).where(Media.tvdb_id == 81189))).scalar_one()
+    assert library.status == MediaStatus.PARTIALLY_AVAILABLE

@@ -98,6 +98,12 @@ class Prepared:
                 loaded[index] = loader(loaded[index])
         return self._row(*loaded)
 
+    def row(self, **values: Any) -> Any:
+        """A row of this statement's shape holding `values` (None for the rest): what a write will return,
+        for a caller that must use it before the answer comes back."""
+        shape: Any = self._row
+        return shape(*(values.get(name) for name in shape._fields))
+
     async def first(self, session: AsyncSession, **values: Any) -> Any | None:
         found = await self.rows(session, **values)
         return found[0] if found else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -105,10 +105,21 @@ def request_change(*columns: str) -> Prepared:
     )
 
 
+def changing(statement: Prepared, request_id: int, **values: Any) -> tuple[Prepared, dict[str, Any]]:
+    """A `request_change` statement with its values, for `change` or to send along with other statements."""
+    return statement, {"request_id": request_id, **{f"new_{k}": v for k, v in values.items()}}
+
+
 async def change(session: AsyncSession, statement: Prepared, request_id: int, **values: Any) -> Any:
     """Run a `request_change` statement; returns the request as it now is."""
-    changed = await statement.rows(session, request_id=request_id, **{f"new_{k}": v for k, v in values.items()})
-    return changed[0]
+    statement, bound = changing(statement, request_id, **values)
+    return (await statement.rows(session, **bound))[0]
+
+
+def as_changed(request: Any, **values: Any) -> Any:
+    """A claimed request's row as a change of `values` will leave it (the row lock keeps anyone else from
+    changing it meanwhile): what the change's record says, written in the same round trip as the change."""
+    return request._replace(**values)
 
 
 CHANGE_SEASONS = request_change("seasons")
@@ -203,6 +214,13 @@ _WRITE_LIBRARY = Prepared(
 )
 
 
+class Recorded(NamedTuple):
+    """What `record` read and wrote: everyone read on the way (see `record`), and the rows of `first`."""
+
+    people: dict[int, Any]
+    first: list[list[Any]]
+
+
 @dataclass(frozen=True)
 class LibraryEvent:
     """What a change did to the library record itself, as the seed's library activity types: a title added
@@ -290,15 +308,18 @@ async def record(
     holding: Permission | None = None,
     excluding: int | None = None,
     read: list[Any] | None = None,
+    first: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
     along: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
     library: LibraryEvent | None = None,
     **details: Any,
-) -> dict[int, Any]:
+) -> Recorded:
     """The activity entry for a change and the notifications it causes, in the change's transaction.
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
-    when the caller sent it along with its own statements; `along` the caller's writes that need no answer,
-    sent with the entry's; `library` what the change did to the library record, written alongside. Returns
+    when the caller sent it along with its own statements; `first` the caller's writes the entry depends on
+    (the change itself, with `request` as `as_changed` says it leaves the row), sent before it in the same
+    round trip, their rows returned; `along` the caller's writes that need no answer, sent after it;
+    `library` what the change did to the library record, written alongside. Returns, with those rows,
     everyone read on the way (with `followers(request)`, what `view_of` needs to draw the request without
     reading names again).
     """
@@ -323,7 +344,8 @@ async def record(
     )
     write = (_WRITE_ACTIVITY, {**entry, **queued.values()})
     library_calls = [library.call(request, actor_id)] if library else []
-    written, *also = await together(session, write, *library_calls, *along)
+    answers = await together(session, *first, write, *library_calls, *along)
+    before, written, also = answers[: len(first)], answers[len(first)], answers[len(first) + 1 :]
     queued.signal(session)
     if library:
         library.announce(session, request, actor_id, also[0])
@@ -340,7 +362,7 @@ async def record(
             details=details or None,
         ),
     )
-    return queued.people
+    return Recorded(queued.people, before)
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import Sequence as DatabaseSequence
 from sqlalchemy import all_, and_, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
@@ -111,12 +112,16 @@ async def _create_once(
         # The requester's row lock serialises their own concurrent requests, so limits are counted exactly.
         # The reads go in the same round trip: PostgreSQL runs them in order, after the lock is held, each on
         # a fresh snapshot, so they see every request the requester's other transactions have committed.
-        users, library, open_requests, counted = await together(
+        # Who would hear of a new request, and its id, are read too: the request and its record can then be
+        # written in one round trip.
+        users, library, open_requests, counted, audience, next_id = await together(
             session,
             (USER_LOCKED, {"id": actor_id}),
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
             (_OPEN_COUNT, {"user": actor_id}),
+            record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id),
+            (_NEXT_REQUEST_ID, {}),
         )
         actor = person(users, actor_id)
         require_permission(actor, request_permission(content_type))
@@ -149,42 +154,38 @@ async def _create_once(
 
         await _check_limits(session, actor, counted[0].open, content_type, remaining, settings)
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
-        # Moderators hear of what waits for them; an auto-approved request waits for nobody.
+        # Moderators hear of what waits for them; an auto-approved request waits for nobody (its announcement
+        # still names the requester, read with the rest).
         recipients = () if auto else moderators()
-        # Who will hear of it is read along with the insert: neither needs the other.
-        created, read = await together(
+        read = [row for row in audience if row.id == actor.id] if auto else audience
+        new = {
+            "id": next_id[0].id,
+            "requested_by_id": actor.id,
+            "content_type": content_type,
+            "tmdb_id": title.tmdb_id,
+            "tvdb_id": title.tvdb_id,
+            "imdb_id": title.imdb_id,
+            "title": title.title,
+            "year": title.year,
+            "poster": title.poster,
+            "overview": title.overview[:2000] or None,
+            "seasons": season_json(remaining),
+            "expires_at": datetime.now(UTC) + timedelta(days=settings.expiry_days),
+        }
+        recorded = await record(
             session,
-            (
-                _NEW_REQUEST,
-                {
-                    "new_requested_by_id": actor.id,
-                    "new_content_type": content_type,
-                    "new_tmdb_id": title.tmdb_id,
-                    "new_tvdb_id": title.tvdb_id,
-                    "new_imdb_id": title.imdb_id,
-                    "new_title": title.title,
-                    "new_year": title.year,
-                    "new_poster": title.poster,
-                    "new_overview": title.overview[:2000] or None,
-                    "new_seasons": season_json(remaining),
-                    "new_expires_at": datetime.now(UTC) + timedelta(days=settings.expiry_days),
-                },
-            ),
-            record_reading(ActivityType.REQUEST_CREATED, recipients, actor.id, actor.id),
-        )
-        request = created[0]
-        await record(
-            session,
-            request,
+            _NEW_REQUEST.row(**new, status=RequestStatus.PENDING),
             actor.id,
             ActivityType.REQUEST_CREATED,
             recipients,
             holding=Permission.MANAGE_REQUESTS,
             excluding=actor.id,
             read=read,
+            first=[(_NEW_REQUEST, {f"new_{field}": value for field, value in new.items()})],
             seasons=sorted(remaining),
             requested_by=actor.username,
         )
+        request = recorded.first[0][0]
         if auto:
             approved = await approve_row(session, request, actor)
             view = await view_of(session, approved.request, just_made_by=actor.username)
@@ -195,12 +196,15 @@ async def _create_once(
 _WATCH = Prepared(
     insert(RequestWatcher).values(request_id=bindparam("request"), user_id=bindparam("user")).on_conflict_do_nothing()
 )
+# A new request's id is read with the checks before it (see `_create_once`).
+_NEXT_REQUEST_ID = Prepared(select(DatabaseSequence("request_id_seq").next_value().label("id")))
 _NEW_REQUEST = Prepared(
     insert(Request)
     .values(
         {
             field: bindparam(f"new_{field}")
             for field in (
+                "id",
                 "requested_by_id",
                 "content_type",
                 "tmdb_id",

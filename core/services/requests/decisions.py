@@ -24,7 +24,9 @@ from core.services.requests.common import (
     Person,
     RequestFields,
     RequestView,
+    as_changed,
     change,
+    changing,
     followers,
     load_user,
     person,
@@ -35,7 +37,7 @@ from core.services.requests.common import (
     season_numbers,
     view_of,
 )
-from core.services.requests.placement import Placement, media_for
+from core.services.requests.placement import Placement, place
 from core.text import clean_text
 
 _APPROVED = request_change(
@@ -75,20 +77,18 @@ async def approve_row(
     # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
     audience = followers(request)
     reading = record_reading(ActivityType.REQUEST_APPROVED, audience, actor_id, request.requested_by_id)
-    media, library_change, (read,) = await media_for(session, request, placement, reading)
-    approved = await change(
-        session,
-        _APPROVED,
-        request.id,
-        status=RequestStatus.APPROVED,
-        failure_reason=None,
-        approved_by_id=actor_id,
-        approved_at=datetime.now(UTC),
-        media_id=media.id,
-        instance_id=media.instance_id,
-        quality_profile_id=media.quality_profile_id,
-        root_folder_id=media.root_folder_id,
-    )
+    media, library_change, library_write, (read,) = await place(session, request, placement, reading)
+    approving = {
+        "status": RequestStatus.APPROVED,
+        "failure_reason": None,
+        "approved_by_id": actor_id,
+        "approved_at": datetime.now(UTC),
+        "media_id": media.id,
+        "instance_id": media.instance_id,
+        "quality_profile_id": media.quality_profile_id,
+        "root_folder_id": media.root_folder_id,
+    }
+    approved = as_changed(request, **approving)
     details: dict[str, Any] = {"approved_by": actor.username if actor else None}
     if retry:
         details["retry"] = True
@@ -99,17 +99,19 @@ async def approve_row(
     library = None
     if library_change is not None:
         library = LibraryEvent(library_change, media.id, details={"status": media.status.value, **_asked(approved)})
-    followed_by = await record(
+    # The library record, the request and what both did are written in one round trip.
+    recorded = await record(
         session,
         approved,
         actor_id,
         ActivityType.REQUEST_APPROVED,
         audience,
         read=read,
+        first=[library_write, changing(_APPROVED, request.id, **approving)],
         library=library,
         **details,
     )
-    return Approved(approved, followed_by)
+    return Approved(recorded.first[1][0], recorded.people)
 
 
 def _asked(request: RequestFields) -> dict[str, Any]:
@@ -199,19 +201,18 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
         raise InvalidInput("a denial needs a reason of 1 to {most} characters", code="deny.reason", most=MAX_REASON)
     async with database.transaction() as session:
         actor, request = await _decide(session, request_id, actor_id, "denied")
-        request = await change(
-            session, _DENIED, request.id, status=RequestStatus.DENIED, denial_reason=reason, approved_by_id=actor.id
-        )
-        followed_by = await record(
+        denying = {"status": RequestStatus.DENIED, "denial_reason": reason, "approved_by_id": actor.id}
+        recorded = await record(
             session,
-            request,
+            as_changed(request, **denying),
             actor.id,
             ActivityType.REQUEST_DENIED,
             followers(request),
+            first=[changing(_DENIED, request.id, **denying)],
             reason=reason,
             denied_by=actor.username,
         )
-        return await view_of(session, request, followed_by=followed_by)
+        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
 
 
 async def cancel(database: Database, request_id: int, *, actor_id: int) -> RequestView:

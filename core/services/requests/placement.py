@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import Sequence, and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
 from core.services.requests.common import RequestFields, title_by_ids, title_ids
 
-__all__ = ["Placed", "Placement", "media_for"]
+__all__ = ["Placed", "Placement", "Placing", "media_for", "place"]
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,13 @@ async def _placement(
 
 _MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profile_id, Media.root_folder_id)
 _MEDIA_FOR_TITLE = Prepared(select(*_MEDIA_COLUMNS).where(title_by_ids(Media)).with_for_update())
+# A new record's id is taken from its sequence beforehand, with the reads: the rows that refer to it (the
+# request, its activity) can then be written in the same round trip as the record itself.
+_NEXT_MEDIA_ID = Prepared(select(Sequence("media_id_seq").next_value().label("id")))
 _NEW_MEDIA = Prepared(
     insert(Media)
     .values(
+        id=bindparam("new_id"),
         content_type=bindparam("new_content_type"),
         tmdb_id=bindparam("new_tmdb_id"),
         tvdb_id=bindparam("new_tvdb_id"),
@@ -156,6 +160,24 @@ class Placed(NamedTuple):
     more: list[list[Any]]
 
 
+class PlacedMedia(NamedTuple):
+    id: int
+    status: MediaStatus
+    instance_id: int | None
+    quality_profile_id: int | None
+    root_folder_id: int | None
+
+
+class Placing(NamedTuple):
+    """A placement decided but not yet written: `media` the record as `write` will leave it (under the
+    record's row lock nothing else can change it meanwhile), for the caller to send with its own writes."""
+
+    media: PlacedMedia
+    change: ActivityType | None
+    write: tuple[Prepared, dict[str, Any]]
+    more: list[list[Any]]
+
+
 def _placing(media: Any) -> tuple[Any, ...]:
     return (media.status, media.instance_id, media.quality_profile_id, media.root_folder_id)
 
@@ -166,36 +188,57 @@ async def media_for(
     placement: Placement | None = None,
     *also: tuple[Prepared, Mapping[str, Any]],
 ) -> Placed:
+    """The library record approval creates (or reuses), written now: see `place`."""
+    placing = await place(session, request, placement, *also)
+    statement, values = placing.write
+    await statement.rows(session, **values)
+    return Placed(placing.media, placing.change, placing.more)
+
+
+async def place(
+    session: AsyncSession,
+    request: RequestFields,
+    placement: Placement | None = None,
+    *also: tuple[Prepared, Mapping[str, Any]],
+) -> Placing:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder; `also` are the caller's own
     reads, sent in the same round trip as the record's."""
     ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
     # The default placement is read along with the record (one round trip), in case the record has none.
-    found, defaults, *more = await together(
-        session, (_MEDIA_FOR_TITLE, ids), (_DEFAULT_PLACEMENT, {"content_type": request.content_type}), *also
+    found, defaults, next_id, *more = await together(
+        session,
+        (_MEDIA_FOR_TITLE, ids),
+        (_DEFAULT_PLACEMENT, {"content_type": request.content_type}),
+        (_NEXT_MEDIA_ID, {}),
+        *also,
     )
     media = found[0] if found else None
-    place = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
+    spot = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     # A title already placed stays where it is unless the moderator says otherwise.
     if placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder)):
         instance, profile, folder = await _placement(session, request.content_type, placement)
         if instance is not None:
-            place = (instance.id, profile.id if profile else None, folder.id if folder else None)
-    elif place[0] is None and defaults:
-        place = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
-    where = {"new_instance": place[0], "new_profile": place[1], "new_folder": place[2]}
+            spot = (instance.id, profile.id if profile else None, folder.id if folder else None)
+    elif spot[0] is None and defaults:
+        spot = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
+    where = {"new_instance": spot[0], "new_profile": spot[1], "new_folder": spot[2]}
     if media is not None:
-        placed = await _PLACED_MEDIA.first(session, media=media.id, **where)
+        # As _PLACED_MEDIA leaves it: a title already available stays so.
+        status = media.status if media.status == MediaStatus.AVAILABLE else MediaStatus.PROCESSING
+        placed = PlacedMedia(media.id, status, *spot)
         changed = _placing(placed) != _placing(media)
-        return Placed(placed, ActivityType.MEDIA_UPDATED if changed else None, more)
-    placed = await _NEW_MEDIA.first(
-        session,
-        new_content_type=request.content_type,
-        new_tmdb_id=request.tmdb_id,
-        new_tvdb_id=request.tvdb_id,
-        new_imdb_id=request.imdb_id,
-        new_title=request.title,
-        new_year=request.year,
+        write = (_PLACED_MEDIA, {"media": media.id, **where})
+        return Placing(placed, ActivityType.MEDIA_UPDATED if changed else None, write, more)
+    values = {
+        "new_id": next_id[0].id,
+        "new_content_type": request.content_type,
+        "new_tmdb_id": request.tmdb_id,
+        "new_tvdb_id": request.tvdb_id,
+        "new_imdb_id": request.imdb_id,
+        "new_title": request.title,
+        "new_year": request.year,
         **where,
-    )
-    return Placed(placed, ActivityType.MEDIA_ADDED, more)
+    }
+    placed = PlacedMedia(next_id[0].id, MediaStatus.PROCESSING, *spot)
+    return Placing(placed, ActivityType.MEDIA_ADDED, (_NEW_MEDIA, values), more)

@@ -23,7 +23,9 @@ from core.services.requests.common import (
     MAX_REASON,
     LibraryEvent,
     RequestView,
+    as_changed,
     change,
+    changing,
     followers,
     load_user,
     record,
@@ -104,13 +106,19 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
                 available_at=func.now() if complete else Media.available_at,
             )
         )
-        status = RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL
-        request = await change(session, _FOUND, request.id, status=status, media_id=media.id)
+        found = {"status": RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL, "media_id": media.id}
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
-        followed_by = await record(
-            session, request, None, kind, followers(request), library=library, seasons=sorted(newly)
+        recorded = await record(
+            session,
+            as_changed(request, **found),
+            None,
+            kind,
+            followers(request),
+            first=[changing(_FOUND, request.id, **found)],
+            library=library,
+            seasons=sorted(newly),
         )
-        return await view_of(session, request, followed_by=followed_by)
+        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
 
 
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
@@ -118,11 +126,17 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
     reason = clean_text(reason)[:MAX_REASON] or "unknown error"
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
-        request = await change(session, _FAILED, request.id, status=RequestStatus.FAILED, failure_reason=reason)
-        followed_by = await record(
-            session, request, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason
+        failing = {"status": RequestStatus.FAILED, "failure_reason": reason}
+        recorded = await record(
+            session,
+            as_changed(request, **failing),
+            None,
+            ActivityType.REQUEST_FAILED,
+            followers(request),
+            first=[changing(_FAILED, request.id, **failing)],
+            reason=reason,
         )
-        return await view_of(session, request, followed_by=followed_by)
+        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
 
 
 async def retry(database: Database, request_id: int, *, actor_id: int) -> RequestView:
