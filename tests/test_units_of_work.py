@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, column, func, select, table, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import User
@@ -49,7 +50,7 @@ async def _name(database: Database, user_id: int) -> str:
 
 
 async def _fail_after(
-    unit: AbstractAsyncContextManager[AsyncSession], work: Callable[[AsyncSession], Awaitable[object]], error: Exception
+    unit: AbstractAsyncContextManager[Any], work: Callable[[Any], Awaitable[object]], error: Exception
 ) -> None:
     async with unit as session:
         await work(session)
@@ -155,3 +156,60 @@ async def test_a_refusal_sends_no_signal(one_connection: Database) -> None:
     async with one_connection.transaction() as session:
         signal(session, "outbox", "2")
     assert heard == [("outbox", "2")]
+
+
+# The lean unit of work (`Database.unit()`), on its own pool of plain psycopg connections.
+
+_PREPARED_HERE = Prepared(select(column("statement")).select_from(table("pg_prepared_statements")))
+_BACKEND = Prepared(select(func.pg_backend_pid().label("pid")))
+
+
+async def _in_unit(database: Database, statement: Prepared, **values: object) -> list[Any]:
+    async with database.unit() as unit:
+        return await statement.rows(unit, **values)
+
+
+async def test_a_lean_unit_commits_what_it_wrote_and_then_signals(one_connection: Database) -> None:
+    from core.db.session import signal
+
+    heard: list[object] = []
+
+    async def listen(signals: list[tuple[str, str]]) -> None:
+        heard.extend(signals)
+
+    one_connection.after_commit = listen
+    fay = await _user(one_connection, "fay")
+    async with one_connection.unit() as unit:
+        await _RENAME.rows(unit, id=fay, name="faye")
+        signal(unit, "outbox", "renamed")
+        assert heard == []
+    assert heard == [("outbox", "renamed")]
+    assert await _name(one_connection, fay) == "faye"
+
+
+async def test_a_lean_unit_undoes_its_writes_on_a_refusal_or_a_failure(one_connection: Database) -> None:
+    gil = await _user(one_connection, "gil")
+    for error in (NotAllowed("refused after writing"), RuntimeError("broken")):
+        with pytest.raises(type(error)):
+            await _fail_after(one_connection.unit(), lambda unit: _RENAME.rows(unit, id=gil, name="never"), error)
+    assert await _name(one_connection, gil) == "gil"
+
+
+async def test_a_lean_unit_refused_before_writing_keeps_the_prepared_statements(one_connection: Database) -> None:
+    hal = await _user(one_connection, "hal")
+    with pytest.raises(NotAllowed):
+        await _fail_after(one_connection.unit(), lambda unit: _NAME.rows(unit, id=hal), NotAllowed("no"))
+    statements = [row.statement for row in await _in_unit(one_connection, _PREPARED_HERE)]
+    assert any('FROM "user"' in statement for statement in statements)
+
+
+async def test_a_lean_units_connection_that_died_while_idle_is_replaced_unnoticed(db: Database) -> None:
+    database = Database(url=db.url, pool_size=1, ping_idle_after=0.0)
+    try:
+        (first,) = await _in_unit(database, _BACKEND)
+        async with db.session() as session:
+            await session.execute(select(func.pg_terminate_backend(first.pid)))
+        (second,) = await _in_unit(database, _BACKEND)
+        assert second.pid != first.pid
+    finally:
+        await database.dispose()

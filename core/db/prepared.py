@@ -21,11 +21,10 @@ import psycopg
 from psycopg import AsyncCursor
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.db.session import driver_connection, note_write, reads_only
+from core.db.session import Work, driver_connection, note_write, reads_only
 
 __all__ = ["Prepared", "together"]
 
@@ -70,7 +69,7 @@ class Prepared:
             raise TypeError(f"missing values for {sorted(missing)}")
         return {**self._fixed, **{name: self._send(name, value) for name, value in values.items()}}
 
-    async def rows(self, session: AsyncSession, **values: Any) -> list[Any]:
+    async def rows(self, session: Work, **values: Any) -> list[Any]:
         """Every row, as a named tuple."""
         cursor = (await driver_connection(session)).cursor()
         parameters = self._parameters(values)
@@ -104,12 +103,12 @@ class Prepared:
         shape: Any = self._row
         return shape(*(values.get(name) for name in shape._fields))
 
-    async def first(self, session: AsyncSession, **values: Any) -> Any | None:
+    async def first(self, session: Work, **values: Any) -> Any | None:
         found = await self.rows(session, **values)
         return found[0] if found else None
 
 
-async def together(session: AsyncSession, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
+async def together(session: Work, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
     """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
     rows, in order."""
     if len(calls) == 1:  # a pipeline of one costs more than it saves

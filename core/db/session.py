@@ -1,4 +1,11 @@
-"""The engine and units of work: one AsyncSession per use case, committed or rolled back as a whole.
+"""The engine and units of work: one per use case, committed or rolled back as a whole.
+
+Most use cases work in an AsyncSession (`Database.transaction()`). The ones a community runs in bursts
+(creating, joining, approving, denying requests) work in a `Unit` (`Database.unit()`): a transaction on a
+plain pooled psycopg connection, run only through core.db.prepared. The session's own machinery (its
+greenlets, its pool, its transaction bookkeeping) cost about half a millisecond of CPU a unit of work,
+more than the statements of a decision; a Unit costs what psycopg does. Helpers that serve both take a
+`Work`; a function that needs the ORM takes an AsyncSession, so mypy keeps it out of a Unit.
 
 A unit of work can leave signals ("something is waiting in the outbox", "this happened") that are sent
 only once its transaction has committed, so no listener ever hears of a change that was rolled back.
@@ -13,6 +20,7 @@ engine for everything SQLAlchemy runs, by core.db.prepared for its own statement
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +33,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from core.db.pool import HotPool
 from core.dburl import DatabaseUrl
 from core.errors import DomainError
 
@@ -35,6 +44,8 @@ __all__ = [
     "Announced",
     "Database",
     "Signal",
+    "Unit",
+    "Work",
     "driver_connection",
     "note_write",
     "reads_only",
@@ -56,9 +67,20 @@ OUTBOX = "outbox"  # rows are waiting in the outbox: wake the dispatcher
 ACTIVITY = "activity"  # an activity entry was written: real-time feeds
 
 
-def signal(session: AsyncSession, channel: str, message: str) -> None:
-    """Send `message` on `channel` once this session's transaction has committed."""
-    session.info.setdefault(_SIGNALS, []).append((channel, message))
+class Unit:
+    """A unit of work on a plain psycopg connection, inside its transaction (see the module's docstring)."""
+
+    def __init__(self, connection: AsyncConnection[Any]) -> None:
+        self.connection = connection
+        self.info: dict[str, Any] = {}
+
+
+Work = AsyncSession | Unit
+
+
+def signal(work: Work, channel: str, message: str) -> None:
+    """Send `message` on `channel` once this unit of work's transaction has committed."""
+    work.info.setdefault(_SIGNALS, []).append((channel, message))
 
 
 @runtime_checkable
@@ -79,9 +101,11 @@ def _forget_driver_connection(session: Session, _transaction: Any) -> None:
     session.info.pop(_CONNECTION_INFO, None)
 
 
-async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
-    """The psycopg connection under the session's transaction, for statements run without the ORM
-    (core.db.prepared). The ORM's pending changes are flushed first, so those statements see them."""
+async def driver_connection(session: Work) -> AsyncConnection[Any]:
+    """The psycopg connection under the unit of work's transaction, for statements run without the ORM
+    (core.db.prepared). A session's pending ORM changes are flushed first, so those statements see them."""
+    if isinstance(session, Unit):
+        return session.connection
     if session.new or session.dirty or session.deleted:
         await session.flush()
     connection: AsyncConnection[Any] | None = session.info.get(_DRIVER)
@@ -100,9 +124,9 @@ def reads_only(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "SELECT"
 
 
-def note_write(session: AsyncSession) -> None:
-    """Record that the session's transaction has sent a write (for statements the engine does not see)."""
-    session.info[_CONNECTION_INFO][_WROTE] = True
+def note_write(work: Work) -> None:
+    """Record that the transaction has sent a write (for statements the engine does not see)."""
+    (work.info if isinstance(work, Unit) else work.info[_CONNECTION_INFO])[_WROTE] = True
 
 
 async def _wrote(session: AsyncSession) -> bool:
@@ -166,13 +190,31 @@ async def _end_unkept(session: AsyncSession, error: BaseException | None) -> Non
     if not session.in_transaction():
         return
     try:
-        clean = (error is None or isinstance(error, DomainError)) and not await _wrote(session)
+        clean = _clean(error) and not await _wrote(session)
     except Exception:
         clean = False  # the transaction is already failed: only a rollback ends it
     if clean:
         await session.commit()
     else:
         await session.rollback()
+
+
+def _clean(error: BaseException | None) -> bool:
+    """Whether a transaction that wrote nothing may end with COMMIT after `error` (None: nothing wrong)."""
+    return error is None or isinstance(error, DomainError)
+
+
+async def _end_unit(unit: Unit, error: BaseException) -> None:
+    """`_end_unkept` for a Unit. A connection that failed is ended as well as it can be; the pool discards
+    one it finds broken."""
+    unit.info.pop(_SIGNALS, None)
+    if _clean(error) and not unit.info.get(_WROTE):
+        await unit.connection.commit()
+        return
+    try:
+        await unit.connection.rollback()
+    except Exception:
+        log.debug("event=rollback_failed", exc_info=True)
 
 
 class Database:
@@ -186,6 +228,9 @@ class Database:
         ping_idle_after: float = 5.0,
     ):
         self.url = url
+        self._pool_size, self._connect_timeout, self._ping_idle_after = pool_size, connect_timeout, ping_idle_after
+        self._pool: HotPool | None = None
+        self._opening = asyncio.Lock()
         self.engine: AsyncEngine = create_async_engine(
             url.sqlalchemy,
             pool_size=pool_size,
@@ -212,6 +257,39 @@ class Database:
                 raise
             await session.commit()
             signals: list[Signal] = session.info.pop(_SIGNALS, [])
+        await self._send(signals)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """A lean unit of work (see the module's docstring), ended as `transaction` ends its session."""
+        pool = self._pool or await self._open_pool()
+        connection = await pool.getconn()
+        try:
+            unit = Unit(connection)
+            try:
+                yield unit
+            except BaseException as error:
+                await _end_unit(unit, error)
+                raise
+            await connection.commit()
+        finally:
+            await pool.putconn(connection)
+        await self._send(unit.info.pop(_SIGNALS, []))
+
+    async def _open_pool(self) -> HotPool:
+        async with self._opening:  # the first units of work arrive together: one pool for all of them
+            if self._pool is None:
+                pool = HotPool(
+                    self.url,
+                    size=2 * self._pool_size,  # as the ORM pool: pool_size, and as many again under load
+                    connect_timeout=self._connect_timeout,
+                    ping_idle_after=self._ping_idle_after,
+                )
+                await pool.open()
+                self._pool = pool
+            return self._pool
+
+    async def _send(self, signals: list[Signal]) -> None:
         if signals and self.after_commit is not None:
             try:
                 await self.after_commit(signals)
@@ -231,4 +309,7 @@ class Database:
             await _end_unkept(session, None)
 
     async def dispose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         await self.engine.dispose()

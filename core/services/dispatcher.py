@@ -255,7 +255,7 @@ class Dispatcher:
 
     async def _claim(self) -> list[Any]:
         """A batch of due rows, leased and committed before any delivery, each with its recipient."""
-        async with self._database.transaction() as session:
+        async with self._database.unit() as session:
             return await _CLAIM.rows(
                 session, batch=self._policy.batch, lease=timedelta(seconds=self._policy.lease_seconds)
             )
@@ -320,7 +320,7 @@ class Dispatcher:
         for result in results:
             key = (result.status, result.delivered_via, result.error, result.retry_in)
             groups.setdefault(key, []).append(result.row)
-        async with self._database.transaction() as session:
+        async with self._database.unit() as session:
             await together(
                 session,
                 *(

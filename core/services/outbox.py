@@ -18,11 +18,10 @@ from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, column, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import OutboxMessage, User
 from core.db.prepared import Prepared
-from core.db.session import OUTBOX, signal
+from core.db.session import OUTBOX, Work, signal
 from core.enums import UserStatus
 from core.permissions import Permission, effective_permissions
 from core.services.users import switched_on
@@ -169,7 +168,7 @@ class Queued:
             ]
         }
 
-    def signal(self, session: AsyncSession) -> None:
+    def signal(self, session: Work) -> None:
         if self.suffixes:
             signal(session, OUTBOX, self.event)
 
@@ -191,7 +190,7 @@ def reading(recipients: Recipients, announcement: Announcement | None = None) ->
 
 
 async def plan(
-    session: AsyncSession,
+    session: Work,
     *,
     event: str,
     recipients: Recipients,
@@ -247,7 +246,7 @@ async def plan(
 
 
 async def enqueue(
-    session: AsyncSession,
+    session: Work,
     *,
     event: str,
     dedup_base: str,

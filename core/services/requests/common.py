@@ -10,13 +10,12 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Activity, Request, RequestWatcher, User
 from core.db.models.activity import activity_announcement
 from core.db.pgtypes import USER_ROLE
 from core.db.prepared import Prepared, together
-from core.db.session import signal
+from core.db.session import Work, signal
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
 from core.permissions import Permission, require
@@ -110,7 +109,7 @@ def changing(statement: Prepared, request_id: int, **values: Any) -> tuple[Prepa
     return statement, {"request_id": request_id, **{f"new_{k}": v for k, v in values.items()}}
 
 
-async def change(session: AsyncSession, statement: Prepared, request_id: int, **values: Any) -> Any:
+async def change(session: Work, statement: Prepared, request_id: int, **values: Any) -> Any:
     """Run a `request_change` statement; returns the request as it now is."""
     statement, bound = changing(statement, request_id, **values)
     return (await statement.rows(session, **bound))[0]
@@ -171,7 +170,7 @@ def person(rows: list[Any], user_id: int) -> Person:
     return found
 
 
-async def load_user(session: AsyncSession, user_id: int) -> Person:
+async def load_user(session: Work, user_id: int) -> Person:
     return person(await USER_ROW.rows(session, id=user_id), user_id)
 
 
@@ -236,7 +235,7 @@ class LibraryEvent:
         entry = _entry(request, actor_id, self.kind, self.details, media_id=self.media_id, request_id=None)
         return _WRITE_LIBRARY, {**entry, "new_season_number": self.season_number}
 
-    def announce(self, session: AsyncSession, request: RequestFields, actor_id: int | None, written: Any) -> None:
+    def announce(self, session: Work, request: RequestFields, actor_id: int | None, written: Any) -> None:
         signal(
             session,
             *activity_announcement(
@@ -252,9 +251,7 @@ class LibraryEvent:
         )
 
 
-async def record_library(
-    session: AsyncSession, request: RequestFields, actor_id: int | None, event: LibraryEvent
-) -> None:
+async def record_library(session: Work, request: RequestFields, actor_id: int | None, event: LibraryEvent) -> None:
     """A library event on its own, when the request itself did not change."""
     statement, values = event.call(request, actor_id)
     event.announce(session, request, actor_id, await statement.rows(session, **values))
@@ -299,7 +296,7 @@ def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -
 
 
 async def record(
-    session: AsyncSession,
+    session: Work,
     request: RequestFields,
     actor_id: int | None,
     kind: ActivityType,
@@ -394,7 +391,7 @@ def followers(request: RequestFields) -> outbox.Audience:
     return outbox.Audience(_FOLLOWERS, {"request": request.id, "requester": request.requested_by_id})
 
 
-async def followers_of(session: AsyncSession, request: RequestFields) -> list[int]:
+async def followers_of(session: Work, request: RequestFields) -> list[int]:
     rows = await _FOLLOWER_IDS.rows(session, request=request.id, requester=request.requested_by_id)
     return [row.id for row in rows]
 
@@ -425,7 +422,7 @@ def _people_named(request: RequestFields) -> list[int]:
 
 
 async def view_of(
-    session: AsyncSession,
+    session: Work,
     request: RequestFields,
     *,
     just_made_by: str | None = None,
@@ -443,7 +440,7 @@ async def view_of(
     return (await views_of(session, [request]))[0]
 
 
-async def views_of(session: AsyncSession, requests: Sequence[RequestFields]) -> list[RequestView]:
+async def views_of(session: Work, requests: Sequence[RequestFields]) -> list[RequestView]:
     """What a person is shown of each request, every name read at once."""
     if not requests:
         return []

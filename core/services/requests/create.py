@@ -12,13 +12,12 @@ from sqlalchemy import Sequence as DatabaseSequence
 from sqlalchemy import all_, and_, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request, RequestWatcher
 from core.db.pgtypes import REQUEST_STATUS
 from core.db.prepared import Prepared, together
-from core.db.session import Database
+from core.db.session import Database, Work
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
 from core.metadata.types import TitleDetails
@@ -107,7 +106,7 @@ async def _create_once(
 ) -> CreateResult:
     title = details.title
     content_type = title.type
-    async with database.transaction() as session:
+    async with database.unit() as session:
         ids = title_ids(content_type, title.tmdb_id, title.tvdb_id)
         # The requester's row lock serialises their own concurrent requests, so limits are counted exactly.
         # The reads go in the same round trip: PostgreSQL runs them in order, after the lock is held, each on
@@ -224,7 +223,7 @@ _NEW_REQUEST = Prepared(
 
 
 async def _join(
-    session: AsyncSession, request: RequestFields, actor: Person, new_seasons: set[int]
+    session: Work, request: RequestFields, actor: Person, new_seasons: set[int]
 ) -> tuple[RequestFields, int]:
     """Follow an open request, adding seasons it did not ask for; returns it and how many now want it."""
     following = await followers_of(session, request)
@@ -312,7 +311,7 @@ _SEASONS_USED = _used(func.coalesce(func.sum(func.jsonb_array_length(Request.sea
 
 
 async def _quota_use(
-    session: AsyncSession, actor: Person, content_type: ContentType, settings: RequestSettings, changing: int = 0
+    session: Work, actor: Person, content_type: ContentType, settings: RequestSettings, changing: int = 0
 ) -> tuple[int, int | None, int, bool]:
     """(used, limit, days, counted by seasons) of one content type's quota for `actor`."""
     kind = content_type.value
@@ -334,7 +333,7 @@ def _open_limit(actor: Person, settings: RequestSettings) -> int | None:
 
 
 async def allowance(database: Database, user_id: int, settings: RequestSettings = RequestSettings()) -> Allowance:
-    async with database.session() as session:
+    async with database.unit() as session:
         actor = await load_user(session, user_id)
         open_count, limit = (await _OPEN_COUNT.rows(session, user=actor.id))[0].open, _open_limit(actor, settings)
         quotas: dict[ContentType, tuple[int, int | None, int, str]] = {}
@@ -350,7 +349,7 @@ def exempt(role: UserRole) -> bool:
 
 
 async def _check_limits(
-    session: AsyncSession,
+    session: Work,
     actor: Person,
     open_count: int,
     content_type: ContentType,
@@ -372,7 +371,7 @@ async def _check_limits(
 
 
 async def check_quota(
-    session: AsyncSession,
+    session: Work,
     actor: Person,
     content_type: ContentType,
     seasons: set[int],

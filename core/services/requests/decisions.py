@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Request, User
 from core.db.prepared import Prepared, together
-from core.db.session import Database
+from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
@@ -60,7 +59,7 @@ class Approved(NamedTuple):
 
 
 async def approve_row(
-    session: AsyncSession,
+    session: Work,
     request: RequestFields,
     actor: Person | None,
     *,
@@ -152,7 +151,7 @@ _STATE = Prepared(select(Request.status, _DECIDED_BY).where(Request.id == bindpa
 
 
 async def claim(
-    session: AsyncSession,
+    session: Work,
     request_id: int,
     attempted: str,
     allowed: tuple[RequestStatus, ...] = (RequestStatus.PENDING,),
@@ -172,7 +171,7 @@ def _allowed(claimed: list[Any], request_id: int, attempted: str, allowed: tuple
     return request
 
 
-async def _decide(session: AsyncSession, request_id: int, actor_id: int, attempted: str) -> tuple[Person, Any]:
+async def _decide(session: Work, request_id: int, actor_id: int, attempted: str) -> tuple[Person, Any]:
     """A moderator's decision: who they are and the request, claimed, read in one round trip. The permission
     is checked before the request's state, so someone without it is told so whatever the state."""
     users, claimed = await together(session, (USER_ROW, {"id": actor_id}), (_CLAIMED, {"id": request_id}))
@@ -184,7 +183,7 @@ async def _decide(session: AsyncSession, request_id: int, actor_id: int, attempt
 async def approve(
     database: Database, request_id: int, *, actor_id: int, placement: Placement | None = None
 ) -> RequestView:
-    async with database.transaction() as session:
+    async with database.unit() as session:
         actor, request = await _decide(session, request_id, actor_id, "approved")
         approved = await approve_row(session, request, actor, placement=placement)
         return await view_of(session, approved.request, followed_by=approved.followed_by)
@@ -199,7 +198,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
     reason = clean_text(reason)
     if not 1 <= len(reason) <= MAX_REASON:
         raise InvalidInput("a denial needs a reason of 1 to {most} characters", code="deny.reason", most=MAX_REASON)
-    async with database.transaction() as session:
+    async with database.unit() as session:
         actor, request = await _decide(session, request_id, actor_id, "denied")
         denying = {"status": RequestStatus.DENIED, "denial_reason": reason, "approved_by_id": actor.id}
         recorded = await record(
@@ -216,7 +215,7 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
 
 
 async def cancel(database: Database, request_id: int, *, actor_id: int) -> RequestView:
-    async with database.transaction() as session:
+    async with database.unit() as session:
         actor = await load_user(session, actor_id)
         exists = await _OWNER.first(session, id=request_id)
         if exists is None:
@@ -233,7 +232,7 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
 
 async def check_can_decide(database: Database, request_id: int, *, actor_id: int) -> None:
     """Raise what approve or deny would raise now, without deciding (a front end asks before a reason)."""
-    async with database.session() as session:
+    async with database.unit() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         state = await _STATE.first(session, id=request_id)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
-from sqlalchemy import Sequence, and_, bindparam, case, func, select, update
+from sqlalchemy import Sequence, String, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Instance, Media, QualityProfile, RootFolder
 from core.db.prepared import Prepared, together
+from core.db.session import Work
 from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
 from core.services.requests.common import RequestFields, title_by_ids, title_ids
@@ -32,36 +32,49 @@ class Placement:
     root_folder: str | None = None
 
 
-_Setting = TypeVar("_Setting", QualityProfile, RootFolder)
+def _by_id_or_name(column: Any, id_column: Any) -> Any:
+    """Matches the `id` or, without one, the `name` (any case) given: see `_named`."""
+    return or_(id_column == bindparam("id"), func.lower(column) == func.lower(bindparam("name", type_=String)))
 
 
-def _by_id_or_name(column: Any, id_column: Any, value: str) -> Any:
+def _named(value: str) -> dict[str, Any]:
+    """What a person typed, as `_by_id_or_name` takes it: a number is an id, anything else a name."""
     text = value.strip()
-    return id_column == int(text) if text.isdigit() else func.lower(column) == text.lower()
+    return {"id": int(text), "name": None} if text.isdigit() else {"id": None, "name": text}
 
 
 # The content type's default instance (given `content_type`): what an approval uses unless told otherwise.
 _DEFAULT_INSTANCE = and_(Instance.content_type == bindparam("content_type"), Instance.is_default, Instance.enabled)
+_INSTANCE_COLUMNS = (Instance.id, Instance.name, Instance.content_type, Instance.enabled)
+_INSTANCE_NAMED = Prepared(select(*_INSTANCE_COLUMNS).where(_by_id_or_name(Instance.name, Instance.id)))
+_INSTANCE_DEFAULT = Prepared(select(*_INSTANCE_COLUMNS).where(_DEFAULT_INSTANCE))
 
 
-async def _chosen(
-    session: AsyncSession, model: type[_Setting], name: Any, instance: Instance, wanted: str | None
-) -> _Setting | None:
-    """The instance's quality profile or root folder named by `wanted` (a name or an id), else its default."""
-    query = select(model).where(model.instance_id == instance.id)
-    query = query.where(_by_id_or_name(name, model.id, wanted) if wanted else model.is_default)
-    return (await session.execute(query)).scalars().first()
+def _settings(model: Any, name: Any) -> tuple[Prepared, Prepared]:
+    """An instance's quality profile or root folder by id or name, and its default one."""
+    of_instance = model.instance_id == bindparam("instance")
+    return (
+        Prepared(select(model.id).where(of_instance, _by_id_or_name(name, model.id)).order_by(model.id).limit(1)),
+        Prepared(select(model.id).where(of_instance, model.is_default).order_by(model.id).limit(1)),
+    )
+
+
+_PROFILES = _settings(QualityProfile, QualityProfile.name)
+_FOLDERS = _settings(RootFolder, RootFolder.path)
+
+
+def _chosen(settings: tuple[Prepared, Prepared], instance: int, wanted: str | None) -> tuple[Prepared, dict[str, Any]]:
+    """The read of the profile or folder named by `wanted` (a name or an id), else the instance's default."""
+    named, default = settings
+    return (named, {"instance": instance, **_named(wanted)}) if wanted else (default, {"instance": instance})
 
 
 async def _placement(
-    session: AsyncSession, content_type: ContentType, placement: Placement
-) -> tuple[Instance | None, QualityProfile | None, RootFolder | None]:
+    session: Work, content_type: ContentType, placement: Placement
+) -> tuple[int | None, int | None, int | None]:
+    """The instance, quality profile and root folder (ids) a moderator chose, each checked."""
     if placement.instance:
-        instance = (
-            await session.execute(
-                select(Instance).where(_by_id_or_name(Instance.name, Instance.id, placement.instance))
-            )
-        ).scalar_one_or_none()
+        instance = await _INSTANCE_NAMED.first(session, **_named(placement.instance))
         if instance is None:
             raise NotFound("there is no instance {name!r}", code="instance.unknown", name=placement.instance)
         if instance.content_type != content_type:
@@ -75,8 +88,7 @@ async def _placement(
         if not instance.enabled:
             raise InvalidInput("instance {name} is disabled", code="instance.disabled", name=instance.name)
     else:
-        found = await session.execute(select(Instance).where(_DEFAULT_INSTANCE), {"content_type": content_type})
-        instance = found.scalar_one_or_none()
+        instance = await _INSTANCE_DEFAULT.first(session, content_type=content_type)
     if instance is None:
         if placement.quality_profile or placement.root_folder:
             raise InvalidInput(
@@ -85,23 +97,26 @@ async def _placement(
                 content=content_type.value,
             )
         return None, None, None
-    profile = await _chosen(session, QualityProfile, QualityProfile.name, instance, placement.quality_profile)
-    if profile is None and placement.quality_profile:
+    profiles, folders = await together(
+        session,
+        _chosen(_PROFILES, instance.id, placement.quality_profile),
+        _chosen(_FOLDERS, instance.id, placement.root_folder),
+    )
+    if not profiles and placement.quality_profile:
         raise NotFound(
             "instance {name} has no quality profile {profile!r}",
             code="instance.profile",
             name=instance.name,
             profile=placement.quality_profile,
         )
-    folder = await _chosen(session, RootFolder, RootFolder.path, instance, placement.root_folder)
-    if folder is None and placement.root_folder:
+    if not folders and placement.root_folder:
         raise NotFound(
             "instance {name} has no root folder {folder!r}",
             code="instance.folder",
             name=instance.name,
             folder=placement.root_folder,
         )
-    return instance, profile, folder
+    return instance.id, profiles[0].id if profiles else None, folders[0].id if folders else None
 
 
 _MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profile_id, Media.root_folder_id)
@@ -183,7 +198,7 @@ def _placing(media: Any) -> tuple[Any, ...]:
 
 
 async def media_for(
-    session: AsyncSession,
+    session: Work,
     request: RequestFields,
     placement: Placement | None = None,
     *also: tuple[Prepared, Mapping[str, Any]],
@@ -196,7 +211,7 @@ async def media_for(
 
 
 async def place(
-    session: AsyncSession,
+    session: Work,
     request: RequestFields,
     placement: Placement | None = None,
     *also: tuple[Prepared, Mapping[str, Any]],
@@ -217,9 +232,9 @@ async def place(
     spot = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     # A title already placed stays where it is unless the moderator says otherwise.
     if placement is not None and any((placement.instance, placement.quality_profile, placement.root_folder)):
-        instance, profile, folder = await _placement(session, request.content_type, placement)
-        if instance is not None:
-            spot = (instance.id, profile.id if profile else None, folder.id if folder else None)
+        chosen = await _placement(session, request.content_type, placement)
+        if chosen[0] is not None:
+            spot = chosen
     elif spot[0] is None and defaults:
         spot = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
     where = {"new_instance": spot[0], "new_profile": spot[1], "new_folder": spot[2]}

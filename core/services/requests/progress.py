@@ -124,7 +124,7 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
     """The download side could not take or complete the request."""
     reason = clean_text(reason)[:MAX_REASON] or "unknown error"
-    async with database.transaction() as session:
+    async with database.unit() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
         failing = {"status": RequestStatus.FAILED, "failure_reason": reason}
         recorded = await record(
@@ -140,7 +140,7 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
 
 
 async def retry(database: Database, request_id: int, *, actor_id: int) -> RequestView:
-    async with database.transaction() as session:
+    async with database.unit() as session:
         actor = await load_user(session, actor_id)
         require_permission(actor, Permission.MANAGE_REQUESTS)
         request = await claim(session, request_id, "retried", (RequestStatus.FAILED,))
@@ -193,7 +193,7 @@ async def edit_seasons(
     if details.title.type == ContentType.MOVIE:
         raise InvalidInput("films have no seasons", code="seasons.film")
     chosen = choose_seasons(details, seasons)
-    async with database.transaction() as session:
+    async with database.unit() as session:
         actor = await load_user(session, actor_id)
         request = await claim(session, request_id, "edited")
         title = details.title
