@@ -12,7 +12,6 @@ offline catalog.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import psutil
 from bench.support import bench_runtime, percentile, report
 from bots.conversation.context import Actor
 from bots.conversation.conversation import Conversation
+from core import eventloop
 from core.enums import UserRole
 from core.metadata.factory import open_discovery
 from core.services.users import add_user
@@ -88,7 +88,7 @@ def _run_idle_rss() -> float:
 
 
 def main() -> None:
-    asyncio.run(_latency())
+    eventloop.run(_latency())
     report("run_idle_rss", _run_idle_rss(), "MB")
 
 

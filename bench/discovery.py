@@ -23,6 +23,7 @@ from itertools import accumulate
 import httpx
 
 from bench.support import bench_runtime, percentile, report
+from core import eventloop
 from core.config import CacheSettings
 from core.enums import ContentType, DiscoveryKind
 from core.metadata.cache import PageCache
@@ -127,4 +128,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -27,6 +27,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from bench.support import bench_runtime, interpreter_speed, percentile, report
+from core import eventloop
 from core.db.models import Activity, OutboxMessage, User
 from core.enums import ActivityType, ContentType, OutboxStatus, UserRole
 from core.errors import AlreadyDecided, DomainError
@@ -198,4 +199,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -107,6 +107,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == CHILD:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        asyncio.run(_child(Path(sys.argv[2]), sys.argv[3] == "migrate"))
+        from core import eventloop
+
+        eventloop.run(_child(Path(sys.argv[2]), sys.argv[3] == "migrate"))
     else:
         main()

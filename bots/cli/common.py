@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from core import eventloop
 from core.config import Settings, load_settings
 from core.enums import ContentType
 from core.errors import InvalidInput
@@ -41,7 +41,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    return eventloop.run(coroutine)
 
 
 def emit_json(value: Any) -> None:
