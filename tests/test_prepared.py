@@ -204,3 +204,16 @@ async def test_a_row_drawn_ahead_of_a_write_has_the_shape_the_write_returns(db: 
         (written,) = await _NEW_USER.rows(session, name="jo", new_role=UserRole.USER, new_permissions={})
     assert type(ahead) is type(written)
     assert (ahead.id, ahead.status, ahead.created_at) == (None, UserStatus.ACTIVE, None)
+
+
+async def test_json_values_cross_the_wire_as_the_standard_library_would_write_them(db: Database) -> None:
+    # orjson (core.db.jsonb) in both pools: number keys become strings, as json.dumps makes them.
+    value = {"x": True, 7: "seven", "ünï": ["😀", 1.5, None]}
+    async with db.transaction() as session:
+        (made,) = await _NEW_USER.rows(session, name="kay", new_role=UserRole.USER, new_permissions=value)
+    async with db.unit() as unit:
+        (row,) = await _NAMED.rows(unit, id=made.id)
+    async with db.session() as session:
+        stored = await session.get(User, made.id)
+    assert stored is not None
+    assert row.permissions == stored.permissions == {"x": True, "7": "seven", "ünï": ["😀", 1.5, None]}

@@ -13,6 +13,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from core.db import jsonb
 from core.dburl import DatabaseUrl
 
 __all__ = ["HotPool"]
@@ -26,7 +27,11 @@ class HotPool:
             url.libpq,
             min_size=1,
             max_size=size,
-            kwargs={"connect_timeout": max(1, round(connect_timeout)), "application_name": "idkarr"},
+            kwargs={
+                "connect_timeout": max(1, round(connect_timeout)),
+                "application_name": "idkarr",
+                "context": jsonb.adapters(),
+            },
             check=self._check,
             open=False,
             name="idkarr-units",

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from core.db import jsonb
 from core.db.pool import HotPool
 from core.dburl import DatabaseUrl
 from core.errors import DomainError
@@ -236,6 +237,8 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             echo=echo,
+            json_serializer=jsonb.dumps_text,
+            json_deserializer=jsonb.loads,
             connect_args={"connect_timeout": max(1, round(connect_timeout)), "application_name": "idkarr"},
         )
         _ping_when_idle(self.engine, ping_idle_after)
