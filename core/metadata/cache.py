@@ -7,7 +7,6 @@ failing is never fatal: the table alone still answers.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
+from core.db import jsonb
 from core.db.models import DiscoveryCacheEntry
 from core.db.session import Database
 
@@ -57,7 +57,7 @@ class PageCache:
             log.warning("event=cache_redis_unavailable error=%s", type(error).__name__)
             raw = None
         if raw is not None:
-            entry = json.loads(raw)
+            entry = jsonb.loads(raw)
             return CachedValue(entry["data"], entry["expires_at"] > now)
         async with self._database.session() as session:
             row = (
@@ -100,7 +100,7 @@ class PageCache:
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
         lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
-        payload = json.dumps({"data": data, "expires_at": expires_at}, separators=(",", ":"))
+        payload = jsonb.dumps({"data": data, "expires_at": expires_at})
         try:
             await self._redis.set(self._prefix + key, payload, ex=lifetime)
         except aioredis.RedisError as error:

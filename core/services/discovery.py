@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, any_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.config import CacheSettings
 from core.db.models import Media, Request
+from core.db.prepared import Prepared, together
 from core.db.session import Database
 from core.enums import ContentType, DiscoveryKind, MediaStatus, RequestStatus
 from core.errors import InvalidInput
@@ -121,6 +123,26 @@ class TitleView:
             ],
             "stale": self.stale,
         }
+
+
+def _of_titles(model: Any) -> Any:
+    """Rows of `model` for any of the titles whose ids are given (`tmdb`, `tvdb`: arrays)."""
+    return or_(
+        model.tmdb_id == any_(bindparam("tmdb", type_=ARRAY(Integer))),
+        model.tvdb_id == any_(bindparam("tvdb", type_=ARRAY(Integer))),
+    )
+
+
+_MEDIA_OF = Prepared(
+    select(Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id).where(
+        _of_titles(Media), Media.status != MediaStatus.DELETED
+    )
+)
+_REQUESTS_OF = Prepared(
+    select(Request.content_type, Request.tmdb_id, Request.tvdb_id, Request.status)
+    .where(_of_titles(Request))
+    .order_by(Request.created_at)
+)
 
 
 def _check_page(page: int, page_size: int) -> None:
@@ -397,31 +419,15 @@ class DiscoveryService:
     async def _marks(self, titles: list[Title]) -> list[DiscoveryItem]:
         if not titles:
             return []
-        tmdb_ids = {t.tmdb_id for t in titles if t.tmdb_id is not None}
-        tvdb_ids = {t.tvdb_id for t in titles if t.tvdb_id is not None}
-        id_match = []
-        if tmdb_ids:
-            id_match.append(("tmdb_id", tmdb_ids))
-        if tvdb_ids:
-            id_match.append(("tvdb_id", tvdb_ids))
-        if not id_match:
+        ids = {
+            "tmdb": sorted({t.tmdb_id for t in titles if t.tmdb_id is not None}),
+            "tvdb": sorted({t.tvdb_id for t in titles if t.tvdb_id is not None}),
+        }
+        if not ids["tmdb"] and not ids["tvdb"]:
             return [DiscoveryItem(t) for t in titles]
-        async with self._database.session() as session:
-            media_rows = (
-                await session.execute(
-                    select(Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id, Media.status).where(
-                        or_(*(getattr(Media, column).in_(values) for column, values in id_match)),
-                        Media.status != MediaStatus.DELETED,
-                    )
-                )
-            ).all()
-            request_rows = (
-                await session.execute(
-                    select(Request.content_type, Request.tmdb_id, Request.tvdb_id, Request.status)
-                    .where(or_(*(getattr(Request, column).in_(values) for column, values in id_match)))
-                    .order_by(Request.created_at)
-                )
-            ).all()
+        # Every page shown is marked, so this is two prepared statements in one round trip (see core.db.prepared).
+        async with self._database.unit() as unit:
+            media_rows, request_rows = await together(unit, (_MEDIA_OF, ids), (_REQUESTS_OF, ids))
         media: dict[tuple[ContentType, str, int], int] = {}
         for row in media_rows:
             for name in ("tmdb_id", "tvdb_id"):
