@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import User
 from core.db.prepared import Prepared
-from core.db.session import Database
+from core.db.session import Database, signal
 from core.errors import NotAllowed
 
 from .factories import make_user
@@ -47,6 +47,17 @@ async def _name(database: Database, user_id: int) -> str:
     async with database.session() as session:
         (row,) = await _NAME.rows(session, id=user_id)
         return str(row.username)
+
+
+def _listening(database: Database) -> list[tuple[str, str]]:
+    """The signals `database` sends once its units of work commit, as they are sent."""
+    heard: list[tuple[str, str]] = []
+
+    async def listen(signals: list[tuple[str, str]]) -> None:
+        heard.extend(signals)
+
+    database.after_commit = listen
+    return heard
 
 
 async def _fail_after(
@@ -140,17 +151,11 @@ async def test_a_read_only_session_keeps_nothing_it_writes(one_connection: Datab
 
 
 async def test_a_refusal_sends_no_signal(one_connection: Database) -> None:
-    from core.db.session import signal
-
-    heard: list[object] = []
-
-    async def listen(signals: list[tuple[str, str]]) -> None:
-        heard.extend(signals)
+    heard = _listening(one_connection)
 
     async def signalled(session: AsyncSession) -> None:
         signal(session, "outbox", "1")
 
-    one_connection.after_commit = listen
     with pytest.raises(NotAllowed):
         await _fail_after(one_connection.transaction(), signalled, NotAllowed("no"))
     async with one_connection.transaction() as session:
@@ -170,14 +175,7 @@ async def _in_unit(database: Database, statement: Prepared, **values: object) ->
 
 
 async def test_a_lean_unit_commits_what_it_wrote_and_then_signals(one_connection: Database) -> None:
-    from core.db.session import signal
-
-    heard: list[object] = []
-
-    async def listen(signals: list[tuple[str, str]]) -> None:
-        heard.extend(signals)
-
-    one_connection.after_commit = listen
+    heard = _listening(one_connection)
     fay = await _user(one_connection, "fay")
     async with one_connection.unit() as unit:
         await _RENAME.rows(unit, id=fay, name="faye")

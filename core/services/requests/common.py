@@ -104,21 +104,14 @@ def request_change(*columns: str) -> Prepared:
     )
 
 
-def changing(statement: Prepared, request_id: int, **values: Any) -> tuple[Prepared, dict[str, Any]]:
-    """A `request_change` statement with its values, for `change` or to send along with other statements."""
-    return statement, {"request_id": request_id, **{f"new_{k}": v for k, v in values.items()}}
+def _bound(request_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a `request_change` statement takes."""
+    return {"request_id": request_id, **{f"new_{k}": v for k, v in values.items()}}
 
 
 async def change(session: Work, statement: Prepared, request_id: int, **values: Any) -> Any:
     """Run a `request_change` statement; returns the request as it now is."""
-    statement, bound = changing(statement, request_id, **values)
-    return (await statement.rows(session, **bound))[0]
-
-
-def as_changed(request: Any, **values: Any) -> Any:
-    """A claimed request's row as a change of `values` will leave it (the row lock keeps anyone else from
-    changing it meanwhile): what the change's record says, written in the same round trip as the change."""
-    return request._replace(**values)
+    return (await statement.rows(session, **_bound(request_id, values)))[0]
 
 
 CHANGE_SEASONS = request_change("seasons")
@@ -314,8 +307,8 @@ async def record(
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
     when the caller sent it along with its own statements; `first` the caller's writes the entry depends on
-    (the change itself, with `request` as `as_changed` says it leaves the row), sent before it in the same
-    round trip, their rows returned; `along` the caller's writes that need no answer, sent after it;
+    (the change itself, with `request` as the change leaves the row: see `record_change`), sent before it in
+    the same round trip, their rows returned; `along` the caller's writes that need no answer, sent after it;
     `library` what the change did to the library record, written alongside. Returns, with those rows,
     everyone read on the way (with `followers(request)`, what `view_of` needs to draw the request without
     reading names again).
@@ -360,6 +353,34 @@ async def record(
         ),
     )
     return Recorded(queued.people, before)
+
+
+async def record_change(
+    session: Work,
+    request: Any,
+    statement: Prepared,
+    values: Mapping[str, Any],
+    actor_id: int | None,
+    kind: ActivityType,
+    recipients: outbox.Recipients = (),
+    *,
+    before: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
+    **options: Any,
+) -> tuple[Any, dict[int, Any]]:
+    """Change a claimed request (a `request_change` statement setting `values`) and `record` it, in one round
+    trip: the entry is written from the row as the change will leave it, which the row lock keeps so.
+    `before`: writes the change depends on (the library record it points to). Returns the request as it now
+    is and everyone `record` read."""
+    recorded = await record(
+        session,
+        request._replace(**values),
+        actor_id,
+        kind,
+        recipients,
+        first=[*before, (statement, _bound(request.id, values))],
+        **options,
+    )
+    return recorded.first[-1][0], recorded.people
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))

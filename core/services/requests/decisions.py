@@ -23,13 +23,10 @@ from core.services.requests.common import (
     Person,
     RequestFields,
     RequestView,
-    as_changed,
-    change,
-    changing,
     followers,
     load_user,
     person,
-    record,
+    record_change,
     record_reading,
     request_change,
     require_permission,
@@ -87,7 +84,6 @@ async def approve_row(
         "quality_profile_id": media.quality_profile_id,
         "root_folder_id": media.root_folder_id,
     }
-    approved = as_changed(request, **approving)
     details: dict[str, Any] = {"approved_by": actor.username if actor else None}
     if retry:
         details["retry"] = True
@@ -97,20 +93,22 @@ async def approve_row(
         library_change = ActivityType.MEDIA_UPDATED  # a show already in the library: more of its seasons are sent
     library = None
     if library_change is not None:
-        library = LibraryEvent(library_change, media.id, details={"status": media.status.value, **_asked(approved)})
+        library = LibraryEvent(library_change, media.id, details={"status": media.status.value, **_asked(request)})
     # The library record, the request and what both did are written in one round trip.
-    recorded = await record(
+    approved, followed_by = await record_change(
         session,
-        approved,
+        request,
+        _APPROVED,
+        approving,
         actor_id,
         ActivityType.REQUEST_APPROVED,
         audience,
+        before=[library_write],
         read=read,
-        first=[library_write, changing(_APPROVED, request.id, **approving)],
         library=library,
         **details,
     )
-    return Approved(recorded.first[1][0], recorded.people)
+    return Approved(approved, followed_by)
 
 
 def _asked(request: RequestFields) -> dict[str, Any]:
@@ -201,17 +199,18 @@ async def deny(database: Database, request_id: int, *, actor_id: int, reason: st
     async with database.unit() as session:
         actor, request = await _decide(session, request_id, actor_id, "denied")
         denying = {"status": RequestStatus.DENIED, "denial_reason": reason, "approved_by_id": actor.id}
-        recorded = await record(
+        denied, followed_by = await record_change(
             session,
-            as_changed(request, **denying),
+            request,
+            _DENIED,
+            denying,
             actor.id,
             ActivityType.REQUEST_DENIED,
             followers(request),
-            first=[changing(_DENIED, request.id, **denying)],
             reason=reason,
             denied_by=actor.username,
         )
-        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
+        return await view_of(session, denied, followed_by=followed_by)
 
 
 async def cancel(database: Database, request_id: int, *, actor_id: int) -> RequestView:
@@ -225,9 +224,10 @@ async def cancel(database: Database, request_id: int, *, actor_id: int) -> Reque
                 "only the person who made request #{id} can cancel it", code="request.cancel_own", id=request_id
             )
         request = await claim(session, request_id, "cancelled")
-        request = await change(session, _CANCELLED, request.id, status=RequestStatus.CANCELLED)
-        await record(session, request, actor.id, ActivityType.REQUEST_CANCELLED)
-        return await view_of(session, request)
+        cancelled, _ = await record_change(
+            session, request, _CANCELLED, {"status": RequestStatus.CANCELLED}, actor.id, ActivityType.REQUEST_CANCELLED
+        )
+        return await view_of(session, cancelled)
 
 
 async def check_can_decide(database: Database, request_id: int, *, actor_id: int) -> None:

@@ -23,12 +23,11 @@ from core.services.requests.common import (
     MAX_REASON,
     LibraryEvent,
     RequestView,
-    as_changed,
     change,
-    changing,
     followers,
     load_user,
     record,
+    record_change,
     record_library,
     request_change,
     require_permission,
@@ -108,17 +107,10 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
         )
         found = {"status": RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL, "media_id": media.id}
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
-        recorded = await record(
-            session,
-            as_changed(request, **found),
-            None,
-            kind,
-            followers(request),
-            first=[changing(_FOUND, request.id, **found)],
-            library=library,
-            seasons=sorted(newly),
+        request, followed_by = await record_change(
+            session, request, _FOUND, found, None, kind, followers(request), library=library, seasons=sorted(newly)
         )
-        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
+        return await view_of(session, request, followed_by=followed_by)
 
 
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
@@ -127,16 +119,10 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
     async with database.unit() as session:
         request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
         failing = {"status": RequestStatus.FAILED, "failure_reason": reason}
-        recorded = await record(
-            session,
-            as_changed(request, **failing),
-            None,
-            ActivityType.REQUEST_FAILED,
-            followers(request),
-            first=[changing(_FAILED, request.id, **failing)],
-            reason=reason,
+        request, followed_by = await record_change(
+            session, request, _FAILED, failing, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason
         )
-        return await view_of(session, recorded.first[0][0], followed_by=recorded.people)
+        return await view_of(session, request, followed_by=followed_by)
 
 
 async def retry(database: Database, request_id: int, *, actor_id: int) -> RequestView:
