@@ -4,6 +4,8 @@ Prints one figure per line as `name: value unit`:
   ops_per_second              creates and approvals completed per second of wall time (target >= 500)
   cpu_per_operation           this process's CPU per operation, dispatcher included, ms (less noisy than
                               ops_per_second on a shared machine: one process can do 1000 / this per second)
+  host_cpu_per_operation      the whole machine's CPU per operation, ms: with a local PostgreSQL this adds
+                              the database's work (on Linux; 2 cores give at most 2000 / this ops/s)
   create_p50 / create_p99     latency of a create (or join), ms
   approve_p50 / approve_p99   latency of an approve attempt, ms (half of them lose the race by design)
   double_approvals            requests approved more than once (target 0)
@@ -26,7 +28,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from bench.support import bench_runtime, interpreter_speed, percentile, report
+from bench.support import bench_runtime, host_cpu_seconds, interpreter_speed, percentile, report
 from core import eventloop
 from core.db.models import Activity, OutboxMessage, User
 from core.enums import ActivityType, ContentType, OutboxStatus, UserRole
@@ -107,13 +109,14 @@ async def _load(runtime: Runtime) -> None:
         dispatcher.run(stop, redis=runtime.redis, prefix=runtime.settings.redis.key_prefix)
     )
 
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started, host_started = time.perf_counter(), time.process_time(), host_cpu_seconds()
     deciders = [asyncio.create_task(moderator_pair(index)) for index in range(MODERATORS)]
     await asyncio.gather(*(person(user_id) for user_id in users))
     for _ in deciders:
         await approvals.put(None)
     await asyncio.gather(*deciders)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    host_ended = host_cpu_seconds()
 
     await _until_delivered(runtime)
     stop.set()
@@ -142,9 +145,12 @@ async def _load(runtime: Runtime) -> None:
         )
 
     report("users", USERS, "people")
-    report("operations", len(create_ms) + len(approve_ms), "ops")
-    report("ops_per_second", (len(create_ms) + len(approve_ms)) / elapsed, "ops/s")
-    report("cpu_per_operation", 1000 * cpu / (len(create_ms) + len(approve_ms)), "ms")
+    operations = len(create_ms) + len(approve_ms)
+    report("operations", operations, "ops")
+    report("ops_per_second", operations / elapsed, "ops/s")
+    report("cpu_per_operation", 1000 * cpu / operations, "ms")
+    if host_started is not None and host_ended is not None:
+        report("host_cpu_per_operation", 1000 * (host_ended - host_started) / operations, "ms")
     report("create_p50", percentile(create_ms, 0.50), "ms")
     report("create_p99", percentile(create_ms, 0.99), "ms")
     report("approve_p50", percentile(approve_ms, 0.50), "ms")

@@ -19,7 +19,7 @@ from core.config import load_settings
 from core.db import migrate
 from core.runtime import Runtime, open_database, open_runtime
 
-__all__ = ["bench_runtime", "interpreter_speed", "percentile", "report"]
+__all__ = ["bench_runtime", "host_cpu_seconds", "interpreter_speed", "percentile", "report"]
 
 
 @asynccontextmanager
@@ -63,3 +63,18 @@ def interpreter_speed() -> float:
         assert len(ordered) == len(rows)
         best = min(best, time.process_time() - started)
     return best * 1000
+
+
+def host_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (every core, every process), or None off Linux.
+
+    Read before and after a run against a local PostgreSQL, the difference counts the database's work too,
+    which this process's own CPU figure leaves out.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal: idle and iowait are not work.
+    busy = sum(int(value) for index, value in enumerate(fields[:8]) if index not in (3, 4))
+    return busy / os.sysconf("SC_CLK_TCK")

@@ -8,9 +8,10 @@ import json
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from core.db.models import OutboxMessage
 from core.db.session import Database
@@ -18,6 +19,7 @@ from core.enums import ContentType, OutboxStatus, UserRole
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.pubsub import RedisSignals, subscribe
+from core.services import dispatcher as dispatcher_module
 from core.services import outbox, requests
 from core.services.dispatcher import Delivery, Dispatcher, DispatchPolicy, backoff
 from core.services.users import add_user
@@ -245,12 +247,37 @@ async def test_stale_record_from_a_dispatcher_that_lost_its_lease_is_dropped(db:
     first = Dispatcher(db, [slow], FAST)
     claimed = await first._claim()
     async with db.transaction() as session:  # the lease runs out
-        await session.execute(update(OutboxMessage).values(next_attempt_at=OutboxMessage.created_at))
+        await session.execute(update(OutboxMessage).values(leased_until=OutboxMessage.created_at))
     await Dispatcher(db, [fast], FAST).drain()
     addressed = first._address(claimed)
     await first._record([await first._handle(delivery, row) for delivery, row in addressed])
     [row] = await rows(db)
     assert (row.status, row.attempts, row.delivered_via) == (OutboxStatus.DELIVERED, 2, ["console"])
+
+
+async def test_a_claim_rewrites_each_row_in_place_without_touching_an_index(db: Database) -> None:
+    # Many pages' worth of notifications the size services write: a claim of full pages could not stay HOT.
+    ids = [(await add_user(db, f"user{n}", UserRole.USER)).id for n in range(20)]
+    async with db.transaction() as session:
+        for number in range(30):
+            await outbox.enqueue(
+                session,
+                event="request_approved",
+                dedup_base=f"hot:{number}",
+                recipients=ids,
+                payload={"title": f"Title {number}", "overview": "x" * 300, "seasons": list(range(10))},
+            )
+    async with db.transaction() as session:
+        claimed = await dispatcher_module._CLAIM.rows(session, batch=1000, lease=timedelta(seconds=60))
+        updated, hot = (
+            await session.execute(
+                text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'outbox'")
+            )
+        ).one()
+        pages = (await session.execute(text("SELECT count(DISTINCT (ctid::text::point)[0]) FROM outbox"))).scalar_one()
+    assert len(claimed) == updated == 600
+    assert pages > 10
+    assert hot == updated, f"{updated - hot} of {updated} claimed rows needed new index entries"
 
 
 def test_backoff_doubles_within_its_cap_with_jitter() -> None:

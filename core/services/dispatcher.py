@@ -1,8 +1,8 @@
 """Delivering the outbox through whatever front ends are running.
 
-A message is claimed by pushing its next attempt one lease into the future (committed before any delivery),
-so concurrent dispatchers never take the same row, and a dispatcher that dies holding a row gives it back
-when the lease runs out: a change committed but never delivered is delivered after a restart, once.
+A message is claimed by leasing it (committed before any delivery), so concurrent dispatchers never take
+the same row, and a dispatcher that dies holding a row gives it back when the lease runs out: a change
+committed but never delivered is delivered after a restart, once.
 Each front end that delivered is remembered on the row, so a retry after a partial failure only goes to
 the front ends that failed. Failures are retried with exponential backoff and jitter, and recorded; after
 the last attempt the row is marked failed and kept with its error.
@@ -33,6 +33,7 @@ from sqlalchemy import (
     cast,
     column,
     func,
+    or_,
     select,
     update,
 )
@@ -111,9 +112,10 @@ class _Outcome:
     errors: list[str] = field(default_factory=list)
 
 
+_UNLEASED = or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until <= func.now())
 _DUE = (
     select(OutboxMessage.id)
-    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now())
+    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now(), _UNLEASED)
     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     .limit(bindparam("batch", type_=Integer))
     .with_for_update(skip_locked=True)
@@ -121,7 +123,7 @@ _DUE = (
 _CLAIMED = (
     update(OutboxMessage)
     .where(OutboxMessage.id.in_(_DUE.scalar_subquery()))
-    .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=func.now() + bindparam("lease", type_=Interval))
+    .values(attempts=OutboxMessage.attempts + 1, leased_until=func.now() + bindparam("lease", type_=Interval))
     .returning(
         OutboxMessage.id,
         OutboxMessage.dedup_key,
@@ -169,12 +171,22 @@ _RECORD = Prepared(
         delivered_at=case(
             (bindparam("delivered", type_=Boolean), func.clock_timestamp()), else_=OutboxMessage.delivered_at
         ),
+        leased_until=None,
         # A retry is due after `retry` (an interval); with none, the time stays as it is.
         next_attempt_at=func.coalesce(
             func.clock_timestamp() + cast(bindparam("retry", type_=Interval), Interval), OutboxMessage.next_attempt_at
         ),
     )
 )
+
+
+# Seconds until the first pending row falls due: its next attempt, or its lease's end if it is claimed.
+_WAIT = select(
+    func.extract(
+        "epoch",
+        func.min(func.greatest(OutboxMessage.next_attempt_at, OutboxMessage.leased_until)) - func.now(),
+    )
+).where(OutboxMessage.status == OutboxStatus.PENDING)
 
 
 class Dispatcher:
@@ -240,13 +252,7 @@ class Dispatcher:
     async def _seconds_until_due(self) -> float:
         try:
             async with self._database.session() as session:
-                wait = (
-                    await session.execute(
-                        select(func.extract("epoch", func.min(OutboxMessage.next_attempt_at) - func.now())).where(
-                            OutboxMessage.status == OutboxStatus.PENDING
-                        )
-                    )
-                ).scalar_one()
+                wait = (await session.execute(_WAIT)).scalar_one()
         except Exception:
             return self._policy.poll_seconds
         if wait is None:

@@ -24,6 +24,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
         Index("ix_outbox_recipient_user_id", "recipient_user_id"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # Room on each page for a claim to rewrite its row in place (see `leased_until`).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -36,6 +38,9 @@ class OutboxMessage(Base):
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS, server_default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
     next_attempt_at: Mapped[datetime] = created_at_column()
+    # Set by the dispatcher that claimed the row: nobody else takes it before then. No index reads it, so
+    # a claim is a HOT update (no new index entries), where moving next_attempt_at would touch every index.
+    leased_until: Mapped[datetime | None]
     last_error: Mapped[str | None]
     created_at: Mapped[datetime] = created_at_column()
     delivered_at: Mapped[datetime | None]
