@@ -1,4 +1,5 @@
-"""outbox: a claim's lease in a column of its own, with room on each page for the claim to stay HOT
+"""outbox: a claim's lease in a column of its own, with room on each page for the claim to stay HOT; no
+foreign key to its recipient
 
 Revision ID: 0003
 Revises: 0002
@@ -25,9 +26,19 @@ def upgrade() -> None:
     op.add_column("outbox", sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
     # Rows claimed before this keep their lease in next_attempt_at, which still holds them until then.
     op.execute("ALTER TABLE outbox SET (fillfactor = 50)")
+    # The key made every notification lock its recipient's user row (FOR KEY SHARE): each new request
+    # locked every moderator's row, in every concurrent transaction. Users are disabled, not deleted; a
+    # row whose recipient is gone is recorded as failed by the dispatcher, which reads the recipient anyway.
+    op.drop_constraint("fk_outbox_recipient_user_id_user", "outbox", type_="foreignkey")
+    op.drop_index("ix_outbox_recipient_user_id", table_name="outbox")
 
 
 def downgrade() -> None:
+    op.execute('DELETE FROM outbox WHERE recipient_user_id NOT IN (SELECT id FROM "user")')
+    op.create_index("ix_outbox_recipient_user_id", "outbox", ["recipient_user_id"], unique=False)
+    op.create_foreign_key(
+        "fk_outbox_recipient_user_id_user", "outbox", "user", ["recipient_user_id"], ["id"], ondelete="CASCADE"
+    )
     op.execute(
         "UPDATE outbox SET next_attempt_at = leased_until WHERE status = 'pending' AND leased_until > next_attempt_at"
     )

@@ -22,7 +22,6 @@ class OutboxMessage(Base):
     __table_args__ = (
         # The dispatcher's only query: what is due now.
         Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
-        Index("ix_outbox_recipient_user_id", "recipient_user_id"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         # Room on each page for a claim to rewrite its row in place (see `leased_until`).
         {"postgresql_with": {"fillfactor": 50}},
@@ -33,7 +32,9 @@ class OutboxMessage(Base):
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     event: Mapped[str] = mapped_column(String(64))
     # Null for channel announcements that go to a platform's configured channel rather than a person.
-    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    # Not a foreign key: one would lock the recipient's user row in every transaction that notifies them
+    # (each new request, every moderator). The dispatcher reads the recipient and fails a row whose is gone.
+    recipient_user_id: Mapped[int | None]
     payload: Mapped[JsonDict]
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS, server_default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
