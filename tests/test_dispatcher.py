@@ -150,20 +150,6 @@ async def test_nobody_reachable_is_recorded_not_retried_forever(db: Database) ->
     assert row.last_error == "no front end reaches alice (front ends: telegram)"
 
 
-async def test_a_notification_whose_recipient_was_removed_is_recorded_as_failed(db: Database) -> None:
-    [alice] = await queue(db, 1)
-    async with db.transaction() as session:  # by hand: idkarr disables people, it never deletes them
-        await session.execute(text('DELETE FROM "user" WHERE id = :id'), {"id": alice})
-    front_end = Recorder()
-    await Dispatcher(db, [front_end], FAST).drain()
-    [row] = await rows(db)
-    assert (row.status, row.last_error, front_end.received) == (
-        OutboxStatus.FAILED,
-        "the recipient is no longer an active user",
-        [],
-    )
-
-
 async def test_a_dispatcher_killed_mid_delivery_is_finished_by_the_next_exactly_once(db: Database) -> None:
     ids = [(await add_user(db, name, UserRole.USER)).id for name in ("alice", "bob", "carol")]
     await queue(db, 4, recipients=ids)

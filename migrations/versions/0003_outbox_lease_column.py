@@ -1,5 +1,5 @@
-"""outbox: a claim's lease in a column of its own, with room on each page for the claim to stay HOT; no
-foreign key to its recipient
+"""outbox: a claim's lease in a column of its own, with room on each page for the claim to stay HOT; a
+trigger in place of the foreign key to its recipient
 
 Revision ID: 0003
 Revises: 0002
@@ -27,13 +27,29 @@ def upgrade() -> None:
     # Rows claimed before this keep their lease in next_attempt_at, which still holds them until then.
     op.execute("ALTER TABLE outbox SET (fillfactor = 50)")
     # The key made every notification lock its recipient's user row (FOR KEY SHARE): each new request
-    # locked every moderator's row, in every concurrent transaction. Users are disabled, not deleted; a
-    # row whose recipient is gone is recorded as failed by the dispatcher, which reads the recipient anyway.
+    # locked every moderator's row, in every concurrent transaction. A trigger keeps what the key's cascade
+    # did, a deleted person's messages go with them, at the cost of a scan on the rare deletion instead.
     op.drop_constraint("fk_outbox_recipient_user_id_user", "outbox", type_="foreignkey")
     op.drop_index("ix_outbox_recipient_user_id", table_name="outbox")
+    op.execute(
+        """
+        CREATE FUNCTION outbox_forget_recipients() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM outbox WHERE recipient_user_id IN (SELECT id FROM gone);
+            RETURN NULL;
+        END
+        $$
+        """
+    )
+    op.execute(
+        'CREATE TRIGGER user_deleted_forget_outbox AFTER DELETE ON "user" REFERENCING OLD TABLE AS gone '
+        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_forget_recipients()"
+    )
 
 
 def downgrade() -> None:
+    op.execute('DROP TRIGGER user_deleted_forget_outbox ON "user"')
+    op.execute("DROP FUNCTION outbox_forget_recipients()")
     op.execute('DELETE FROM outbox WHERE recipient_user_id NOT IN (SELECT id FROM "user")')
     op.create_index("ix_outbox_recipient_user_id", "outbox", ["recipient_user_id"], unique=False)
     op.create_foreign_key(

@@ -33,7 +33,7 @@ class OutboxMessage(Base):
     event: Mapped[str] = mapped_column(String(64))
     # Null for channel announcements that go to a platform's configured channel rather than a person.
     # Not a foreign key: one would lock the recipient's user row in every transaction that notifies them
-    # (each new request, every moderator). The dispatcher reads the recipient and fails a row whose is gone.
+    # (each new request, every moderator). A trigger on "user" (migration 0003) deletes a deleted person's.
     recipient_user_id: Mapped[int | None]
     payload: Mapped[JsonDict]
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS, server_default=OutboxStatus.PENDING.value)
