@@ -150,7 +150,18 @@ class Person(Protocol):
     request_limit: int | None
 
 
-_USER = select(*User.__table__.c).where(User.id == bindparam("id"))
+# What the rules read of a person (`Person`, and the quotas `create` looks up by content type): not the
+# whole row, whose secrets (password and API key hashes, a Plex token) a permission check has no use for.
+_USER = select(
+    User.id,
+    User.username,
+    User.role,
+    User.status,
+    User.permissions,
+    User.privacy_settings,
+    User.request_limit,
+    *(getattr(User, f"{kind}_quota_{part}") for kind in ("movie", "series", "anime") for part in ("limit", "days")),
+).where(User.id == bindparam("id"))
 USER_ROW = Prepared(_USER)  # given `id`; see `person`
 USER_LOCKED = Prepared(_USER.with_for_update())  # the same, locked: see `create`
 
