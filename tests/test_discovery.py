@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -125,15 +125,34 @@ async def test_items_say_what_is_in_the_library_and_what_is_requested(
         session.add(
             Media(content_type=ContentType.MOVIE, tmdb_id=603, title="The Matrix", status=MediaStatus.AVAILABLE)
         )
+        session.add(
+            Media(content_type=ContentType.MOVIE, tmdb_id=680, title="Pulp Fiction", status=MediaStatus.DELETED)
+        )
         alice = await make_user(session)
         await make_request(session, alice, tmdb_id=550, title="Fight Club")
+        # Asked for again after a denial: the newest request is the one to show.
+        now = datetime.now(UTC)
+        await make_request(
+            session,
+            alice,
+            tmdb_id=155,
+            title="The Dark Knight",
+            status=RequestStatus.DENIED,
+            denial_reason="not now",
+            created_at=now - timedelta(days=2),
+        )
+        await make_request(session, alice, tmdb_id=155, title="The Dark Knight", created_at=now)
     service = discovery_service(db, redis_client, CATALOG)
     matrix = (await service.search("tmdb:603")).items[0]
     fight_club = (await service.search("tmdb:550")).items[0]
     inception = (await service.search("tmdb:27205")).items[0]
-    assert (matrix.exists_in_library, matrix.media_id is not None) == (True, True)
-    assert fight_club.request_status == RequestStatus.PENDING
+    pulp_fiction = (await service.search("tmdb:680")).items[0]
+    dark_knight = (await service.search("tmdb:155")).items[0]
+    assert (matrix.exists_in_library, matrix.media_id is not None, matrix.request_status) == (True, True, None)
+    assert (fight_club.exists_in_library, fight_club.request_status) == (False, RequestStatus.PENDING)
     assert (inception.exists_in_library, inception.request_status) == (False, None)
+    assert (pulp_fiction.exists_in_library, pulp_fiction.media_id) == (False, None)
+    assert (dark_knight.title.title, dark_knight.request_status) == ("The Dark Knight", RequestStatus.PENDING)
 
 
 async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(

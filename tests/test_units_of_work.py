@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, column, func, select, table, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,3 +212,20 @@ async def test_a_lean_units_connection_that_died_while_idle_is_replaced_unnotice
         assert second.pid != first.pid
     finally:
         await database.dispose()
+
+
+async def test_reads_run_outside_a_transaction_refuse_writes_and_hand_back_a_transactional_connection(
+    one_connection: Database,
+) -> None:
+    ivy = await _user(one_connection, "ivy")
+    async with one_connection.reads() as reads:
+        (row,) = await _NAME.rows(reads, id=ivy)
+        (backend,) = await _BACKEND.rows(reads)
+        assert (row.username, reads.connection.info.transaction_status) == ("ivy", TransactionStatus.IDLE)
+        with pytest.raises(RuntimeError, match="a write in a unit of reads"):
+            await _RENAME.rows(reads, id=ivy, name="never")
+    assert await _name(one_connection, ivy) == "ivy"
+    async with one_connection.unit() as unit:
+        (same,) = await _BACKEND.rows(unit)
+        assert same.pid == backend.pid, "the pool's one connection"
+        assert unit.connection.info.transaction_status == TransactionStatus.INTRANS

@@ -71,8 +71,9 @@ ACTIVITY = "activity"  # an activity entry was written: real-time feeds
 class Unit:
     """A unit of work on a plain psycopg connection, inside its transaction (see the module's docstring)."""
 
-    def __init__(self, connection: AsyncConnection[Any]) -> None:
+    def __init__(self, connection: AsyncConnection[Any], *, read_only: bool = False) -> None:
         self.connection = connection
+        self.read_only = read_only  # `Database.reads`: no transaction, so nothing may be written
         self.info: dict[str, Any] = {}
 
 
@@ -127,6 +128,9 @@ def reads_only(sql: str) -> bool:
 
 def note_write(work: Work) -> None:
     """Record that the transaction has sent a write (for statements the engine does not see)."""
+    if isinstance(work, Unit) and work.read_only:
+        # Outside a transaction the write would be kept at once, whatever happened after it.
+        raise RuntimeError("a write in a unit of reads (Database.reads); use Database.unit")
     (work.info if isinstance(work, Unit) else work.info[_CONNECTION_INFO])[_WROTE] = True
 
 
@@ -278,6 +282,23 @@ class Database:
         finally:
             await pool.putconn(connection)
         await self._send(unit.info.pop(_SIGNALS, []))
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[Unit]:
+        """Reads that need no transaction around them, on the lean unit's pool: under READ COMMITTED each
+        statement takes its own snapshot anyway, so running each on its own (autocommit) changes nothing
+        they see and spares the BEGIN and COMMIT. Prepared statements that write are refused."""
+        pool = self._pool or await self._open_pool()
+        connection = await pool.getconn()
+        try:
+            await connection.set_autocommit(True)
+            yield Unit(connection, read_only=True)
+        finally:
+            try:
+                await connection.set_autocommit(False)
+            except Exception:
+                await connection.close()  # broken, or left inside a transaction: the pool discards it
+            await pool.putconn(connection)
 
     async def _open_pool(self) -> HotPool:
         async with self._opening:  # the first units of work arrive together: one pool for all of them

@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, any_, bindparam, or_, select
+from sqlalchemy import DateTime, Integer, any_, bindparam, literal_column, null, or_, select, type_coerce, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.config import CacheSettings
 from core.db.models import Media, Request
-from core.db.prepared import Prepared, together
+from core.db.pgtypes import REQUEST_STATUS
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ContentType, DiscoveryKind, MediaStatus, RequestStatus
 from core.errors import InvalidInput
@@ -133,15 +134,27 @@ def _of_titles(model: Any) -> Any:
     )
 
 
-_MEDIA_OF = Prepared(
-    select(Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id).where(
-        _of_titles(Media), Media.status != MediaStatus.DELETED
-    )
-)
-_REQUESTS_OF = Prepared(
-    select(Request.content_type, Request.tmdb_id, Request.tvdb_id, Request.status)
-    .where(_of_titles(Request))
-    .order_by(Request.created_at)
+# What idkarr has of a page's titles, in one statement: library records (with `media_id`), then requests
+# oldest first (with `status`), so the newest request's status is read last.
+_KNOWN = Prepared(
+    union_all(
+        select(
+            Media.id.label("media_id"),
+            Media.content_type,
+            Media.tmdb_id,
+            Media.tvdb_id,
+            type_coerce(null(), REQUEST_STATUS).label("status"),
+            type_coerce(null(), DateTime(timezone=True)).label("created_at"),
+        ).where(_of_titles(Media), Media.status != MediaStatus.DELETED),
+        select(
+            type_coerce(null(), Integer),
+            Request.content_type,
+            Request.tmdb_id,
+            Request.tvdb_id,
+            Request.status,
+            Request.created_at,
+        ).where(_of_titles(Request)),
+    ).order_by(literal_column("created_at").asc().nulls_first())
 )
 
 
@@ -425,19 +438,18 @@ class DiscoveryService:
         }
         if not ids["tmdb"] and not ids["tvdb"]:
             return [DiscoveryItem(t) for t in titles]
-        # Every page shown is marked, so this is two prepared statements in one round trip (see core.db.prepared).
-        async with self._database.unit() as unit:
-            media_rows, request_rows = await together(unit, (_MEDIA_OF, ids), (_REQUESTS_OF, ids))
+        # Every page shown is marked: one prepared statement (see core.db.prepared), no transaction around it.
+        async with self._database.reads() as unit:
+            known = await _KNOWN.rows(unit, **ids)
         media: dict[tuple[ContentType, str, int], int] = {}
-        for row in media_rows:
-            for name in ("tmdb_id", "tvdb_id"):
-                if getattr(row, name) is not None:
-                    media[(row.content_type, name, getattr(row, name))] = row.id
         requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
-        for asked in request_rows:  # oldest first, so the newest request's status wins
+        for row in known:
             for name in ("tmdb_id", "tvdb_id"):
-                if getattr(asked, name) is not None:
-                    requests[(asked.content_type, name, getattr(asked, name))] = asked.status
+                if (value := getattr(row, name)) is not None:
+                    if row.media_id is not None:
+                        media[(row.content_type, name, value)] = row.media_id
+                    else:
+                        requests[(row.content_type, name, value)] = row.status
         marked = []
         for title in titles:
             keys = [
