@@ -146,8 +146,8 @@ _KNOWN = Prepared(
             type_coerce(null(), REQUEST_STATUS).label("status"),
             type_coerce(null(), DateTime(timezone=True)).label("created_at"),
         ).where(_of_titles(Media), Media.status != MediaStatus.DELETED),
-        select(
-            type_coerce(null(), Integer),
+        select(  # the first select names and types the columns
+            null(),
             Request.content_type,
             Request.tmdb_id,
             Request.tvdb_id,
