@@ -42,7 +42,8 @@ ZIPF_EXPONENT = 1.2
 
 def _service(runtime: Runtime, client: httpx.AsyncClient, rate: float, prefix: str) -> DiscoveryService:
     upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(rate))
-    cache = PageCache(redis=runtime.redis, database=runtime.database, prefix=prefix)
+    # Under the run's own Redis prefix: a warm cache left by an earlier run would fake the cold figures.
+    cache = PageCache(redis=runtime.redis, database=runtime.database, prefix=runtime.settings.redis.key_prefix + prefix)
     return DiscoveryService(
         providers=[TmdbProvider(upstream, api_key=API_KEY)], cache=cache, database=runtime.database, ttl=CacheSettings()
     )
@@ -50,7 +51,7 @@ def _service(runtime: Runtime, client: httpx.AsyncClient, rate: float, prefix: s
 
 async def warm_latency(runtime: Runtime, fake: FakeTmdb) -> None:
     async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "bench-warm:")
+        service = _service(runtime, client, 1000, "warm:")
         await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
         await service.search("synthetic film 0001")
         for name in ("warm_discover", "warm_search"):
@@ -68,7 +69,7 @@ async def warm_latency(runtime: Runtime, fake: FakeTmdb) -> None:
 
 async def cold_identical(runtime: Runtime, fake: FakeTmdb) -> None:
     async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "bench-cold:")
+        service = _service(runtime, client, 1000, "cold:")
         before = fake.calls["search/multi"]
         fake.hold = asyncio.Event()
         searches = [asyncio.ensure_future(service.search("synthetic film 0500")) for _ in range(1000)]
@@ -85,7 +86,7 @@ async def replay(runtime: Runtime, fake: FakeTmdb) -> None:
     weights = list(accumulate(1 / (rank**ZIPF_EXPONENT) for rank in range(1, 1001)))
     spellings = (str.lower, str.upper, str.title, lambda s: f"  {s}  ")
     async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "bench-replay:")
+        service = _service(runtime, client, 1000, "replay:")
         before = fake.calls["search/multi"]
         asked: set[str] = set()
         for _ in range(10_000):
@@ -104,7 +105,7 @@ async def replay(runtime: Runtime, fake: FakeTmdb) -> None:
 
 async def rate_limit(runtime: Runtime, fake: FakeTmdb) -> None:
     async with httpx.AsyncClient(base_url=fake.base_url + "/", timeout=60) as client:
-        service = _service(runtime, client, TMDB_RATE, "bench-rate:")
+        service = _service(runtime, client, TMDB_RATE, "rate:")
         fake.arrivals.clear()
         demand = int(TMDB_RATE * 10)
         tasks = []

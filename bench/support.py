@@ -1,41 +1,66 @@
 """What the benchmarks share: a real runtime and percentile arithmetic.
 
 The runtime uses embedded PostgreSQL and Redis in a temporary directory, or the servers named by
-IDKARR_BENCH_DATABASE_URL / IDKARR_BENCH_REDIS_URL. Run benchmarks from the repository root:
-`python -m bench.NAME`.
+IDKARR_BENCH_DATABASE_URL / IDKARR_BENCH_REDIS_URL. On a named PostgreSQL each run creates a database of
+its own (and drops it after), and on a named Redis each run keeps its keys under a prefix of its own, so
+runs can follow each other without one meeting the users or the warm cache another left. Run benchmarks
+from the repository root: `python -m bench.NAME`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from core.config import load_settings
 from core.db import migrate
+from core.dburl import DatabaseUrl
 from core.runtime import Runtime, open_database, open_runtime
+from tests.scratch import PostgresServer
 
 __all__ = ["bench_runtime", "host_cpu_seconds", "interpreter_speed", "percentile", "report"]
 
 
 @asynccontextmanager
 async def bench_runtime() -> AsyncIterator[Runtime]:
-    with tempfile.TemporaryDirectory(prefix="idkarr-bench-") as tmp:
+    prefix = f"idkarr-bench-{secrets.token_hex(4)}:"
+    with tempfile.TemporaryDirectory(prefix="idkarr-bench-") as tmp, _scratch_database() as database_url:
         settings = load_settings(
             data_dir=Path(tmp),
             # Sized for this 2-core machine: with 10 or 20 connections the same load ran 5-15 % slower and
             # its p99 latencies were higher, the extra transactions only queueing inside PostgreSQL.
-            database={"url": os.environ.get("IDKARR_BENCH_DATABASE_URL"), "pool_size": 5},
-            redis={"url": os.environ.get("IDKARR_BENCH_REDIS_URL"), "key_prefix": "idkarr-bench:"},
+            database={"url": database_url, "pool_size": 5},
+            redis={"url": os.environ.get("IDKARR_BENCH_REDIS_URL") or None, "key_prefix": prefix},
         )
         async with open_database(settings) as database:
             await migrate.upgrade(database)
         async with open_runtime(settings) as runtime:
-            yield runtime
+            try:
+                yield runtime
+            finally:
+                async for key in runtime.redis.scan_iter(match=f"{prefix}*", count=1000):
+                    await runtime.redis.delete(key)
+
+
+@contextmanager
+def _scratch_database() -> Iterator[str | None]:
+    """A new database on IDKARR_BENCH_DATABASE_URL's server for this run, or None for the embedded one."""
+    named = os.environ.get("IDKARR_BENCH_DATABASE_URL")
+    if not named:
+        yield None
+        return
+    server = PostgresServer(admin=DatabaseUrl.parse(named))
+    url = server.create_database(prefix="idkarr_bench")
+    try:
+        yield url.libpq
+    finally:
+        server.drop_database(url)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis.asyncio as aioredis
-from psycopg import sql
 from sqlalchemy import text
 
 import core.db.models  # noqa: F401  (every table, for TRUNCATE)
@@ -30,20 +27,7 @@ from core.db.session import Database
 from core.dburl import DatabaseUrl
 from core.embedded import EmbeddedPostgres, EmbeddedRedis
 
-
-@dataclass(frozen=True)
-class PostgresServer:
-    admin: DatabaseUrl  # a database to connect to for CREATE/DROP DATABASE
-
-    def create_database(self) -> DatabaseUrl:
-        name = f"idkarr_test_{secrets.token_hex(4)}"
-        with psycopg.connect(self.admin.libpq, autocommit=True) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return self.admin.with_database(name)
-
-    def drop_database(self, url: DatabaseUrl) -> None:
-        with psycopg.connect(self.admin.libpq, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database)))
+from .scratch import PostgresServer
 
 
 @pytest.fixture(scope="session")

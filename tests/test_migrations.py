@@ -14,7 +14,8 @@ from core.db.base import Base
 from core.db.migrate import SchemaNotCurrent
 from core.db.session import Database
 
-from .conftest import Idkarr, PostgresServer
+from .conftest import Idkarr
+from .scratch import PostgresServer
 
 
 @pytest.fixture
