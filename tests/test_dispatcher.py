@@ -15,6 +15,7 @@ from sqlalchemy import select, text, update
 
 from core.db.models import OutboxMessage
 from core.db.session import Database
+from core.dburl import DatabaseUrl
 from core.enums import ContentType, OutboxStatus, UserRole
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
@@ -239,6 +240,41 @@ async def test_activity_is_published_the_moment_it_commits(db: Database, redis_c
     assert [(m["type"], m["title"], m["request_id"], m["user_id"]) for m in heard] == [
         ("request_created", "The Matrix", created.request.id, alice.id)
     ]
+
+
+async def test_deliveries_do_not_queue_behind_a_burst_that_holds_every_connection(
+    db: Database, migrated_url: DatabaseUrl
+) -> None:
+    await queue(db, 3)
+    small = Database(url=migrated_url, pool_size=1)  # two pooled connections for units of work
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def busy() -> None:
+        async with small.unit():
+            held.set()
+            await release.wait()
+
+    burst = [asyncio.create_task(busy()) for _ in range(2)]
+    try:
+        await held.wait()
+        queued_unit = asyncio.create_task(_one_unit(small))
+        await asyncio.sleep(0.1)
+        assert not queued_unit.done()  # every pooled connection is taken: a unit of work waits
+        front_end = Recorder()
+        assert await asyncio.wait_for(Dispatcher(small, [front_end], FAST).run_once(), timeout=5) == 3
+        assert len(front_end.received) == 3
+        assert {row.status for row in await rows(db)} == {OutboxStatus.DELIVERED}
+    finally:
+        release.set()
+        await asyncio.gather(*burst)
+        await queued_unit
+        await small.dispose()
+
+
+async def _one_unit(database: Database) -> None:
+    async with database.unit():
+        pass
 
 
 async def test_stale_record_from_a_dispatcher_that_lost_its_lease_is_dropped(db: Database) -> None:

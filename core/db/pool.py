@@ -20,7 +20,9 @@ __all__ = ["HotPool"]
 
 
 class HotPool:
-    def __init__(self, url: DatabaseUrl, *, size: int, connect_timeout: float, ping_idle_after: float) -> None:
+    def __init__(
+        self, url: DatabaseUrl, *, name: str, size: int, connect_timeout: float, ping_idle_after: float
+    ) -> None:
         self._ping_idle_after = ping_idle_after
         self._idle_since: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
@@ -34,7 +36,7 @@ class HotPool:
             },
             check=self._check,
             open=False,
-            name="idkarr-units",
+            name=name,
         )
         self._connect_timeout = connect_timeout
 

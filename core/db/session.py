@@ -235,6 +235,7 @@ class Database:
         self.url = url
         self._pool_size, self._connect_timeout, self._ping_idle_after = pool_size, connect_timeout, ping_idle_after
         self._pool: HotPool | None = None
+        self._reserved: HotPool | None = None
         self._opening = asyncio.Lock()
         self.engine: AsyncEngine = create_async_engine(
             url.sqlalchemy,
@@ -267,9 +268,14 @@ class Database:
         await self._send(signals)
 
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
-        """A lean unit of work (see the module's docstring), ended as `transaction` ends its session."""
-        pool = self._pool or await self._open_pool()
+    async def unit(self, *, reserved: bool = False) -> AsyncIterator[Unit]:
+        """A lean unit of work (see the module's docstring), ended as `transaction` ends its session.
+
+        `reserved` runs it on the one connection kept for the outbox dispatcher: in a burst of requests
+        every pooled connection has a queue of units waiting for it, and a delivery that queued behind
+        them reached people seconds after the change it reports.
+        """
+        pool = (self._reserved or await self._open_reserved()) if reserved else (self._pool or await self._open_pool())
         connection = await pool.getconn()
         try:
             unit = Unit(connection)
@@ -303,15 +309,26 @@ class Database:
     async def _open_pool(self) -> HotPool:
         async with self._opening:  # the first units of work arrive together: one pool for all of them
             if self._pool is None:
-                pool = HotPool(
-                    self.url,
-                    size=2 * self._pool_size,  # as the ORM pool: pool_size, and as many again under load
-                    connect_timeout=self._connect_timeout,
-                    ping_idle_after=self._ping_idle_after,
-                )
-                await pool.open()
-                self._pool = pool
+                # As the ORM pool: pool_size, and as many again under load.
+                self._pool = await self._new_pool("idkarr-units", 2 * self._pool_size)
             return self._pool
+
+    async def _open_reserved(self) -> HotPool:
+        async with self._opening:
+            if self._reserved is None:
+                self._reserved = await self._new_pool("idkarr-outbox", 1)
+            return self._reserved
+
+    async def _new_pool(self, name: str, size: int) -> HotPool:
+        pool = HotPool(
+            self.url,
+            name=name,
+            size=size,
+            connect_timeout=self._connect_timeout,
+            ping_idle_after=self._ping_idle_after,
+        )
+        await pool.open()
+        return pool
 
     async def _send(self, signals: list[Signal]) -> None:
         if signals and self.after_commit is not None:
@@ -333,7 +350,8 @@ class Database:
             await _end_unkept(session, None)
 
     async def dispose(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._reserved):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._reserved = None
         await self.engine.dispose()

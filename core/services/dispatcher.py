@@ -261,7 +261,7 @@ class Dispatcher:
 
     async def _claim(self) -> list[Any]:
         """A batch of due rows, leased and committed before any delivery, each with its recipient."""
-        async with self._database.unit() as session:
+        async with self._database.unit(reserved=True) as session:
             return await _CLAIM.rows(
                 session, batch=self._policy.batch, lease=timedelta(seconds=self._policy.lease_seconds)
             )
@@ -326,7 +326,7 @@ class Dispatcher:
         for result in results:
             key = (result.status, result.delivered_via, result.error, result.retry_in)
             groups.setdefault(key, []).append(result.row)
-        async with self._database.unit() as session:
+        async with self._database.unit(reserved=True) as session:
             await together(
                 session,
                 *(
