@@ -59,6 +59,8 @@ async def test_moderation_buttons_work_for_any_moderator_checked_at_press_time(
     listed = await conversation.say("/requests pending", actor=who["mod"])
     approve = listed.cards[0].buttons[0]
     assert approve.label == "Approve"
+    theirs = await conversation.say("/requests", actor=who["alice"])
+    assert [button.label for button in theirs.cards[0].buttons] == ["Cancel request"]  # no deciding for her
     # The moderator who drew the button loses the role before anyone presses it.
     await conversation.say("/requests pending", actor=who["mod2"])
     from core.services.users import set_role
@@ -199,13 +201,18 @@ async def test_seasons_are_edited_while_pending_and_a_failed_request_is_retried_
 
     await conversation.say("/approve 2", actor=who["mod"])
     await requests.mark_failed(db, 2, reason="Radarr: disk full")
-    listed = await conversation.say("/requests failed", actor=who["alice"])
-    retry = listed.cards[0].buttons[0]
-    assert retry.label == "Retry"
-    refused = await conversation.press(retry.token, actor=who["alice"])  # drawn for her, pressed without the right
+    hers = await conversation.say("/requests failed", actor=who["alice"])
+    assert hers.cards[0].title == "The Matrix (1999)"
+    assert hers.cards[0].buttons == ()  # only those who may retry are offered Retry
+    refused = await conversation.say("/retry 2", actor=who["alice"])
     assert refused.error
     assert "may not approve or deny" in refused.text
-    assert (await conversation.say("/retry 2", actor=who["mod"])).text == "Sent request #2 again: The Matrix (1999)."
+    retry = (await conversation.say("/requests failed", actor=who["mod"])).cards[0].buttons[0]
+    assert retry.label == "Retry"
+    assert (await conversation.press(retry.token, actor=who["alice"])).text == (
+        "That button belongs to someone else's conversation."
+    )
+    assert (await conversation.press(retry.token, actor=who["mod"])).text == "Sent request #2 again: The Matrix (1999)."
     again = await conversation.say("/retry 2", actor=who["mod"])
     assert again.text == "Sorry: request #2 was already approved by mod; it cannot be retried."
 

@@ -152,14 +152,15 @@ async def list_page(ctx: Context, *, filter: str, offset: int) -> Reply:
     )
     if not found:
         return Reply(text=ctx.t("request.list_none"))
-    cards = tuple(_request_card(ctx, view) for view in found[:LIST_PAGE])
+    decides = await requests.may_decide(ctx.runtime.database, ctx.actor.user_id)
+    cards = tuple(_request_card(ctx, view, decides=decides) for view in found[:LIST_PAGE])
     more: tuple[Button, ...] = ()
     if len(found) > LIST_PAGE:
         more = (ctx.buttons.make(ctx.t("button.more"), "requests.page", filter=filter, offset=offset + LIST_PAGE),)
     return Reply(text=ctx.t("request.list_title", filter=filter), cards=cards, buttons=more)
 
 
-def _request_card(ctx: Context, view: RequestView) -> Card:
+def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
     t = ctx.t
     watchers = t("request.watchers", count=len(view.watchers)) if view.watchers else ""
     line = t(
@@ -174,17 +175,19 @@ def _request_card(ctx: Context, view: RequestView) -> Card:
     if view.denial_reason:
         line += f" · {view.denial_reason}"
     buttons: list[Button] = []
+    # Deciding buttons go to those who may decide; other moderators who see the list may press them too, and
+    # every press checks the presser's permission again.
     if view.status == RequestStatus.PENDING:
-        # Shown to everyone who lists pending requests; pressing checks the presser's own permission.
-        buttons.append(
-            ctx.buttons.make(t("button.approve"), "request.approve", "success", open_to_moderators=True, id=view.id)
-        )
-        buttons.append(
-            ctx.buttons.make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=view.id)
-        )
+        if decides:
+            buttons.append(
+                ctx.buttons.make(t("button.approve"), "request.approve", "success", open_to_moderators=True, id=view.id)
+            )
+            buttons.append(
+                ctx.buttons.make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=view.id)
+            )
         if view.requested_by == ctx.actor.username:
             buttons.append(ctx.buttons.make(t("button.cancel_request"), "request.cancel", id=view.id))
-    elif view.status == RequestStatus.FAILED:
+    elif view.status == RequestStatus.FAILED and decides:
         buttons.append(ctx.buttons.make(t("button.retry"), "request.retry", open_to_moderators=True, id=view.id))
     return Card(title=f"{view.title} ({view.year or '?'})", subtitle=line, buttons=tuple(buttons))
 

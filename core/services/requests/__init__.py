@@ -2,7 +2,7 @@
 
 create       ask for a title, or join the open request for it
 approve, deny, cancel, and the transitions sync and the scheduler make
-get, list_requests
+get, list_requests, may_decide
 """
 
 from core.services.requests.common import MAX_REASON, RequestView
@@ -10,7 +10,7 @@ from core.services.requests.create import Allowance, CreateResult, allowance, ch
 from core.services.requests.decisions import approve, cancel, check_can_decide, deny
 from core.services.requests.placement import Placement
 from core.services.requests.progress import edit_seasons, expire_due, mark_available, mark_failed, retry
-from core.services.requests.reading import demand, get, list_requests
+from core.services.requests.reading import demand, get, list_requests, may_decide
 
 __all__ = [
     "MAX_REASON",
@@ -32,5 +32,6 @@ __all__ = [
     "list_requests",
     "mark_available",
     "mark_failed",
+    "may_decide",
     "retry",
 ]

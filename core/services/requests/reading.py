@@ -15,6 +15,14 @@ from core.permissions import Permission, effective_permissions
 from core.services.requests.common import RequestView, load_user, view_of, views_of
 
 
+async def may_decide(database: Database, user_id: int) -> bool:
+    """Whether this person may approve, deny and retry requests now: what a front end asks before it draws
+    those buttons (pressing one checks again)."""
+    async with database.reads() as session:
+        actor = await load_user(session, user_id)
+    return Permission.MANAGE_REQUESTS in effective_permissions(actor.role, actor.permissions)
+
+
 async def get(database: Database, request_id: int) -> RequestView:
     async with database.session() as session:
         request = await session.get(Request, request_id)
