@@ -57,7 +57,7 @@ async def test_the_request_lifecycle_is_announced_once_each_and_delivered(db: Da
     board = Board()
     await Dispatcher(db, [board]).drain()
     assert [announcement_text(delivery) for delivery in board.posted] == [
-        "alice requested The Matrix (1999), a movie.",
+        "alice requested The Matrix (1999, movie).",
         "The Matrix (1999) was approved by mod, requested by alice.",
         "The Matrix (1999) is available now, requested by alice.",
     ]
@@ -83,7 +83,7 @@ async def test_people_who_keep_their_history_private_are_not_named(db: Database)
     await Dispatcher(db, [board]).drain()
     texts = [announcement_text(delivery) for delivery in board.posted]
     assert texts == [
-        "Someone requested Fight Club (1999), a movie.",
+        "Someone requested Fight Club (1999, movie).",
         "Fight Club (1999) was denied by mod: Not this month.",
     ]
     assert not any("carol" in text for text in texts)
@@ -95,7 +95,7 @@ async def test_an_auto_approved_request_reads_as_automatic_and_translates(db: Da
     board = Board()
     await Dispatcher(db, [board]).drain()
     assert [announcement_text(delivery) for delivery in board.posted] == [
-        "boss requested Breaking Bad (2008), a series.",
+        "boss requested Breaking Bad (2008, series).",
         "Breaking Bad (2008) was approved automatically.",
     ]
     assert announcement_text(board.posted[0], "es") == "boss pidió Breaking Bad (2008)."

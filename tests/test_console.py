@@ -45,7 +45,7 @@ def test_search_request_approve_and_everyone_hears(idkarr: Idkarr) -> None:
     assert "request_approved · mod: The Matrix" in out
     assert out.count("🔔 @alice: Your request for The Matrix (1999) was approved.") == 1
     # Announcements: the activity, told once to everyone at the terminal.
-    assert out.count("📣 alice requested The Matrix (1999), a movie.") == 1
+    assert out.count("📣 alice requested The Matrix (1999, movie).") == 1
     assert out.count("📣 The Matrix (1999) was approved by mod, requested by alice.") == 1
     assert "📣" not in out.split("you now follow request #1")[1].split("Approved request #1")[0]
 

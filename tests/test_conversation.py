@@ -221,8 +221,10 @@ async def test_privacy_is_set_from_chat_and_keeps_lists_and_history_from_others(
     conversation: Conversation, db: Database
 ) -> None:
     who = await people(db, ("alice", UserRole.USER), ("bob", UserRole.USER))
-    await conversation.say("/watchlist add series 81189 watching", actor=who["alice"])
-    await conversation.say("/watchlist set series 81189 progress 1 2", actor=who["alice"])
+    added = await conversation.say("/watchlist add series 81189 watching", actor=who["alice"])
+    assert added.text == "Added Breaking Bad to your watching list."
+    moved = await conversation.say("/watchlist set series 81189 progress 1 2", actor=who["alice"])
+    assert moved.text == "Breaking Bad is on your watching list at S01E02."
     await conversation.say("/request movie 603", actor=who["alice"])
     theirs = await conversation.say("/watchlist list @alice", actor=who["bob"])
     assert theirs.text.splitlines() == ["alice's list:", "watching: Breaking Bad (2008) at S01E02"]

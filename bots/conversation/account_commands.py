@@ -57,7 +57,7 @@ async def watchlist(ctx: Context, args: str) -> Reply:
         chosen = watchlists.parse_type(more) if more else WatchlistType.WATCHLIST
         title = (await ctx.discovery.title(kind, ids)).details.title
         view = await watchlists.add(database, user_id, title, chosen)
-        return Reply(text=ctx.t("watchlist.added", title=view.title, list=view.type.value))
+        return Reply(text=ctx.t("watchlist.added", title=view.title, list=ctx.t(f"list.{view.type.value}")))
     if verb == "remove":
         title_name = await watchlists.remove(database, user_id, kind, tmdb_id=ids.tmdb_id, tvdb_id=ids.tvdb_id)
         return Reply(text=ctx.t("watchlist.removed", title=title_name))
@@ -67,7 +67,7 @@ async def watchlist(ctx: Context, args: str) -> Reply:
         text=ctx.t(
             "watchlist.updated",
             title=view.title,
-            list=view.type.value,
+            list=ctx.t(f"list.{view.type.value}"),
             progress=_progress(ctx, view),
             rating=_rating(ctx, view),
         )
@@ -124,7 +124,7 @@ async def _show(ctx: Context, reader_id: int, owner_name: str) -> Reply:
 async def add_button(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None) -> Reply:
     title = (await ctx.discovery.title(ContentType(type), ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb))).details.title
     view = await watchlists.add(ctx.runtime.database, ctx.actor.user_id, title)
-    return Reply(text=ctx.t("watchlist.added", title=view.title, list=view.type.value))
+    return Reply(text=ctx.t("watchlist.added", title=view.title, list=ctx.t(f"list.{view.type.value}")))
 
 
 async def activity(ctx: Context, args: str) -> Reply:
