@@ -97,6 +97,8 @@ async def test_the_catalog_holds_a_third_of_each_kind_and_anime_in_tvdb_seasons(
     assert [(s.season_number, s.episode_count) for s in bungo.seasons] == [(1, 24), (2, 12), (3, 24)]
     tvdb_ids = [t.tvdb_id for t in CATALOG.titles() if t.tvdb_id is not None]
     assert len(tvdb_ids) == len(set(tvdb_ids))
+    # Sonarr adds a show by its TheTVDB id: every anime can be handed over.
+    assert [t.title for t in CATALOG.titles() if t.type == ContentType.ANIME and t.tvdb_id is None] == []
 
 
 async def test_ids_and_year_filters_in_search(db: Database, redis_client: aioredis.Redis) -> None:
