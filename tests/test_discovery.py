@@ -95,6 +95,9 @@ async def test_the_catalog_holds_a_third_of_each_kind_and_anime_in_tvdb_seasons(
     bungo = await CATALOG.details(ContentType.ANIME, ExternalIds(tvdb_id=305075))
     assert (bungo.title.tmdb_id, bungo.title.imdb_id) == (65931, "tt5679720")
     assert [(s.season_number, s.episode_count) for s in bungo.seasons] == [(1, 24), (2, 12), (3, 24)]
+    # One long run on TMDB (148 episodes), three seasons on TheTVDB: what a Sonarr request must name.
+    hunter = await CATALOG.details(ContentType.ANIME, ExternalIds(tvdb_id=252322))
+    assert [(s.season_number, s.episode_count) for s in hunter.seasons] == [(1, 58), (2, 78), (3, 12)]
     tvdb_ids = [t.tvdb_id for t in CATALOG.titles() if t.tvdb_id is not None]
     assert len(tvdb_ids) == len(set(tvdb_ids))
     # Sonarr adds a show by its TheTVDB id: every anime can be handed over.
