@@ -42,7 +42,8 @@ def test_bad_discovery_input_gets_one_clear_line(idkarr: Idkarr) -> None:
         (("search", "tmdb:abc"), "takes a number"),
         (("search", ""), "type something to search for"),
         (("title", "movie", "abc"), "not a title id"),
-        (("title", "series", "999999999"), "has no such title"),
+        (("title", "series", "999999999"), "has no such title (no series with TheTVDB id 999999999)"),
+        (("title", "movie", "imdb:tt9999999"), "no movie with IMDb id tt9999999"),
     ]
     for args, expected in cases:
         result = idkarr(*args)

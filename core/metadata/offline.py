@@ -195,7 +195,7 @@ class OfflineCatalog:
     async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleDetails:
         entry = self._find(content_type, ids)
         if entry is None:
-            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.cache_part}")
+            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.described()}")
         status = None if content_type == ContentType.MOVIE else ("Returning Series" if entry.running else "Ended")
         return TitleDetails(entry.title, entry.seasons, status, self.name if entry.seasons else None)
 
@@ -210,7 +210,7 @@ class OfflineCatalog:
     ) -> Page:
         source = self._find(content_type, ids)
         if source is None:
-            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.cache_part}")
+            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.described()}")
         genres = set(source.title.genres)
 
         def closeness(entry: _Entry) -> float:

@@ -25,6 +25,11 @@ class ExternalIds:
     def cache_part(self) -> str:
         return f"{self.tmdb_id or '-'}:{self.tvdb_id or '-'}:{self.imdb_id or '-'}"
 
+    def described(self) -> str:
+        """The ids as a person reads them: "TMDB id 603 or IMDb id tt0133093"."""
+        named = (("TMDB", self.tmdb_id), ("TheTVDB", self.tvdb_id), ("IMDb", self.imdb_id))
+        return " or ".join(f"{source} id {value}" for source, value in named if value)
+
 
 class TitleSource(Protocol):
     """A source of titles: search, one title's details, id resolution. TheTVDB is one (it has no lists).

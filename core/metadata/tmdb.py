@@ -314,7 +314,7 @@ class TmdbProvider:
             or found.tmdb_id is None
             or (found.type == ContentType.MOVIE) != (content_type == ContentType.MOVIE)
         ):
-            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.cache_part}")
+            raise UpstreamNotFound(self.name, f"no {content_type.value} with {ids.described()}")
         return found.tmdb_id
 
     async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleDetails:

@@ -145,7 +145,7 @@ class TvdbProvider:
             return ids.tvdb_id
         found = await self.resolve(ids)
         if found is None or found.tvdb_id is None:
-            raise UpstreamNotFound(self.name, f"no series with {ids.cache_part}")
+            raise UpstreamNotFound(self.name, f"no series with {ids.described()}")
         return found.tvdb_id
 
     async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleDetails:
