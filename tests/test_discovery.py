@@ -199,6 +199,21 @@ async def test_stale_pages_are_served_marked_when_the_upstream_fails(
         assert not refreshed.stale
 
 
+async def test_an_id_search_on_tmdb_finds_a_show_once_under_the_type_tmdb_gives_it(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    async with serve_tmdb() as fake, tmdb_provider(fake) as tmdb:
+        service = discovery_service(db, redis_client, tmdb)
+        drama = await service.search("tvdb:81189")
+        anime = await service.search("tmdb:1429")
+        chosen = await service.search("tvdb:81189", ContentType.ANIME)  # asked for by type: the choice stands
+    assert [(i.title.title, i.title.type) for i in drama.items] == [("Breaking Bad", ContentType.SERIES)]
+    assert [(i.title.title, i.title.type) for i in anime.items if i.title.type != ContentType.MOVIE] == [
+        ("Attack on Titan", ContentType.ANIME)
+    ]
+    assert [(i.title.title, i.title.type) for i in chosen.items] == [("Breaking Bad", ContentType.ANIME)]
+
+
 async def test_a_thousand_identical_cold_searches_make_one_upstream_call(
     db: Database, redis_client: aioredis.Redis
 ) -> None:

@@ -328,15 +328,16 @@ class TmdbProvider:
         title = self._title(body, media_type, language, keyword_ids)
         if title is None:
             raise UpstreamBadResponse(self.name, f"{media_type}/{tmdb_id} has no id or name")
+        classified_as = None
         if media_type == "tv" and content_type != title.type:
             # Asked as series but TMDB says anime (or the reverse): the person's choice stands for the request.
-            title = replace(title, type=content_type)
+            classified_as, title = title.type, replace(title, type=content_type)
         seasons = tuple(
             Season(int(s["season_number"]), _int(s.get("episode_count")) or 0, s.get("name"), s.get("air_date"))
             for s in body.get("seasons") or ()
             if isinstance(s, dict) and isinstance(s.get("season_number"), int)
         )
-        return TitleDetails(title, seasons, body.get("status"), self.name if seasons else None)
+        return TitleDetails(title, seasons, body.get("status"), self.name if seasons else None, classified_as)
 
     async def season(self, tmdb_id: int, season_number: int, *, language: str = "en-US") -> Season:
         body = await self._get(f"tv/{tmdb_id}/season/{season_number}", language=language)

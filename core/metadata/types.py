@@ -128,6 +128,9 @@ class TitleDetails:
     seasons: tuple[Season, ...] = ()
     status: str | None = None  # e.g. "Ended", "Returning Series"
     season_source: str | None = None  # which provider the season list came from
+    # The type the source itself gives a show asked for as another (TMDB's anime rule against a person's
+    # choice, which stands for a request); None when the two agree.
+    classified_as: ContentType | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,15 +138,18 @@ class TitleDetails:
             "seasons": [season.to_json() for season in self.seasons],
             "status": self.status,
             "season_source": self.season_source,
+            "classified_as": self.classified_as.value if self.classified_as else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TitleDetails:
+        classified = data.get("classified_as")
         return cls(
             title=Title.from_json(data["title"]),
             seasons=tuple(Season.from_json(season) for season in data.get("seasons") or ()),
             status=data.get("status"),
             season_source=data.get("season_source"),
+            classified_as=ContentType(classified) if classified else None,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Integer, any_, bindparam, literal_column, null, or_, select, type_coerce, union_all
@@ -343,11 +343,13 @@ class DiscoveryService:
         stale = False
         for content_type in types:
             try:
-                view = await self._details(content_type, ids, language)
+                details, was_stale = await self._details(content_type, ids, language)
             except UpstreamNotFound:
                 continue
-            stale = stale or view[1]
-            found.append(view[0].title)
+            if content is None and details.classified_as not in (None, content_type):
+                continue  # the show is found again under the type its source gives it
+            stale = stale or was_stale
+            found.append(details.title)
         items = merge_titles(found)
         return Page(tuple(items), 1, 1, len(items), stale=stale, source=self.providers[0].name)
 
@@ -416,7 +418,13 @@ class DiscoveryService:
             return details
         if not tvdb.seasons:
             return details
-        return TitleDetails(title.merged_with(tvdb.title), tvdb.seasons, details.status or tvdb.status, source.name)
+        return replace(
+            details,
+            title=title.merged_with(tvdb.title),
+            seasons=tvdb.seasons,
+            status=details.status or tvdb.status,
+            season_source=source.name,
+        )
 
     async def title(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleView:
         details, stale = await self._details(content_type, ids, language)
