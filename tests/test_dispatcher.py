@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy import select, text, update
@@ -205,6 +206,38 @@ async def test_a_commit_wakes_a_sleeping_dispatcher_through_redis(db: Database, 
         stop.set()
         await asyncio.wait_for(running, timeout=5)
     assert [d.payload["title"] for d in front_end.received] == ["Title 0"]
+
+
+class CountingClaims(Dispatcher):
+    """The real dispatcher, counting the claims that found something (one transaction each)."""
+
+    claims = 0
+
+    async def _claim(self) -> list[Any]:
+        claimed = await super()._claim()
+        self.claims += bool(claimed)
+        return claimed
+
+
+async def test_a_burst_of_commits_is_delivered_in_few_claims(db: Database, redis_client: aioredis.Redis) -> None:
+    db.after_commit = RedisSignals(redis_client, "burst-test:")
+    user = await add_user(db, "alice", UserRole.USER)
+    front_end = Recorder()
+    dispatcher = CountingClaims(db, [front_end], DispatchPolicy(poll_seconds=60, gather_seconds=1.0))
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, redis=redis_client, prefix="burst-test:"))
+    try:
+        await asyncio.sleep(0.3)
+        await queue(db, 20, recipients=[user.id])  # twenty commits, each waking the dispatcher
+        for _ in range(100):
+            if len(front_end.received) == 20:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=5)
+    assert len(front_end.received) == 20
+    assert dispatcher.claims <= 2, dispatcher.claims
 
 
 async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:

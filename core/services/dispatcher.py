@@ -89,6 +89,9 @@ class DispatchPolicy:
     backoff_base: float = 5.0
     backoff_cap: float = 3600.0
     poll_seconds: float = 10.0
+    # After a wake-up, wait this long for the changes committing alongside it: in a burst, a claim per
+    # commit would be a transaction per change.
+    gather_seconds: float = 0.02
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -233,6 +236,8 @@ class Dispatcher:
                 if handled >= self._policy.batch:
                     continue
                 await _first_of(stop, wake, seconds=await self._seconds_until_due())
+                if wake.is_set() and self._policy.gather_seconds > 0:
+                    await _first_of(stop, seconds=self._policy.gather_seconds)
         finally:
             if listener is not None:
                 listener.cancel()
