@@ -1,7 +1,8 @@
 """Timed work: APScheduler's asyncio scheduler in the running process.
 
-Every job is safe to run in several idkarr processes at once (expiry takes rows with SKIP LOCKED), so no
-job needs a leader; a job that overruns is not started twice in one process and missed runs coalesce.
+Every job is safe to run in several idkarr processes at once (expiry takes rows with SKIP LOCKED, the token
+purge is one DELETE), so no job needs a leader; a job that overruns is not started twice in one process and
+missed runs coalesce.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from core.config import Settings
 from core.db.session import Database
-from core.services import requests
+from core.services import action_tokens, requests
 
-__all__ = ["build_scheduler", "expire_requests"]
+__all__ = ["build_scheduler", "expire_requests", "purge_action_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,17 @@ async def expire_requests(database: Database) -> int:
     return expired
 
 
+async def purge_action_tokens(database: Database) -> int:
+    try:
+        purged = await action_tokens.purge_expired(database)
+    except Exception:
+        log.exception("event=job_failed job=purge_action_tokens")
+        return 0
+    if purged:
+        log.info("event=action_tokens_purged count=%d", purged)
+    return purged
+
+
 def build_scheduler(settings: Settings, database: Database) -> AsyncIOScheduler:
     """The scheduler with every job of this process, not yet started (start it inside the event loop)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -45,5 +57,15 @@ def build_scheduler(settings: Settings, database: Database) -> AsyncIOScheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),  # once at start, then on the interval
+    )
+    # Every button ever drawn leaves a row; a plain DELETE of old ones is safe in any number of processes.
+    scheduler.add_job(
+        purge_action_tokens,
+        IntervalTrigger(hours=1, timezone=UTC),
+        args=[database],
+        id="purge_action_tokens",
+        name="delete action tokens a week past their expiry",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler

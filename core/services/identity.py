@@ -26,6 +26,7 @@ from core.enums import ActivityType, ChatPlatform, UserRole, UserStatus, Visibil
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services import outbox
+from core.services.action_tokens import LINK_ACTION
 from core.services.requests.common import load_user, require_permission
 from core.services.users import UserSummary, get_by_name
 from core.text import clean_text
@@ -45,7 +46,6 @@ __all__ = [
 
 Registration = Literal["open", "approval", "closed"]
 
-LINK_ACTION = "link"
 # No 0/O, 1/I/L: a code is read off one screen and typed into another.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10  # 31^10 ≈ 8e14 codes
