@@ -58,7 +58,7 @@ async def test_own_limits_win_over_the_defaults_and_default_goes_back(db: Databa
     assert limited.quotas[ContentType.SERIES].to_json() == {"limit": 6, "days": 30, "own": True}
     assert limited.quotas[ContentType.MOVIE].to_json() == {"limit": None, "days": 7, "own": False}
     await requests.create(db, shows[0], actor_id=alice, seasons=[1, 2, 3], settings=defaults)
-    with pytest.raises(QuotaExceeded, match="may request 6 series seasons every 30 days and has used 3"):
+    with pytest.raises(QuotaExceeded, match="has used 3 of the 6 series seasons allowed every 30 days"):
         await requests.create(db, shows[1], actor_id=alice, seasons=[1, 2, 3, 4], settings=defaults)
     await requests.create(db, shows[1], actor_id=alice, seasons=[1], settings=defaults)
     with pytest.raises(QuotaExceeded, match="already has 2 open requests"):

@@ -304,7 +304,7 @@ async def test_widening_a_pending_request_counts_against_the_quota(db: Database)
         db, made.request.id, show, actor_id=ids["alice"], seasons=[1, 2, 3, 4], settings=quota
     )
     assert widened.seasons == [1, 2, 3, 4]
-    with pytest.raises(QuotaExceeded, match="may request 4 series seasons every 30 days and has used 0"):
+    with pytest.raises(QuotaExceeded, match="has used 0 of the 4 series seasons allowed every 30 days"):
         await requests.edit_seasons(
             db, made.request.id, show, actor_id=ids["alice"], seasons=[1, 2, 3, 4, 5], settings=quota
         )
@@ -425,3 +425,43 @@ async def test_each_change_records_the_request_as_it_left_it(db: Database) -> No
     async with db.session() as session:
         library = (await session.execute(select(Media).where(Media.tvdb_id == 81189))).scalar_one()
     assert library.status == MediaStatus.PARTIALLY_AVAILABLE
+
+
+PAIRINGS = [
+    (UserRole.ADMIN, UserRole.USER),
+    (UserRole.MODERATOR, UserRole.USER),
+    (UserRole.MODERATOR, UserRole.MODERATOR),
+    (UserRole.USER, UserRole.USER),
+    (UserRole.ADMIN, UserRole.MODERATOR),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRINGS)
+async def test_two_first_requests_for_a_title_at_the_same_moment_make_one_open_request(
+    db: Database, first: UserRole, second: UserRole
+) -> None:
+    ids = await people(db, ("a", first), ("b", second))
+    films = [t for t in CATALOG.titles() if t.type == ContentType.MOVIE][:12]
+    shows = [t for t in CATALOG.titles() if t.type == ContentType.SERIES and t.tvdb_id][:12]
+    rounds = [await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=t.tmdb_id)) for t in films]
+    rounds += [await CATALOG.details(ContentType.SERIES, ExternalIds(tvdb_id=t.tvdb_id)) for t in shows]
+    for details in rounds:
+        barrier = asyncio.Barrier(2)
+
+        async def ask(user: int, details: TitleDetails = details, barrier: asyncio.Barrier = barrier) -> object:
+            await barrier.wait()  # released together, each on its own pooled connection
+            return await requests.create(db, details, actor_id=user, seasons=[1] if details.seasons else None)
+
+        results = await asyncio.gather(ask(ids["a"]), ask(ids["b"]), return_exceptions=True)
+        assert all(isinstance(r, requests.CreateResult) for r in results), results
+        outcomes = sorted(r.outcome for r in results if isinstance(r, requests.CreateResult))
+        assert outcomes[-1] == "joined", (details.title.title, outcomes)  # the loser follows the winner
+    async with db.session() as session:
+        open_requests = (
+            await session.execute(
+                select(Request.content_type, Request.tmdb_id, Request.tvdb_id).where(
+                    Request.status.in_([RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.PARTIAL])
+                )
+            )
+        ).all()
+    assert len(open_requests) == len(rounds) == len(set(open_requests))

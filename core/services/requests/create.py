@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Sequence as DatabaseSequence
-from sqlalchemy import all_, and_, any_, bindparam, func, select
+from sqlalchemy import String, all_, and_, any_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 
@@ -113,9 +113,10 @@ async def _create_once(
         # a fresh snapshot, so they see every request the requester's other transactions have committed.
         # Who would hear of a new request, and its id, are read too: the request and its record can then be
         # written in one round trip.
-        users, library, open_requests, counted, audience, next_id = await together(
+        users, _, library, open_requests, counted, audience, next_id = await together(
             session,
             (USER_LOCKED, {"id": actor_id}),
+            (_TITLE_LOCKED, _title_keys(content_type, title.tmdb_id, title.tvdb_id)),
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
             (_OPEN_COUNT, {"user": actor_id}),
@@ -132,6 +133,9 @@ async def _create_once(
         covered = set(available or ()) | {n for r in active for n in season_numbers(r.seasons)}
         if pending is not None:
             added = wanted - covered - season_numbers(pending.seasons)
+            if added:
+                # Widening a request asks for more: the seasons it adds count against the asker's quota.
+                await check_quota(session, actor, content_type, added, settings)
             request, wanting = await _join(session, pending, actor, added)
             # With `auto_approve_watchers` set, enough people wanting a title is approval enough.
             if 0 < settings.auto_approve_watchers <= wanting:
@@ -243,6 +247,28 @@ async def _join(
         seasons = season_json(season_numbers(request.seasons) | new_seasons)
         request = await change(session, CHANGE_SEASONS, request.id, seasons=seasons)
     return request, len(following)
+
+
+# Two first requests for one title, committed at the same moment, would each find no open request to join
+# (there is no row yet to lock) and both insert one. Holding the title's advisory lock until commit makes the
+# second wait for the first and then join it. Always taken after the requester's row lock, in the same order
+# (the TMDB id's, then TheTVDB's), so two creates never wait on each other in a circle.
+_TITLE_LOCK_SPACE = 0x1D4A  # one namespace for idkarr's title locks
+_TITLE_LOCKED = Prepared(
+    select(
+        func.pg_advisory_xact_lock(literal(_TITLE_LOCK_SPACE), func.hashtext(bindparam("tmdb_key", type_=String))),
+        func.pg_advisory_xact_lock(literal(_TITLE_LOCK_SPACE), func.hashtext(bindparam("tvdb_key", type_=String))),
+    )
+)
+
+
+def _title_keys(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> dict[str, str | None]:
+    """A title's lock names; an id it lacks locks nothing (the function is strict on NULL)."""
+    show = content_type != ContentType.MOVIE
+    return {
+        "tmdb_key": f"{content_type.value}:tmdb:{tmdb_id}" if tmdb_id is not None else None,
+        "tvdb_key": f"{content_type.value}:tvdb:{tvdb_id}" if show and tvdb_id is not None else None,
+    }
 
 
 # The title's open requests, locked: the pending one (at most one, by a unique index) is joined, the approved
@@ -390,7 +416,7 @@ async def check_quota(
     if used + asking > quota:
         unit = "seasons" if by_seasons else "requests"
         raise QuotaExceeded(
-            "{name} may request {quota} {content} {unit} every {days} days and has used {used};"
+            "{name} has used {used} of the {quota} {content} {unit} allowed every {days} days;"
             " this would need {asking} more",
             code="quota.seasons" if by_seasons else "quota.requests",
             name=actor.username,
