@@ -12,7 +12,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Integer, any_, bindparam, literal_column, null, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    any_,
+    bindparam,
+    false,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.config import CacheSettings
@@ -145,6 +157,10 @@ _KNOWN = Prepared(
             Media.tvdb_id,
             type_coerce(null(), REQUEST_STATUS).label("status"),
             type_coerce(null(), DateTime(timezone=True)).label("created_at"),
+            # A record approval made waits for its title: in the library only once something arrived.
+            or_(Media.status == MediaStatus.AVAILABLE, Media.status == MediaStatus.PARTIALLY_AVAILABLE).label(
+                "in_library"
+            ),
         ).where(_of_titles(Media), Media.status != MediaStatus.DELETED),
         select(  # the first select names and types the columns
             null(),
@@ -153,6 +169,7 @@ _KNOWN = Prepared(
             Request.tvdb_id,
             Request.status,
             Request.created_at,
+            false(),
         ).where(_of_titles(Request)),
     ).order_by(literal_column("created_at").asc().nulls_first())
 )
@@ -450,12 +467,15 @@ class DiscoveryService:
         async with self._database.reads() as unit:
             known = await _KNOWN.rows(unit, **ids)
         media: dict[tuple[ContentType, str, int], int] = {}
+        in_library: set[tuple[ContentType, str, int]] = set()
         requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
         for row in known:
             for name in ("tmdb_id", "tvdb_id"):
                 if (value := getattr(row, name)) is not None:
                     if row.media_id is not None:
                         media[(row.content_type, name, value)] = row.media_id
+                        if row.in_library:
+                            in_library.add((row.content_type, name, value))
                     else:
                         requests[(row.content_type, name, value)] = row.status
         marked = []
@@ -467,5 +487,5 @@ class DiscoveryService:
             ]
             media_id = next((media[key] for key in keys if key in media), None)
             status = next((requests[key] for key in keys if key in requests), None)
-            marked.append(DiscoveryItem(title, media_id is not None, media_id, status))
+            marked.append(DiscoveryItem(title, any(key in in_library for key in keys), media_id, status))
         return marked

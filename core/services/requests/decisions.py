@@ -89,7 +89,11 @@ async def approve_row(
         details["retry"] = True
     if wanted_by is not None:
         details["wanted_by"] = wanted_by
-    if library_change is None and not retry and request.content_type != ContentType.MOVIE:
+    if library_change == ActivityType.MEDIA_ADDED:
+        # A new record only waits for its title: nothing is in the library until media-server sync or the
+        # download side says it arrived (then movie_added or episode_added is recorded).
+        library_change = None
+    elif library_change is None and not retry and request.content_type != ContentType.MOVIE:
         library_change = ActivityType.MEDIA_UPDATED  # a show already in the library: more of its seasons are sent
     library = None
     if library_change is not None:
