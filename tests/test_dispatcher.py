@@ -179,6 +179,32 @@ async def test_a_dispatcher_killed_mid_delivery_is_finished_by_the_next_exactly_
     assert {row.status for row in await rows(db)} == {OutboxStatus.DELIVERED}
 
 
+async def test_a_dispatcher_killed_after_some_deliveries_repeats_none_of_them(db: Database) -> None:
+    ids = [(await add_user(db, f"user{n}", UserRole.USER)).id for n in range(10)]
+    await queue(db, 6, recipients=ids)  # 60 messages, one batch
+    victim = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "tests.dispatch_victim", db.url.libpq, "1.5", "20"],
+        stdout=asyncio.subprocess.PIPE,
+        env=clean_environment({}),
+    )
+    try:
+        assert victim.stdout is not None
+        assert (await asyncio.wait_for(victim.stdout.readline(), timeout=30)).startswith(b"claimed")
+        assert (await asyncio.wait_for(victim.stdout.readline(), timeout=30)) == b"delivered 20\n"
+        for _ in range(100):  # the record follows the deliveries by one round trip
+            if sum(row.status == OutboxStatus.DELIVERED for row in await rows(db)) == 20:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        victim.kill()  # SIGKILL between delivering the rest and recording them
+        await victim.wait()
+    assert sum(row.status == OutboxStatus.DELIVERED for row in await rows(db)) == 20
+    await asyncio.sleep(1.6)  # the dead dispatcher's lease runs out
+    front_end = Recorder()
+    assert await Dispatcher(db, [front_end], FAST).drain() == 40
+    assert len(front_end.received) == 40, "what the victim delivered is not sent again"
+
+
 async def test_concurrent_dispatchers_never_deliver_a_message_twice(db: Database) -> None:
     ids = [(await add_user(db, f"user{n}", UserRole.USER)).id for n in range(10)]
     await queue(db, 30, recipients=ids)

@@ -1,8 +1,10 @@
 """Delivering the outbox through whatever front ends are running.
 
-A message is claimed by leasing it (committed before any delivery), so concurrent dispatchers never take
-the same row, and a dispatcher that dies holding a row gives it back when the lease runs out: a change
-committed but never delivered is delivered after a restart, once.
+Delivery is at least once. A message is claimed by leasing it (committed before any delivery), so
+concurrent dispatchers never take the same row, and a dispatcher that dies holding a row gives it back when
+the lease runs out: a change committed but never delivered is delivered after a restart. Each delivery is
+recorded as soon as it is made, so a dispatcher killed between sending and recording repeats only the
+messages that were in flight (front ends get the dedup key to drop such a repeat where the platform allows).
 Each front end that delivered is remembered on the row, so a retry after a partial failure only goes to
 the front ends that failed. Failures are retried with exponential backoff and jitter, and recorded; after
 the last attempt the row is marked failed and kept with its error.
@@ -204,13 +206,36 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(policy.concurrency)
 
     async def run_once(self) -> int:
-        """Deliver one batch of what is due; returns how many messages were handled."""
+        """Deliver one batch of what is due; returns how many messages were handled.
+
+        Each outcome is recorded as soon as it is known, together with those that came in while the last
+        record was written: a dispatcher killed mid-batch repeats only the messages in flight, not the batch.
+        """
         claimed = await self._claim()
         if not claimed:
             return 0
-        deliveries = self._address(claimed)
-        results = await asyncio.gather(*(self._handle(delivery, row) for delivery, row in deliveries))
-        await self._record(results)
+        finished: asyncio.Queue[_Result] = asyncio.Queue()
+
+        async def deliver(delivery: Delivery | str, row: Any) -> None:
+            try:
+                result = await self._handle(delivery, row)
+            except Exception as error:  # a bug must not leave the row unrecorded until its lease ends
+                log.exception("event=delivery_failed id=%d", row.id)
+                result = _Result(row, OutboxStatus.PENDING, tuple(row.delivered_via), repr(error), retry_in=60.0)
+            finished.put_nowait(result)
+
+        workers = [asyncio.create_task(deliver(delivery, row)) for delivery, row in self._address(claimed)]
+        try:
+            waiting = len(workers)
+            while waiting:
+                done = [await finished.get()]
+                while not finished.empty():
+                    done.append(finished.get_nowait())
+                waiting -= len(done)
+                await self._record(done)
+        finally:
+            for worker in workers:
+                worker.cancel()
         return len(claimed)
 
     async def drain(self) -> int:
