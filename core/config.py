@@ -161,6 +161,15 @@ class TelegramSettings(_Upstream):
     token: SecretStr | None = None
     base_url: HttpUrlText = "https://api.telegram.org/bot"
 
+    @field_validator("base_url")
+    @classmethod
+    def _token_goes_after_bot(cls, value: str) -> str:
+        # python-telegram-bot's form: the token is appended, so anything else builds a URL with the token
+        # in the host or port, which then turns up in error messages.
+        if not value.rstrip("/").endswith("/bot"):
+            raise ValueError("must end with /bot (the token is appended to it), e.g. https://api.telegram.org/bot")
+        return value.rstrip("/")
+
     @property
     def configured(self) -> bool:
         return self.token is not None

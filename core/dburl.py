@@ -10,7 +10,8 @@ from sqlalchemy.exc import ArgumentError
 
 __all__ = ["DatabaseUrl", "InvalidDatabaseUrl"]
 
-_ACCEPTED_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg_async"}
+_ACCEPTED_SCHEMES = {"postgresql", "postgresql+psycopg", "postgres", "postgresql+psycopg_async"}
+_SECRET_PARAMETERS = {"password", "sslpassword"}
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -67,8 +68,20 @@ class DatabaseUrl:
 
     @property
     def redacted(self) -> str:
+        # libpq also takes the password (and a client key's) as query parameters: hidden like the userinfo's.
+        query = {key: ("***" if key.lower() in _SECRET_PARAMETERS else value) for key, value in self.url.query.items()}
+        shown = self.url.set(drivername="postgresql", query=query)
         # Unquoted so a socket directory reads as a path: ?host=/run/postgresql, not %2Frun%2Fpostgresql.
-        return unquote(self.url.set(drivername="postgresql").render_as_string(hide_password=True))
+        return unquote(shown.render_as_string(hide_password=True))
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secret values in this URL, to scrub from a driver's error message before it is shown."""
+        found = [self.url.password] if self.url.password else []
+        for key, value in self.url.query.items():
+            if key.lower() in _SECRET_PARAMETERS:
+                found.extend([value] if isinstance(value, str) else list(value))
+        return [str(secret) for secret in found if secret]
 
     @property
     def database(self) -> str:

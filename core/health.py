@@ -78,6 +78,9 @@ async def http_check(
         return Check(name, False, f"cannot connect to {service}")
     except httpx.HTTPError as error:
         return Check(name, False, f"{service} request failed ({type(error).__name__})")
+    except (httpx.InvalidURL, ValueError):
+        # Never the URL itself: Telegram's carries the token.
+        return Check(name, False, f"{service}'s base URL does not make a valid URL; check the configuration")
     if not response.is_success:
         return Check(name, False, _http_reason(service, response))
     try:

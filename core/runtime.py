@@ -66,7 +66,7 @@ async def _probe_database(database: Database, url: DatabaseUrl) -> None:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (OperationalError, DBAPIError, OSError) as error:
-        reason = scrub(str(getattr(error, "orig", None) or error), url.url.password)
+        reason = scrub(str(getattr(error, "orig", None) or error), *url.secrets)
         raise DatabaseUnavailable(f"cannot connect to the database at {url.redacted}: {reason}") from None
 
 

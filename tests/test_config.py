@@ -155,12 +155,42 @@ def test_bad_database_urls_are_refused(bad: str) -> None:
         DatabaseUrl.parse(bad)
 
 
-@given(password=st.text(alphabet=st.characters(categories=["L", "N"]), min_size=3, max_size=30))
-def test_redacted_url_never_contains_the_password(password: str) -> None:
+@given(
+    password=st.text(alphabet=st.characters(categories=["L", "N"]), min_size=3, max_size=30),
+    form=st.sampled_from(
+        [
+            "postgresql://user:{secret}@host:5432/db",
+            "postgresql://user@host:5432/db?password={secret}",
+            "postgres://user@host/db?sslmode=require&password={secret}",
+            "postgresql:///db?host=/run/postgresql&PASSWORD={secret}",
+            "postgresql://user@host/db?sslpassword={secret}&password={secret}",
+        ]
+    ),
+)
+def test_redacted_url_never_contains_the_password_in_any_form(password: str, form: str) -> None:
     secret = f"Zq{password}"
-    url = DatabaseUrl.parse(f"postgresql://user:{secret}@host:5432/db")
-    assert url.url.password == secret
+    url = DatabaseUrl.parse(form.format(secret=secret))
+    assert secret in url.secrets
     assert secret not in url.redacted
+
+
+def test_a_password_in_the_query_is_kept_from_doctor_and_the_connection_error(idkarr: Idkarr) -> None:
+    secret = "hunter2secret"
+    unreachable = f"postgresql://postgres@127.0.0.1:1/idkarr?password={secret}"
+    failed = idkarr("doctor", env={"IDKARR_DATABASE__URL": unreachable})
+    assert failed.returncode == 1
+    assert "password=***" in failed.stdout + failed.stderr
+    assert secret not in failed.stdout + failed.stderr
+
+
+def test_a_telegram_base_url_without_bot_is_refused_without_printing_the_token(idkarr: Idkarr) -> None:
+    env = {"IDKARR_TELEGRAM__TOKEN": "123456:SECRETHALF", "IDKARR_TELEGRAM__BASE_URL": "http://127.0.0.1:9"}
+    result = idkarr("doctor", env=env)
+    assert result.returncode == 2
+    assert "telegram.base_url" in result.stderr
+    assert "must end with /bot" in result.stderr
+    assert "SECRETHALF" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @given(st.text(max_size=300))
