@@ -4,12 +4,13 @@ announcement to everyone."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from bots.conversation.catalog import ENGLISH, Messages
 from core.services.dispatcher import Delivery
 
-__all__ = ["announcement_text", "notification_text"]
+__all__ = ["announcement_text", "notification_text", "seasons_text"]
 
 
 def _values(delivery: Delivery) -> defaultdict[str, Any]:
@@ -20,9 +21,20 @@ def _values(delivery: Delivery) -> defaultdict[str, Any]:
     return values
 
 
+def seasons_text(t: Messages, seasons: Sequence[int] | None) -> str:
+    """ "all seasons", "season 2", "seasons 1, 2" in `t`'s language."""
+    if not seasons:
+        return t("request.seasons_all")
+    if len(seasons) == 1:
+        return t("request.season_one", season=seasons[0])
+    return t("request.seasons_some", seasons=", ".join(map(str, seasons)))
+
+
 def notification_text(delivery: Delivery) -> str:
     t = Messages(delivery.language)
     values = _values(delivery)
+    if isinstance(delivery.payload.get("seasons"), list):
+        values["seasons"] = seasons_text(t, delivery.payload["seasons"])
     key = f"notify.{delivery.event}"
     if key not in ENGLISH:
         key = "notify.other"

@@ -10,14 +10,16 @@ from core.services.requests.create import Allowance, CreateResult, allowance, ch
 from core.services.requests.decisions import approve, cancel, check_can_decide, deny
 from core.services.requests.placement import Placement
 from core.services.requests.progress import edit_seasons, expire_due, mark_available, mark_failed, retry
-from core.services.requests.reading import demand, get, list_requests, may_decide
+from core.services.requests.reading import Abilities, abilities, demand, get, list_requests, may_decide
 
 __all__ = [
     "MAX_REASON",
+    "Abilities",
     "Allowance",
     "CreateResult",
     "Placement",
     "RequestView",
+    "abilities",
     "allowance",
     "approve",
     "cancel",

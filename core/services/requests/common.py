@@ -331,6 +331,9 @@ async def record(
         "year": request.year,
         "content_type": str(request.content_type),
         "status": str(request.status),
+        # So a notification can act on the title (Add to watchlist) without reading the request again.
+        "tmdb_id": request.tmdb_id,
+        "tvdb_id": request.tvdb_id,
         **details,
     }
     queued = await outbox.plan(

@@ -4,6 +4,7 @@ sync finds it, fails and is retried, or expires unanswered; and while pending it
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import InvalidInput, NotAllowed
 from core.metadata.types import TitleDetails
 from core.permissions import Permission, effective_permissions
+from core.services import outbox
 from core.services.requests.common import (
     CHANGE_SEASONS,
     MAX_REASON,
@@ -202,4 +204,21 @@ async def edit_seasons(
             )
         if not moderator:
             await check_quota(session, actor, request.content_type, chosen, settings, changing=request.id)
-        return await view_of(session, await change(session, CHANGE_SEASONS, request.id, seasons=season_json(chosen)))
+        changed = await change(session, CHANGE_SEASONS, request.id, seasons=season_json(chosen))
+        if request.requested_by_id != actor.id:
+            # The requester hears that someone else changed what they asked for.
+            await outbox.enqueue(
+                session,
+                event="request_edited",
+                dedup_base=f"request:{request.id}:edited:{secrets.token_hex(6)}",
+                recipients=[request.requested_by_id],
+                payload={
+                    "request_id": request.id,
+                    "title": request.title,
+                    "year": request.year,
+                    "content_type": str(request.content_type),
+                    "by": actor.username,
+                    "seasons": sorted(chosen),
+                },
+            )
+        return await view_of(session, changed)

@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
 from core.db.models import Request, RequestWatcher
 from core.db.session import Database
-from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus
+from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus, UserStatus
 from core.errors import InvalidInput, NotFound
 from core.metadata.types import Title
-from core.permissions import Permission, effective_permissions
+from core.permissions import Permission, effective_permissions, request_permission
 from core.services.requests.common import RequestView, load_user, view_of, views_of
 
 
-async def may_decide(database: Database, user_id: int) -> bool:
-    """Whether this person may approve, deny and retry requests now: what a front end asks before it draws
-    those buttons (pressing one checks again)."""
+@dataclass(frozen=True)
+class Abilities:
+    """What a person may do now, as a front end asks before it draws buttons (pressing one checks again)."""
+
+    decide: bool
+    request: frozenset[ContentType]
+
+
+async def abilities(database: Database, user_id: int) -> Abilities:
     async with database.reads() as session:
         actor = await load_user(session, user_id)
-    return Permission.MANAGE_REQUESTS in effective_permissions(actor.role, actor.permissions)
+    granted = effective_permissions(actor.role, actor.permissions)
+    active = actor.status == UserStatus.ACTIVE
+    return Abilities(
+        decide=active and Permission.MANAGE_REQUESTS in granted,
+        request=frozenset(kind for kind in ContentType if active and request_permission(kind) in granted),
+    )
+
+
+async def may_decide(database: Database, user_id: int) -> bool:
+    """Whether this person may approve, deny and retry requests now."""
+    return (await abilities(database, user_id)).decide
 
 
 async def get(database: Database, request_id: int) -> RequestView:
