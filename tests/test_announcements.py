@@ -84,7 +84,7 @@ async def test_people_who_keep_their_history_private_are_not_named(db: Database)
     texts = [announcement_text(delivery) for delivery in board.posted]
     assert texts == [
         "Someone requested Fight Club (1999, movie).",
-        "Fight Club (1999) was denied by mod: Not this month.",
+        "Fight Club (1999) was denied by mod.",  # the reason is for the requester and watchers only
     ]
     assert not any("carol" in text for text in texts)
 
@@ -98,4 +98,4 @@ async def test_an_auto_approved_request_reads_as_automatic_and_translates(db: Da
         "boss requested Breaking Bad (2008, series).",
         "Breaking Bad (2008) was approved automatically.",
     ]
-    assert announcement_text(board.posted[0], "es") == "boss pidió Breaking Bad (2008)."
+    assert announcement_text(board.posted[0], "es") == "boss pidió Breaking Bad (2008, serie)."

@@ -35,7 +35,8 @@ def _codes(expression: ast.expr) -> list[str]:
 def _raised() -> dict[str, set[str]]:
     """code -> the values every raise of it names (the intersection, so a translation fits them all)."""
     found: dict[str, set[str]] = {}
-    for source in Path("core").rglob("*.py"):
+    # The conversation layer refuses malformed commands and unknown titles with codes of its own.
+    for source in [*Path("core").rglob("*.py"), *Path("bots/conversation").rglob("*.py")]:
         for node in ast.walk(ast.parse(source.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _REFUSALS):
                 continue

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bots.conversation.catalog import Messages
-from bots.conversation.replies import OVERVIEW_LIMIT, Card, Reply, trim
+from bots.conversation.questions import Place, Questions
+from bots.conversation.registry import Arguments
+from bots.conversation.replies import Button, Card, Reply
 from bots.conversation.tokens import ButtonMaker
 from core.enums import ContentType
 from core.metadata.query import parse_content_type
+from core.metadata.types import Title
 from core.runtime import Runtime
+from core.services import requests
 from core.services.discovery import DiscoveryItem, DiscoveryService
+from core.services.requests import Abilities
 
-__all__ = ["Actor", "Context", "Handler", "Prompts", "content_type", "title_args", "title_card"]
+__all__ = [
+    "CONTENT_ALIASES",
+    "Actor",
+    "Context",
+    "Handler",
+    "content_type",
+    "reference",
+    "title_args",
+    "title_card",
+]
 
 
 @dataclass(frozen=True)
@@ -27,54 +40,57 @@ class Actor:
     language: str = "en"
 
 
-class Prompts:
-    """A question waiting for a person's next message (a denial's reason), kept in Redis for ten minutes so
-    it survives a restart and works whichever process receives the answer."""
-
-    TTL_SECONDS = 600
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._redis = runtime.redis
-        self._prefix = runtime.settings.redis.key_prefix
-
-    def _key(self, user_id: int) -> str:
-        return f"{self._prefix}prompt:{user_id}"
-
-    async def ask(self, user_id: int, action: str, **arguments: Any) -> None:
-        await self._redis.set(self._key(user_id), json.dumps({"action": action, **arguments}), ex=self.TTL_SECONDS)
-
-    async def take(self, user_id: int) -> dict[str, Any] | None:
-        raw = await self._redis.getdel(self._key(user_id))
-        return json.loads(raw) if raw else None
-
-
 @dataclass
 class Context:
     runtime: Runtime
     discovery: DiscoveryService
     actor: Actor
+    place: Place
     t: Messages
     buttons: ButtonMaker
-    prompts: Prompts
+    questions: Questions
+    _abilities: Abilities | None = None
+
+    async def abilities(self) -> Abilities:
+        """What the actor may do, read once per reply: which buttons to draw."""
+        if self._abilities is None:
+            self._abilities = await requests.abilities(self.runtime.database, self.actor.user_id)
+        return self._abilities
 
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+Handler = Callable[[Context, Arguments], Awaitable[Reply]]
 
 
 # Words people use in chat for the three content types.
-_ALIASES = {"movies": "movie", "film": "movie", "films": "movie", "tv": "series", "show": "series", "shows": "series"}
+CONTENT_ALIASES = {
+    "movies": "movie",
+    "film": "movie",
+    "films": "movie",
+    "tv": "series",
+    "show": "series",
+    "shows": "series",
+}
 
 
 def content_type(value: str) -> ContentType:
     word = value.strip().lower()
-    return parse_content_type(_ALIASES.get(word, word))
+    return parse_content_type(CONTENT_ALIASES.get(word, word))
 
 
-def title_args(item: DiscoveryItem) -> dict[str, Any]:
-    return {"type": item.title.type.value, "tmdb": item.title.tmdb_id, "tvdb": item.title.tvdb_id}
+def title_args(title: Title) -> dict[str, Any]:
+    return {"type": title.type.value, "tmdb": title.tmdb_id, "tvdb": title.tvdb_id}
 
 
-def title_card(ctx: Context, item: DiscoveryItem, wanted: int) -> Card:
+def reference(title: Title) -> str:
+    """The id a person can type to name this title: TheTVDB's for shows (Sonarr's numbering), else TMDB's."""
+    if title.type != ContentType.MOVIE and title.tvdb_id is not None:
+        return f"tvdb:{title.tvdb_id}"
+    if title.tmdb_id is not None:
+        return f"tmdb:{title.tmdb_id}"
+    return f"imdb:{title.imdb_id}" if title.imdb_id else ""
+
+
+async def title_card(ctx: Context, item: DiscoveryItem, wanted: int) -> Card:
     t, title = ctx.t, item.title
     subtitle = t("card.subtitle", year=title.year or "?", content_type=t(f"content.{title.type.value}"))
     if title.rating:
@@ -85,17 +101,21 @@ def title_card(ctx: Context, item: DiscoveryItem, wanted: int) -> Card:
         badges.append(t("badge.available"))
     elif item.exists_in_library:
         badges.append(t("badge.in_library"))
+    elif status in ("pending", "approved", "partial"):
+        badges.append(t(f"status.{status}"))
     if wanted and status in ("pending", "approved", "partial"):
         badges.append(t("badge.requested_by", count=wanted))
-    buttons = []
-    if status != "available":
-        buttons.append(ctx.buttons.make(t("button.request"), "request.pick", "primary", **title_args(item)))
-    buttons.append(ctx.buttons.make(t("button.watchlist"), "watchlist.add", **title_args(item)))
+    buttons: list[Button] = []
+    if status != "available" and title.type in (await ctx.abilities()).request:
+        buttons.append(ctx.buttons.make(t("button.request"), "request.pick", "primary", **title_args(title)))
+    buttons.append(ctx.buttons.make(t("button.watchlist"), "watchlist.add", **title_args(title)))
+    buttons.append(ctx.buttons.make(t("button.similar"), "discover.similar", **title_args(title)))
     return Card(
         title=title.title,
         subtitle=subtitle,
-        overview=trim(title.overview, OVERVIEW_LIMIT),
+        overview=title.overview,
         poster=title.poster,
         badges=tuple(badges),
         buttons=tuple(buttons),
+        reference=reference(title),
     )

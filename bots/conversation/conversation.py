@@ -1,61 +1,56 @@
-"""The conversation: a line of text or a button press from someone, turned into core calls and a Reply.
+"""The conversation: a command, a button press or an answer from someone, turned into core calls and a Reply.
 
-All commands and button actions are registered here, in one place. Errors become replies written for people:
-a refused rule says why, an unreachable upstream says to try again, anything else is logged and apologised
+Front ends call five things: `say` (a line of text: console, Telegram), `run` (a command with typed
+options: a Discord slash command), `press` (a button), `answer` (text tied to a question the conversation
+asked) and `complete` (autocomplete); and `notification` turns an outbox delivery into a reply with the
+buttons its recipient may press. Errors become replies written for people: a refused rule says why, an
+unknown title says so, an unreachable upstream says to try again, anything else is logged and apologised
 for; nobody ever sees a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bots.conversation import account_commands, discovery_commands, request_commands
 from bots.conversation.catalog import Messages
-from bots.conversation.context import Actor, Context, Handler, Prompts
-from bots.conversation.replies import Reply
-from bots.conversation.tokens import ButtonMaker, TokenRefused, redeem
+from bots.conversation.commands import COMMANDS, usage
+from bots.conversation.context import Actor, Context
+from bots.conversation.notifications import announcement_text, notification_text
+from bots.conversation.questions import Place, Questions
+from bots.conversation.registry import Audience, Command, Completion
+from bots.conversation.replies import Choice, Reply
+from bots.conversation.tokens import ButtonMaker
 from core.enums import ChatPlatform
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.runtime import Runtime
-from core.services import identity
+from core.services import action_tokens, identity, requests
+from core.services.action_tokens import TokenRefused
 from core.services.discovery import DiscoveryService
+from core.services.dispatcher import Delivery
 from core.services.users import UserSummary, find_user
 from core.text import clean_text
-from core.upstream_errors import UpstreamError
+from core.upstream_errors import UpstreamAuthFailed, UpstreamError, UpstreamNotFound
 
-__all__ = ["MAX_MESSAGE", "Conversation", "Speaker"]
+__all__ = ["CONSOLE", "MAX_MESSAGE", "Conversation", "Speaker", "clean"]
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
+# Discord kills an autocomplete interaction after 3 s; what the cache cannot answer by then is not waited for.
+COMPLETE_SECONDS = 2.0
+CONSOLE = Place(ChatPlatform.CONSOLE, "console")
 
-COMMANDS: dict[str, Handler] = {
-    "search": discovery_commands.search,
-    "discover": discovery_commands.discover,
-    "request": request_commands.request,
-    "requests": request_commands.list_,
-    "approve": request_commands.approve,
-    "deny": request_commands.deny,
-    "cancel": request_commands.cancel,
-    "edit": request_commands.edit,
-    "retry": request_commands.retry,
-    "watchlist": account_commands.watchlist,
-    "activity": account_commands.activity,
-    "quota": account_commands.quota,
-    "settings": account_commands.settings,
-}
 ACTIONS: dict[str, Callable[..., Awaitable[Reply]]] = {
     **request_commands.ACTIONS,
     **account_commands.ACTIONS,
-    "search.page": discovery_commands.search_page,
-    "discover.page": discovery_commands.discover_page,
+    **discovery_commands.ACTIONS,
 }
-# What someone not linked yet may say.
-_UNLINKED = {"help", "start", "link", "register"}
 
 
 @dataclass(frozen=True)
@@ -73,10 +68,12 @@ def clean(text: str) -> str:
 
 
 class Conversation:
+    commands = COMMANDS
+
     def __init__(self, *, runtime: Runtime, discovery: DiscoveryService) -> None:
         self.runtime = runtime
         self.discovery = discovery
-        self.prompts = Prompts(runtime)
+        self.questions = Questions(runtime.redis, runtime.settings.redis.key_prefix)
 
     async def actor_named(self, username: str) -> Actor:
         return _actor(await find_user(self.runtime.database, username))
@@ -94,87 +91,233 @@ class Conversation:
             return None
         return _actor(user)
 
-    async def say(self, text: str, *, actor: Actor | None = None, speaker: Speaker | None = None) -> Reply:
-        """Answer one message. Front ends pass the speaker (the conversation identifies them) or the actor."""
+    async def _who(self, actor: Actor | None, speaker: Speaker | None) -> Actor | None:
         if actor is None and speaker is not None:
-            actor = await self.identify(speaker)
+            return await self.identify(speaker)
+        return actor
+
+    # --- what front ends call ------------------------------------------------------------------------
+
+    async def say(
+        self, text: str, *, place: Place = CONSOLE, actor: Actor | None = None, speaker: Speaker | None = None
+    ) -> Reply:
+        """Answer one typed line. Plain text never answers a question: only `answer` does."""
+        actor = await self._who(actor, speaker)
         t = Messages(actor.language if actor else "en")
         if len(text) > MAX_MESSAGE:
             return Reply(text=t("input.too_long", length=len(text), limit=MAX_MESSAGE), error=True)
         text = clean(text)
-        if not text:
+        if not text.startswith("/") or len(text) == 1:
             return Reply(text=t("help.not_command"), error=True)
-        if not text.startswith("/"):
-            if actor is not None and (prompt := await self.prompts.take(actor.user_id)) is not None:
-                return await self._guarded(t, self._answer(actor, prompt, text))
-            return Reply(text=t("help.not_command"), error=True)
-        word, _, args = text[1:].partition(" ")
+        word, _, rest = text[1:].partition(" ")
+        word, _, first_line = word.partition("\n")  # "/deny 3\nreason" keeps the newline's words
+        rest = f"{first_line} {rest}".strip()
         name = word.split("@", 1)[0].lower()  # Telegram adds @botname in groups
-        if name in ("help", "start"):
-            return Reply(text=t("help.text"))
-        if actor is None:
-            return await self._guarded(t, self._unlinked(speaker, name, args))
-        if name == "link":
-            return Reply(text=t("account.already_linked", username=actor.username))
-        handler = COMMANDS.get(name)
-        if handler is None:
+        command = self.commands.get(name)
+        if command is None:
             return Reply(text=t("help.unknown", command="/" + name[:40]), error=True)
-        return await self._guarded(t, self._run(actor, lambda ctx: handler(ctx, args)))
-
-    async def press(self, token: str, *, actor: Actor | None = None, speaker: Speaker | None = None) -> Reply:
-        if actor is None and speaker is not None:
-            actor = await self.identify(speaker)
-        t = Messages(actor.language if actor else "en")
-        if actor is None:
-            assert speaker is not None
-            return Reply(text=t.reason(identity.NotLinked(speaker.platform, self.runtime.settings.users.registration)))
-        return await self._guarded(t, self._pressed(actor, token))
-
-    async def _pressed(self, actor: Actor, token: str) -> Reply:
         try:
-            pressed = await redeem(self.runtime.database, token, actor.user_id)
+            options = self.commands.parse(command, rest)
+        except DomainError as error:
+            return await self._dropping(place, actor, self._usage(t, command, error))
+        return await self._command(command, options, place=place, actor=actor, speaker=speaker)
+
+    async def run(
+        self,
+        name: str,
+        options: Mapping[str, object],
+        *,
+        place: Place,
+        actor: Actor | None = None,
+        speaker: Speaker | None = None,
+    ) -> Reply:
+        """A command with options already typed by the platform (a Discord slash command)."""
+        actor = await self._who(actor, speaker)
+        command = self.commands.get(name)
+        if command is None:
+            t = Messages(actor.language if actor else "en")
+            return Reply(text=t("help.unknown", command="/" + name[:40]), error=True)
+        return await self._command(command, options, place=place, actor=actor, speaker=speaker)
+
+    async def press(
+        self, token: str, *, place: Place = CONSOLE, actor: Actor | None = None, speaker: Speaker | None = None
+    ) -> Reply:
+        actor = await self._who(actor, speaker)
+        if actor is None:
+            return self._not_linked(speaker)
+        return await self._guarded(Messages(actor.language), self._pressed(actor, place, token))
+
+    async def answer(
+        self,
+        key: str,
+        text: str,
+        *,
+        place: Place = CONSOLE,
+        actor: Actor | None = None,
+        speaker: Speaker | None = None,
+    ) -> Reply:
+        """Text the platform tied to question `key` (a modal submit, a reply to the question message)."""
+        actor = await self._who(actor, speaker)
+        if actor is None:
+            return self._not_linked(speaker)
+        t = Messages(actor.language)
+        pending = await self.questions.take(place, actor.user_id, key)
+        if pending is None:
+            return Reply(text=t("question.gone"), error=True, private=True)
+        if len(text) > MAX_MESSAGE:
+            return Reply(text=t("input.too_long", length=len(text), limit=MAX_MESSAGE), error=True)
+        if pending.action == "deny":
+            request_id = int(pending.arguments["id"])
+            work = self._run(actor, place, lambda ctx: request_commands.deny_reason(ctx, clean(text), id=request_id))
+            return await self._guarded(t, work)
+        return Reply(text=t("question.gone"), error=True, private=True)
+
+    async def complete(
+        self,
+        name: str,
+        option: str,
+        partial: str,
+        *,
+        options: Mapping[str, object] | None = None,
+        actor: Actor | None = None,
+        speaker: Speaker | None = None,
+    ) -> list[Choice]:
+        """Autocomplete for one option: at most 25 choices, from the shared cache, within the platform's deadline."""
+        actor = await self._who(actor, speaker)
+        command = self.commands.get(name)
+        described = command.option(option) if command else None
+        if actor is None or described is None or described.completion is None:
+            return []
+        typed = clean_text(partial)[:200]
+        given = options or {}
+        kind = given.get("type") or given.get("content")
+        ctx = self._context(actor, CONSOLE)
+        try:
+            if described.completion == Completion.TITLE:
+                work = discovery_commands.complete_titles(ctx, typed, str(kind) if kind else None)
+            else:
+                work = request_commands.complete_requests(ctx, typed, name)
+            return (await asyncio.wait_for(work, COMPLETE_SECONDS))[:25]
+        except TimeoutError:
+            t = Messages(actor.language)
+            return [Choice(name=t("complete.keep_typing"), value=typed or "?")]
+        except (DomainError, UpstreamError):
+            return []
+
+    async def notification(self, delivery: Delivery, *, place: Place = CONSOLE) -> Reply:
+        """An outbox delivery as a reply: the text in the recipient's language, with the buttons they may
+        press (a moderator's new request: Approve and Deny; an arrival: Add to watchlist)."""
+        if delivery.recipient_id is None or delivery.recipient is None:
+            return Reply(text=announcement_text(delivery))
+        text = notification_text(delivery)
+        actor = Actor(user_id=delivery.recipient_id, username=delivery.recipient, language=delivery.language)
+        try:
+            return await self._run(actor, place, lambda ctx: _acting(ctx, delivery, text))
+        except Exception:
+            # The message matters more than its buttons: deliver it plain rather than not at all.
+            log.exception("event=notification_buttons_failed outbox_id=%d", delivery.id)
+            return Reply(text=text)
+
+    def help(self, language: str, audience: Audience) -> str:
+        t = Messages(language)
+        lines = [t("help.title")]
+        for command in self.commands.visible_to(audience):
+            lines.append(f"{usage(command)}: {t(f'command.{command.name}')}")
+        return "\n".join(lines)
+
+    # --- inside ----------------------------------------------------------------------------------------
+
+    async def _command(
+        self,
+        command: Command,
+        options: Mapping[str, object],
+        *,
+        place: Place,
+        actor: Actor | None,
+        speaker: Speaker | None,
+    ) -> Reply:
+        t = Messages(actor.language if actor else "en")
+        if command.name == "help" or (command.name == "start" and not options.get("code")):
+            audience = await self._audience(actor)
+            return await self._dropping(place, actor, Reply(text=self.help(t.language, audience), private=True))
+        try:
+            arguments = self.commands.arguments(command, options)
+        except DomainError as error:
+            return await self._dropping(place, actor, self._usage(t, command, error))
+        if actor is None:
+            return await self._guarded(t, self._unlinked(speaker, command.name, arguments.text("code") or ""))
+        if command.name in ("link", "start", "register"):
+            return await self._dropping(place, actor, Reply(text=t("account.already_linked", username=actor.username)))
+        handler = command.run
+        assert handler is not None
+        reply = await self._guarded(t, self._run(actor, place, lambda ctx: handler(ctx, arguments)))
+        return await self._dropping(place, actor, reply)
+
+    async def _dropping(self, place: Place, actor: Actor | None, reply: Reply) -> Reply:
+        """Any command drops a question left unanswered in this chat, and says so."""
+        if actor is None or reply.question is not None:
+            return reply
+        dropped = await self.questions.drop(place, actor.user_id)
+        if dropped is None:
+            return reply
+        t = Messages(actor.language)
+        notice = t(f"question.dropped.{dropped.action}", **dropped.arguments)
+        return replace(reply, text=f"{notice}\n{reply.text}" if reply.text else notice)
+
+    async def _audience(self, actor: Actor | None) -> Audience:
+        if actor is None:
+            return Audience.ANYONE
+        decides = (await requests.abilities(self.runtime.database, actor.user_id)).decide
+        return Audience.MODERATOR if decides else Audience.MEMBER
+
+    def _usage(self, t: Messages, command: Command, error: DomainError) -> Reply:
+        return Reply(text=t("input.usage", reason=t.reason(error).rstrip("."), usage=usage(command)), error=True)
+
+    def _not_linked(self, speaker: Speaker | None) -> Reply:
+        platform = speaker.platform if speaker else ChatPlatform.CONSOLE
+        refusal = identity.NotLinked(platform, self.runtime.settings.users.registration)
+        return Reply(text=Messages("en").reason(refusal), error=True, private=True)
+
+    async def _pressed(self, actor: Actor, place: Place, token: str) -> Reply:
+        t = Messages(actor.language)
+        try:
+            pressed = await action_tokens.redeem(self.runtime.database, token, actor.user_id)
         except TokenRefused as refused:
-            return Reply(text=Messages(actor.language)(refused.reason), error=True)
+            return Reply(text=t(refused.reason), error=True, private=True)
         action = ACTIONS.get(pressed.action)
         if action is None:
-            return Reply(text=Messages(actor.language)("token.unknown"), error=True)
+            return Reply(text=t("token.unknown"), error=True, private=True)
         accepted = inspect.signature(action).parameters
         arguments = {key: value for key, value in pressed.arguments.items() if key in accepted}
-        return await self._run(actor, lambda ctx: action(ctx, **arguments))
+        return await self._run(actor, place, lambda ctx: action(ctx, **arguments))
 
-    async def _answer(self, actor: Actor, prompt: dict[str, Any], text: str) -> Reply:
-        if prompt.get("action") == "deny":
-            return await self._run(actor, lambda ctx: request_commands.deny_reason(ctx, text, id=int(prompt["id"])))
-        raise InvalidInput("that answer is no longer expected", code="prompt.stale")
-
-    async def _run(self, actor: Actor, step: Callable[[Context], Awaitable[Reply]]) -> Reply:
-        ctx = Context(
+    def _context(self, actor: Actor, place: Place) -> Context:
+        return Context(
             runtime=self.runtime,
             discovery=self.discovery,
             actor=actor,
+            place=place,
             t=Messages(actor.language),
             buttons=ButtonMaker(actor.user_id),
-            prompts=self.prompts,
+            questions=self.questions,
         )
+
+    async def _run(self, actor: Actor, place: Place, step: Callable[[Context], Awaitable[Reply]]) -> Reply:
+        ctx = self._context(actor, place)
         reply = await step(ctx)
         await ctx.buttons.save(self.runtime.database)
         return reply
 
-    async def _unlinked(self, speaker: Speaker | None, name: str, args: str) -> Reply:
+    async def _unlinked(self, speaker: Speaker | None, name: str, code: str) -> Reply:
         t = Messages("en")
-        if speaker is None or name not in _UNLINKED:
-            platform = speaker.platform if speaker else ChatPlatform.CONSOLE
-            refusal = identity.NotLinked(platform, self.runtime.settings.users.registration)
-            return Reply(text=t.reason(refusal), error=True)
+        if speaker is None or name not in ("link", "start", "register"):
+            return self._not_linked(speaker)
         database = self.runtime.database
-        if name == "link":
-            code = args.strip()
-            if not code:
-                return Reply(text=t("input.missing", command="/link", usage="/link CODE"), error=True)
+        if name in ("link", "start"):
             user = await identity.redeem_link_code(
                 database, code, speaker.platform, speaker.platform_user_id, display_name=speaker.display_name
             )
-            return Reply(text=t("account.linked", username=user.username))
+            return Reply(text=t("account.linked", username=user.username), private=True)
         user = await identity.register(
             database,
             speaker.platform,
@@ -183,18 +326,40 @@ class Conversation:
             registration=self.runtime.settings.users.registration,
         )
         key = "account.registered" if user.status.value == "active" else "account.pending"
-        return Reply(text=t(key, username=user.username))
+        return Reply(text=t(key, username=user.username), private=True)
 
     async def _guarded(self, t: Messages, work: Awaitable[Reply]) -> Reply:
         try:
             return await work
-        except UpstreamError:
-            return Reply(text=t("error.upstream"), error=True)
+        except UpstreamNotFound as missing:
+            return Reply(text=t("error.not_found", reason=missing.reason), error=True)
+        except UpstreamAuthFailed as refused:
+            log.warning("event=upstream_auth_failed service=%s reason=%s", refused.service, refused.reason)
+            return Reply(text=t("error.upstream_auth", service=refused.service), error=True)
+        except UpstreamError as failed:
+            return Reply(text=t("error.upstream", service=failed.service), error=True)
         except DomainError as error:
             return Reply(text=t.refusal(error), error=True)
         except Exception:
             log.exception("event=conversation_failed")
             return Reply(text=t("error.internal"), error=True)
+
+
+async def _acting(ctx: Context, delivery: Delivery, text: str) -> Reply:
+    payload = delivery.payload
+    request_id = payload.get("request_id")
+    buttons = []
+    if delivery.event == "request_pending" and isinstance(request_id, int) and (await ctx.abilities()).decide:
+        t = ctx.t
+        make = ctx.buttons.make
+        buttons.append(make(t("button.approve"), "request.approve", "success", open_to_moderators=True, id=request_id))
+        buttons.append(make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=request_id))
+    elif delivery.event in ("request_available", "request_partial") and payload.get("content_type"):
+        tmdb, tvdb = payload.get("tmdb_id"), payload.get("tvdb_id")
+        if isinstance(tmdb, int) or isinstance(tvdb, int):
+            arguments: dict[str, Any] = {"type": payload["content_type"], "tmdb": tmdb, "tvdb": tvdb}
+            buttons.append(ctx.buttons.make(ctx.t("button.watchlist"), "watchlist.add", **arguments))
+    return Reply(text=text, buttons=tuple(buttons), private=True)
 
 
 def _actor(user: UserSummary) -> Actor:

@@ -1,37 +1,41 @@
-"""Requesting (with a season picker for shows), listing, approving, denying, cancelling, editing and retrying
-requests."""
+"""Requesting (by name or id, with a season picker for shows), listing, approving, denying, cancelling,
+editing and retrying requests."""
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
-from bots.conversation.context import Context, content_type
-from bots.conversation.replies import Button, Card, Reply
+from bots.conversation.context import Context, content_type, title_args
+from bots.conversation.notifications import seasons_text
+from bots.conversation.registry import Arguments
+from bots.conversation.replies import Button, Card, Choice, Question, Reply
+from bots.conversation.titles import details_of, find_title, is_id, offer
 from core.enums import ContentType, RequestStatus
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.metadata.provider import ExternalIds
-from core.metadata.query import parse_seasons, parse_title_id
-from core.metadata.types import TitleDetails
+from core.metadata.query import parse_seasons
+from core.metadata.types import Title, TitleDetails
 from core.services import requests
 from core.services.requests import CreateResult, RequestView
 
-__all__ = ["ACTIONS", "approve", "cancel", "deny", "deny_reason", "edit", "list_", "request", "retry"]
+__all__ = ["ACTIONS", "FILTERS", "approve", "cancel", "deny", "deny_reason", "edit", "list_", "request", "retry"]
 
 # Discord shows at most 25 buttons on a message: "All seasons", 22 seasons and the two page buttons.
 SEASONS_PER_PAGE = 22
 LIST_PAGE = 5
+FILTERS = ("mine", "pending", "all", *(status.value for status in RequestStatus if status != RequestStatus.PENDING))
 
 
 def _seasons_text(ctx: Context, seasons: list[int] | None) -> str:
-    if not seasons:
-        return ctx.t("request.seasons_all")
-    return ctx.t("request.seasons_some", seasons=", ".join(map(str, seasons)))
+    return seasons_text(ctx.t, seasons)
+
+
+def _ids(title: Title) -> ExternalIds:
+    return ExternalIds(tmdb_id=title.tmdb_id, tvdb_id=title.tvdb_id, imdb_id=title.imdb_id)
 
 
 async def _details(ctx: Context, kind: str, tmdb: int | None, tvdb: int | None) -> TitleDetails:
-    view = await ctx.discovery.title(ContentType(kind), ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb))
-    return view.details
+    return await details_of(ctx, ContentType(kind), ExternalIds(tmdb_id=tmdb, tvdb_id=tvdb))
 
 
 def _created(ctx: Context, result: CreateResult) -> Reply:
@@ -39,8 +43,9 @@ def _created(ctx: Context, result: CreateResult) -> Reply:
     values = {"title": view.title, "year": view.year or "?", "id": view.id}
     if result.outcome == "joined":
         if result.added_seasons:
-            seasons = ", ".join(map(str, result.added_seasons))
-            return Reply(text=ctx.t("request.joined_seasons", seasons=seasons, **values))
+            return Reply(
+                text=ctx.t("request.joined_seasons", seasons=_seasons_text(ctx, result.added_seasons), **values)
+            )
         return Reply(text=ctx.t("request.joined", **values))
     return Reply(text=ctx.t(f"request.{result.outcome}", **values))
 
@@ -56,17 +61,23 @@ async def _create(ctx: Context, details: TitleDetails, seasons: list[int] | None
     return _created(ctx, result)
 
 
-async def request(ctx: Context, args: str) -> Reply:
-    """/request TYPE ID [SEASONS]: typed in full, it is its own confirmation."""
-    parts = args.split(maxsplit=2)
-    if len(parts) < 2:
-        usage = "/request movie|series|anime ID [SEASONS]"
-        return Reply(text=ctx.t("input.missing", command="/request", usage=usage), error=True)
-    kind = content_type(parts[0])
-    ids = parse_title_id(kind, parts[1])
-    seasons = parse_seasons(parts[2]) if len(parts) > 2 else None
-    details = (await ctx.discovery.title(kind, ids)).details
-    return await _create(ctx, details, seasons)
+async def request(ctx: Context, args: Arguments) -> Reply:
+    """/request [TYPE] TITLE [SEASONS]: typed in full, it is its own confirmation."""
+    word, text, seasons_text = args.text("type"), args.text("title") or "", args.text("seasons")
+    kind = content_type(word) if word else None
+    seasons = parse_seasons(seasons_text)
+    found = await find_title(ctx, kind, text)
+    if seasons_text and not is_id(text, kind) and (found.title is None or found.title.type == ContentType.MOVIE):
+        # "blade runner 2049": the last word looked like seasons but belongs to a film's name.
+        try:
+            whole = await find_title(ctx, kind, f"{text} {seasons_text}")
+        except NotFound:
+            whole = None
+        if whole is not None and whole.title is not None and whole.title.type == ContentType.MOVIE:
+            found, seasons, text = whole, None, f"{text} {seasons_text}"
+    if found.title is None:
+        return offer(ctx, text, found.candidates, "request.confirm" if seasons else "request.pick", seasons=seasons)
+    return await _create(ctx, await details_of(ctx, found.title.type, _ids(found.title)), seasons)
 
 
 async def pick(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None) -> Reply:
@@ -77,27 +88,30 @@ async def pick(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None) -
 
 
 async def seasons_page(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None, page: int) -> Reply:
-    return _picker(ctx, await _details(ctx, type, tmdb, tvdb), type=type, tmdb=tmdb, tvdb=tvdb, page=page)
+    details = await _details(ctx, type, tmdb, tvdb)
+    reply = _picker(ctx, details, type=type, tmdb=tmdb, tvdb=tvdb, page=page)
+    return Reply(text=reply.text, buttons=reply.buttons, footer=reply.footer, edit=True, private=True)
 
 
 def _picker(ctx: Context, details: TitleDetails, *, page: int, **title: Any) -> Reply:
     numbers = [season.season_number for season in details.seasons]
-    start = max(0, page) * SEASONS_PER_PAGE
-    shown = numbers[start : start + SEASONS_PER_PAGE]
+    pages = max(1, -(-len(numbers) // SEASONS_PER_PAGE))
+    page = min(max(0, page), pages - 1)
+    start = page * SEASONS_PER_PAGE
     make = ctx.buttons.make
     buttons: list[Button] = [make(ctx.t("button.all_seasons"), "request.confirm", "primary", seasons=None, **title)]
-    for number in shown:
+    for number in numbers[start : start + SEASONS_PER_PAGE]:
         label = ctx.t("button.specials") if number == 0 else ctx.t("button.season", number=number)
         buttons.append(make(label, "request.confirm", seasons=[number], **title))
     if start > 0:
         buttons.append(make(ctx.t("button.back"), "request.seasons", page=page - 1, **title))
     if start + SEASONS_PER_PAGE < len(numbers):
         buttons.append(make(ctx.t("button.more"), "request.seasons", page=page + 1, **title))
-    pages = max(1, -(-len(numbers) // SEASONS_PER_PAGE))
     return Reply(
         text=ctx.t("request.pick_seasons", title=details.title.title),
         buttons=tuple(buttons),
         footer=ctx.t("page.footer", page=page + 1, pages=pages) if pages > 1 else "",
+        private=True,
     )
 
 
@@ -110,37 +124,34 @@ def _confirm(ctx: Context, details: TitleDetails, *, seasons: list[int] | None, 
     values = {"title": details.title.title, "year": details.title.year or "?"}
     if details.title.type == ContentType.MOVIE:
         text = ctx.t("request.confirm_movie", **values)
+        seasons = None
     else:
         text = ctx.t("request.confirm_seasons", seasons=_seasons_text(ctx, seasons), **values)
     buttons = (
         ctx.buttons.make(ctx.t("button.confirm"), "request.create", "success", seasons=seasons, **title),
         ctx.buttons.make(ctx.t("button.cancel"), "choice.cancel"),
     )
-    return Reply(text=text, buttons=buttons)
+    return Reply(text=text, buttons=buttons, edit=True, private=True)
 
 
 async def create(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None, seasons: list[int] | None) -> Reply:
-    return await _create(ctx, await _details(ctx, type, tmdb, tvdb), seasons)
+    reply = await _create(ctx, await _details(ctx, type, tmdb, tvdb), seasons)
+    return Reply(text=reply.text, edit=True)
 
 
 async def cancel_choice(ctx: Context) -> Reply:
-    return Reply(text=ctx.t("request.cancelled_choice"))
+    return Reply(text=ctx.t("request.cancelled_choice"), edit=True, private=True)
 
 
 # --- listing and deciding -------------------------------------------------------------------------------
 
-_FILTERS = {"mine", "pending", "all"}
+
+async def list_(ctx: Context, args: Arguments) -> Reply:
+    return await list_page(ctx, filter=args.text("filter") or "mine", offset=0, edit=False)
 
 
-async def list_(ctx: Context, args: str) -> Reply:
-    word = (args.split() or ["mine"])[0].lower()
-    if word not in _FILTERS and word not in {status.value for status in RequestStatus}:
-        return Reply(text=ctx.t("request.bad_filter", value=word[:40]), error=True)
-    return await list_page(ctx, filter=word, offset=0)
-
-
-async def list_page(ctx: Context, *, filter: str, offset: int) -> Reply:
-    status = None if filter in _FILTERS - {"pending"} else RequestStatus(filter)
+async def list_page(ctx: Context, *, filter: str, offset: int, edit: bool = True) -> Reply:
+    status = None if filter in ("mine", "all") else RequestStatus(filter)
     user_id = ctx.actor.user_id if filter == "mine" else None
     found = await requests.list_requests(
         ctx.runtime.database,
@@ -151,32 +162,21 @@ async def list_page(ctx: Context, *, filter: str, offset: int) -> Reply:
         offset=max(0, offset),
     )
     if not found:
-        return Reply(text=ctx.t("request.list_none"))
-    decides = await requests.may_decide(ctx.runtime.database, ctx.actor.user_id)
+        return Reply(text=ctx.t("request.list_none"), edit=edit)
+    decides = (await ctx.abilities()).decide
     cards = tuple(_request_card(ctx, view, decides=decides) for view in found[:LIST_PAGE])
     more: tuple[Button, ...] = ()
     if len(found) > LIST_PAGE:
         more = (ctx.buttons.make(ctx.t("button.more"), "requests.page", filter=filter, offset=offset + LIST_PAGE),)
-    return Reply(text=ctx.t("request.list_title", filter=filter), cards=cards, buttons=more)
+    heading = ctx.t("request.list_title", filter=ctx.t(f"filter.{filter}"))
+    return Reply(text=heading, cards=cards, buttons=more, edit=edit)
 
 
-def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
+def request_buttons(ctx: Context, view: RequestView, *, decides: bool) -> list[Button]:
+    """What this person may do with a request now. Deciding buttons go to those who may decide; other
+    moderators who see the message may press them too, and every press checks permission again."""
     t = ctx.t
-    watchers = t("request.watchers", count=len(view.watchers)) if view.watchers else ""
-    line = t(
-        "request.line",
-        id=view.id,
-        status=t(f"status.{view.status.value}"),
-        requested_by=view.requested_by,
-        watchers=watchers,
-    )
-    if view.seasons:
-        line += " · " + _seasons_text(ctx, view.seasons)
-    if view.denial_reason:
-        line += f" · {view.denial_reason}"
     buttons: list[Button] = []
-    # Deciding buttons go to those who may decide; other moderators who see the list may press them too, and
-    # every press checks the presser's permission again.
     if view.status == RequestStatus.PENDING:
         if decides:
             buttons.append(
@@ -189,56 +189,62 @@ def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
             buttons.append(ctx.buttons.make(t("button.cancel_request"), "request.cancel", id=view.id))
     elif view.status == RequestStatus.FAILED and decides:
         buttons.append(ctx.buttons.make(t("button.retry"), "request.retry", open_to_moderators=True, id=view.id))
-    return Card(title=f"{view.title} ({view.year or '?'})", subtitle=line, buttons=tuple(buttons))
+    return buttons
 
 
-def _request_id(ctx: Context, text: str) -> int:
-    value = text.strip().lstrip("#")
-    if not value.isdigit() or len(value) > 12:
-        raise InvalidInput(ctx.t("request.bad_id", value=text[:20] or "nothing"))
-    return int(value)
+def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
+    t = ctx.t
+    watchers = t("request.watchers", count=len(view.watchers)) if view.watchers else ""
+    line = t(
+        "request.line",
+        id=view.id,
+        status=t(f"status.{view.status.value}"),
+        requested_by=view.requested_by,
+        watchers=watchers,
+    )
+    if view.content_type != ContentType.MOVIE:
+        line += " · " + _seasons_text(ctx, view.seasons)
+    overview = t("request.reason", reason=view.denial_reason) if view.denial_reason else ""
+    return Card(
+        title=f"{view.title} ({view.year or '?'})",
+        subtitle=line,
+        overview=overview,
+        buttons=tuple(request_buttons(ctx, view, decides=decides)),
+        reference=f"#{view.id}",
+    )
 
 
-_PLACES = {"instance": "instance", "profile": "quality_profile", "folder": "root_folder"}
-
-
-def _placement(ctx: Context, words: list[str]) -> requests.Placement:
-    """`instance:NAME profile:NAME folder:PATH`, any of them, quoted when a name has spaces."""
-    chosen: dict[str, str] = {}
-    for word in words:
-        key, colon, value = word.partition(":")
-        if not colon or key.lower() not in _PLACES or not value.strip() or key.lower() in chosen:
-            raise InvalidInput(ctx.t("request.bad_placement", value=word[:40]))
-        chosen[key.lower()] = value.strip()
-    return requests.Placement(**{_PLACES[key]: value for key, value in chosen.items()})
-
-
-async def approve(ctx: Context, args: str) -> Reply:
+async def approve(ctx: Context, args: Arguments) -> Reply:
     """/approve ID [instance:NAME] [profile:NAME] [folder:PATH]"""
-    try:
-        words = shlex.split(args)
-    except ValueError:
-        words = []  # an unclosed quote: say how it is written
-    if not words:
-        return Reply(text=ctx.t("input.missing", command="/approve", usage=ctx.t("request.approve_usage")), error=True)
-    return await _approve(ctx, _request_id(ctx, words[0]), _placement(ctx, words[1:]))
+    chosen = {
+        "instance": args.text("instance"),
+        "quality_profile": args.text("profile"),
+        "root_folder": args.text("folder"),
+    }
+    placement = requests.Placement(**{key: value for key, value in chosen.items() if value is not None})
+    return await _approve(ctx, _id(args), placement, edit=False)
+
+
+def _id(args: Arguments) -> int:
+    number = args.integer("id")
+    if number is None:  # the registry makes it required; a direct caller may still forget it
+        raise InvalidInput("a request number is needed", code="option.missing_id")
+    return number
 
 
 async def approve_button(ctx: Context, *, id: int) -> Reply:
-    return await _approve(ctx, id, None)
+    return await _approve(ctx, id, None, edit=True)
 
 
-async def _approve(ctx: Context, request_id: int, placement: requests.Placement | None) -> Reply:
+async def _approve(ctx: Context, request_id: int, placement: requests.Placement | None, *, edit: bool) -> Reply:
     view = await requests.approve(ctx.runtime.database, request_id, actor_id=ctx.actor.user_id, placement=placement)
-    return Reply(text=ctx.t("request.approved", id=view.id, title=view.title, year=view.year or "?"))
+    text = ctx.t("request.approved", id=view.id, title=view.title, year=view.year or "?", by=ctx.actor.username)
+    return Reply(text=text, edit=edit)
 
 
-async def deny(ctx: Context, args: str) -> Reply:
-    number, _, reason = args.strip().partition(" ")
-    if not number:
-        return Reply(text=ctx.t("input.missing", command="/deny", usage="/deny ID REASON"), error=True)
-    request_id = _request_id(ctx, number)
-    if not reason.strip():
+async def deny(ctx: Context, args: Arguments) -> Reply:
+    request_id, reason = _id(args), args.text("reason")
+    if reason is None:
         return await deny_button(ctx, id=request_id)
     return await deny_reason(ctx, reason, id=request_id)
 
@@ -247,8 +253,9 @@ async def deny_button(ctx: Context, *, id: int) -> Reply:
     view = await requests.get(ctx.runtime.database, id)
     # Ask only someone who may deny; everyone else hears why not without typing a reason first.
     await requests.check_can_decide(ctx.runtime.database, id, actor_id=ctx.actor.user_id)
-    await ctx.prompts.ask(ctx.actor.user_id, "deny", id=id)
-    return Reply(text=ctx.t("request.ask_reason", id=id, title=view.title))
+    key = await ctx.questions.ask(ctx.place, ctx.actor.user_id, "deny", id=id)
+    question = Question(key=key, label=ctx.t("request.reason_label", id=id), max_length=requests.MAX_REASON)
+    return Reply(text=ctx.t("request.ask_reason", id=id, title=view.title), question=question)
 
 
 async def deny_reason(ctx: Context, reason: str, *, id: int) -> Reply:
@@ -256,21 +263,18 @@ async def deny_reason(ctx: Context, reason: str, *, id: int) -> Reply:
     return Reply(text=ctx.t("request.denied", id=view.id, title=view.title, reason=view.denial_reason))
 
 
-async def cancel(ctx: Context, args: str) -> Reply:
-    if not args.strip():
-        return Reply(text=ctx.t("input.missing", command="/cancel", usage="/cancel ID"), error=True)
-    return await cancel_button(ctx, id=_request_id(ctx, args.split()[0]))
+async def cancel(ctx: Context, args: Arguments) -> Reply:
+    view = await requests.cancel(ctx.runtime.database, _id(args), actor_id=ctx.actor.user_id)
+    return Reply(text=ctx.t("request.withdrawn", id=view.id, title=view.title))
 
 
 async def cancel_button(ctx: Context, *, id: int) -> Reply:
     view = await requests.cancel(ctx.runtime.database, id, actor_id=ctx.actor.user_id)
-    return Reply(text=ctx.t("request.withdrawn", id=view.id, title=view.title))
+    return Reply(text=ctx.t("request.withdrawn", id=view.id, title=view.title), edit=True)
 
 
-async def retry(ctx: Context, args: str) -> Reply:
-    if not args.strip():
-        return Reply(text=ctx.t("input.missing", command="/retry", usage="/retry ID"), error=True)
-    return await retry_button(ctx, id=_request_id(ctx, args.split()[0]))
+async def retry(ctx: Context, args: Arguments) -> Reply:
+    return await retry_button(ctx, id=_id(args))
 
 
 async def retry_button(ctx: Context, *, id: int) -> Reply:
@@ -278,16 +282,13 @@ async def retry_button(ctx: Context, *, id: int) -> Reply:
     return Reply(text=ctx.t("request.retried", id=view.id, title=view.title, year=view.year or "?"))
 
 
-async def edit(ctx: Context, args: str) -> Reply:
+async def edit(ctx: Context, args: Arguments) -> Reply:
     """/edit ID SEASONS: a pending show's seasons, changed by its requester or a moderator."""
-    number, _, seasons = args.strip().partition(" ")
-    if not number or not seasons.strip():
-        return Reply(text=ctx.t("input.missing", command="/edit", usage="/edit ID SEASONS"), error=True)
-    request_id = _request_id(ctx, number)
-    chosen = parse_seasons(seasons)
+    request_id = _id(args)
+    chosen = parse_seasons(args.text("seasons"))
     view = await requests.get(ctx.runtime.database, request_id)
     if view.content_type == ContentType.MOVIE:
-        raise InvalidInput(ctx.t("request.edit_film", id=view.id, title=view.title))
+        return Reply(text=ctx.t("request.edit_film", id=view.id, title=view.title), error=True)
     # A show's seasons are in TheTVDB's numbering, so its season list is read by its TheTVDB id when known.
     by_tvdb = view.tvdb_id is not None
     details = await _details(
@@ -303,6 +304,36 @@ async def edit(ctx: Context, args: str) -> Reply:
     )
     return Reply(
         text=ctx.t("request.edited", id=changed.id, title=changed.title, seasons=_seasons_text(ctx, changed.seasons))
+    )
+
+
+async def complete_requests(ctx: Context, partial: str, command: str) -> list[Choice]:
+    """Open requests this person may act on with `command`, matching the number or title typed so far."""
+    abilities = await ctx.abilities()
+    deciding = command in ("approve", "deny", "retry")
+    if deciding and not abilities.decide:
+        return []
+    status = RequestStatus.FAILED if command == "retry" else RequestStatus.PENDING
+    everyone = abilities.decide and (deciding or command == "edit")
+    found = await requests.list_requests(
+        ctx.runtime.database,
+        actor_id=ctx.actor.user_id,
+        status=status,
+        user_id=None if everyone else ctx.actor.user_id,
+        limit=100,
+    )
+    typed = partial.strip().lstrip("#").lower()
+    choices = [
+        Choice(name=f"#{view.id} {view.title} ({view.year or '?'}) · {view.requested_by}", value=str(view.id))
+        for view in found
+        if not typed or str(view.id).startswith(typed) or typed in view.title.lower()
+    ]
+    return choices[:25]
+
+
+def title_of(view: RequestView) -> dict[str, Any]:
+    return title_args(
+        Title(type=view.content_type, title=view.title, year=view.year, tmdb_id=view.tmdb_id, tvdb_id=view.tvdb_id)
     )
 
 
