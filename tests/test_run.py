@@ -6,12 +6,23 @@ import asyncio
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from sqlalchemy import select
 
+from bots.conversation.conversation import Conversation
+from bots.run import serve
+from core.config import Settings
 from core.db.models import OutboxMessage
 from core.db.session import Database
-from core.enums import OutboxStatus
+from core.enums import ContentType, OutboxStatus, UserRole
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import ExternalIds
+from core.services import requests
+from core.services.dispatcher import Delivery, FrontEnd
+from core.services.users import add_user
 
 from .conftest import Idkarr, idkarr_command
 
@@ -79,3 +90,54 @@ def test_run_without_a_terminal_or_front_end_waits_for_a_signal_and_loses_nothin
             process.kill()
     assert process.returncode == 0
     assert "event=stopped" in rest
+
+
+class Board:
+    """A front end that is no terminal (as a chat bot is): it records what it is given to deliver."""
+
+    name = "board"
+
+    def __init__(self) -> None:
+        self.delivered: list[Delivery] = []
+        self.entered, self.all_three = asyncio.Event(), asyncio.Event()
+        self.left = False
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        self.delivered.append(delivery)
+        if len(self.delivered) == 3:  # the notices to mod and the bootstrap admin, and the announcement
+            self.all_three.set()
+        return True
+
+
+async def test_a_front_end_without_a_terminal_is_started_delivered_through_and_stopped(
+    db: Database, redis_url: str, redis_client: aioredis.Redis
+) -> None:
+    board = Board()
+
+    @asynccontextmanager
+    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
+        board.entered.set()
+        try:
+            yield board
+        finally:
+            board.left = True
+
+    settings = Settings.model_validate(
+        {"database": {"url": db.url.libpq}, "redis": {"url": redis_url}, "scheduler": {"expiry_check_seconds": 3600}}
+    )
+    stop = asyncio.Event()
+    served = asyncio.create_task(serve(settings, console=False, starters=[running], stop=stop))
+    try:
+        async with asyncio.timeout(20):
+            await board.entered.wait()
+            alice = await add_user(db, "alice", UserRole.USER)
+            await add_user(db, "mod", UserRole.MODERATOR)
+            details = await OfflineCatalog().details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+            await requests.create(db, details, actor_id=alice.id)
+            await board.all_three.wait()
+    finally:
+        stop.set()
+        await asyncio.wait_for(served, timeout=20)
+    events = sorted(delivery.event for delivery in board.delivered)
+    assert events == ["request_created", "request_pending", "request_pending"]
+    assert board.left

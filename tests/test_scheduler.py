@@ -39,7 +39,7 @@ async def test_the_scheduler_expires_overdue_requests_on_its_interval(db: Databa
             if (await requests.get(db, made[0].request.id)).status == RequestStatus.EXPIRED:
                 break
             await asyncio.sleep(0.05)
-        assert [job.id for job in scheduler.get_jobs()] == ["expire_requests"]
+        assert [job.id for job in scheduler.get_jobs()] == ["expire_requests", "purge_action_tokens"]
     finally:
         scheduler.shutdown(wait=False)
     assert (await requests.get(db, made[0].request.id)).status == RequestStatus.EXPIRED

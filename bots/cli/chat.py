@@ -26,7 +26,7 @@ def serve(
 ) -> None:
     """Run idkarr: front ends, scheduler and notification delivery, until stopped (Ctrl-C or SIGTERM)."""
     settings = settings_of(ctx)
-    configure_logging(settings.log.level)
     configured = settings.discord.token is not None or settings.telegram.token is not None
     with_console = console or (not configured and sys.stdin.isatty())
+    configure_logging(settings.log.level, terminal_shared=with_console and sys.stdin.isatty() and sys.stderr.isatty())
     run(product.serve(settings, console=with_console))
