@@ -49,6 +49,7 @@ def postgres_server(servers_dir: Path) -> Iterator[PostgresServer]:
     if configured:
         yield PostgresServer(admin=DatabaseUrl.parse(configured))
         return
+    (servers_dir / "embedded-pg").mkdir()
     embedded = EmbeddedPostgres(servers_dir / "embedded-pg")
     url = embedded.start()
     try:
@@ -106,6 +107,7 @@ def redis_url(servers_dir: Path) -> Iterator[str]:
     if configured:
         yield configured
         return
+    (servers_dir / "embedded-redis").mkdir()
     embedded = EmbeddedRedis(servers_dir / "embedded-redis")
     try:
         yield embedded.start()

@@ -88,3 +88,22 @@ async def test_with_tvdb_configured_shows_take_its_season_list(idkarr: Idkarr) -
     assert data["seasons"][-1]["episode_count"] == 30
     assert "season lists from TheTVDB" in doctor.stdout
     assert TVDB_KEY not in shown.stdout + shown.stderr + doctor.stdout
+
+
+def test_similar_and_recommended_titles_from_the_shell(idkarr: Idkarr) -> None:
+    similar = idkarr("discover", "similar", "--title", "tmdb:603", "--page-size", "5", "--json")
+    assert similar.returncode == 0, similar.stderr
+    items = json.loads(similar.stdout)["items"]
+    assert items
+    assert all(item["type"] == "movie" and item["id"] != "tmdb:603" for item in items)
+    shows = idkarr("discover", "recommended", "--title", "81189", "--content", "series", "--json")
+    assert json.loads(shows.stdout)["items"][0]["type"] == "series"
+    for args, said in (
+        (("discover", "similar"), "similar needs the title: --title tmdb:603"),
+        (("discover", "similar", "--title", "tmdb:99999999"), "there is no title with tmdb:99999999"),
+        (("discover", "popular", "--title", "tmdb:603"), "--title goes with similar or recommended"),
+    ):
+        refused = idkarr(*args)
+        assert refused.returncode == 1
+        assert said in refused.stderr
+        assert "Traceback" not in refused.stderr

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from bots.cli.common import emit_json, run, settings_of
 from core.enums import DiscoveryKind
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.metadata.factory import open_discovery
+from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_content_type, parse_title_id
 from core.metadata.types import ContentFilter, DiscoverQuery
 from core.runtime import open_runtime
@@ -26,15 +27,30 @@ def parse_content(value: str) -> ContentFilter:
     return None if value.strip().lower() == "all" else parse_content_type(value)
 
 
+_RELATED = (DiscoveryKind.SIMILAR, DiscoveryKind.RECOMMENDED)
+
+
 def parse_kind(value: str) -> DiscoveryKind:
     try:
-        kind = DiscoveryKind(value.strip().lower().replace("_", "-"))
+        return DiscoveryKind(value.strip().lower().replace("_", "-"))
     except ValueError:
-        kind = None
-    if kind is None or kind in (DiscoveryKind.SIMILAR, DiscoveryKind.RECOMMENDED):
-        choices = "trending, popular, upcoming, top-rated, airing-today, on-the-air"
-        raise InvalidInput(f"{value!r} is not a discovery list; choose {choices}")
-    return kind
+        choices = "trending, popular, upcoming, top-rated, airing-today, on-the-air, similar, recommended"
+        raise InvalidInput(f"{value!r} is not a discovery list; choose {choices}") from None
+
+
+async def _related(
+    discovery: DiscoveryService, kind: DiscoveryKind, content: ContentFilter, title_id: str, page: int, size: int
+) -> DiscoveryPage:
+    """Titles similar to (or recommended after) one title, named by id; without --content, by what the id is."""
+    if content is not None:
+        ids = parse_title_id(content, title_id)
+        return await discovery.related(kind, content, ids, page=page, page_size=size)
+    found = await discovery.search(title_id if ":" in title_id else f"tmdb:{title_id}")
+    if not found.items:
+        raise NotFound("there is no title with {id}", code="title.cli_unknown", id=title_id[:40])
+    title = found.items[0].title
+    ids = ExternalIds(tmdb_id=title.tmdb_id, tvdb_id=title.tvdb_id, imdb_id=title.imdb_id)
+    return await discovery.related(kind, title.type, ids, page=page, page_size=size)
 
 
 def _with_discovery(ctx: typer.Context, action: Callable[[DiscoveryService], Awaitable[T]]) -> T:
@@ -71,7 +87,12 @@ def _print_page(result: DiscoveryPage, as_json: bool) -> None:
 
 def discover(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help="trending, popular, upcoming, top-rated, airing-today or on-the-air"),
+    kind: str = typer.Argument(
+        ..., help="trending, popular, upcoming, top-rated, airing-today, on-the-air, similar or recommended"
+    ),
+    title_id: str | None = typer.Option(
+        None, "--title", help="With similar or recommended: the title, as 603, tmdb:603, tvdb:81189 or imdb:tt0133093."
+    ),
     content: str = typer.Option("all", "--content", help=CONTENT_HELP),
     page: int = typer.Option(1, "--page", help="Page number, from 1."),
     page_size: int = typer.Option(20, "--page-size", help="Titles per page, 1 to 50."),
@@ -81,8 +102,18 @@ def discover(
     language: str = typer.Option("en-US", "--language"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List what is trending, popular, upcoming, top rated or airing."""
+    """List what is trending, popular, upcoming, top rated or airing; or titles similar to or recommended
+    after one (--title)."""
     parsed_kind, parsed_content = parse_kind(kind), parse_content(content)
+    if parsed_kind in _RELATED:
+        if title_id is None:
+            raise InvalidInput(f"{parsed_kind.value} needs the title: --title tmdb:603 (or tvdb:ID, imdb:ttID)")
+        chosen = title_id
+        result = _with_discovery(ctx, lambda d: _related(d, parsed_kind, parsed_content, chosen, page, page_size))
+        _print_page(result, as_json)
+        return
+    if title_id is not None:
+        raise InvalidInput(f"--title goes with similar or recommended, not {parsed_kind.value}")
     query = DiscoverQuery(language=language, genre=genre, year_from=year_from, year_to=year_to)
     result = _with_discovery(
         ctx, lambda d: d.discover(parsed_kind, parsed_content, page=page, page_size=page_size, query=query)
