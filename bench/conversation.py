@@ -4,6 +4,7 @@ Prints one figure per line as `name: value unit`:
   search_reply_p50 / _p99     `/search TITLE` with a warm cache, in-process (target p99 <= 50 ms)
   requests_reply_p50 / _p99   `/requests pending` as a moderator, 20 pending requests
   button_press_p50 / _p99     pressing a card's Request button (token lookup, title, confirmation)
+  autocomplete_p50 / _p99     title suggestions for what has been typed so far, warm (target p99 <= 20 ms)
   run_idle_rss                resident memory of `idkarr run --console`, idle (target <= 120 MB)
 
 Runs against a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others) with the
@@ -30,6 +31,7 @@ from core.services.users import add_user
 
 ROUNDS = 300
 TERMS = ["the matrix", "breaking bad", "attack on titan", "inception", "the office", "cowboy bebop"]
+PREFIXES = ["the mat", "breaking", "attack on", "incep", "the off", "cowboy b"]
 TITLES = [603, 550, 27205, 157336, 155, 680, 13, 278, 238, 424, 122, 120, 121, 807, 98, 497, 769, 11, 1891, 105]
 
 
@@ -44,6 +46,8 @@ async def _latency() -> None:
             await conversation.say(f"/request movie {tmdb_id}", actor=person)
         for term in TERMS:  # warm the cache
             await conversation.say(f"/search {term}", actor=person)
+        for prefix in PREFIXES:
+            await conversation.complete("request", "title", prefix, actor=person)
 
         async def timed(step: object) -> float:
             started = time.perf_counter()
@@ -58,7 +62,17 @@ async def _latency() -> None:
         for n in range(ROUNDS // 3):
             reply = await conversation.say(f"/search {TERMS[n % len(TERMS)]}", actor=person)
             presses.append(await timed(conversation.press(reply.cards[0].buttons[0].token, actor=person)))
-    for name, values in (("search_reply", searches), ("requests_reply", listings), ("button_press", presses)):
+        completions = [
+            await timed(conversation.complete("request", "title", PREFIXES[n % len(PREFIXES)], actor=person))
+            for n in range(ROUNDS)
+        ]
+    measured = (
+        ("search_reply", searches),
+        ("requests_reply", listings),
+        ("button_press", presses),
+        ("autocomplete", completions),
+    )
+    for name, values in measured:
         report(f"{name}_p50", percentile(values, 0.50), "ms")
         report(f"{name}_p99", percentile(values, 0.99), "ms")
 

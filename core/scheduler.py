@@ -8,6 +8,7 @@ missed runs coalesce.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,27 +23,25 @@ __all__ = ["build_scheduler", "expire_requests", "purge_action_tokens"]
 log = logging.getLogger(__name__)
 
 
-async def expire_requests(database: Database) -> int:
+async def _counted(job: str, work: Awaitable[int], done: str) -> int:
+    """Run one job's work; a failure is logged and the next run tries again (a job never takes the process
+    down); a count of what it did is logged when there was any."""
     try:
-        expired = await requests.expire_due(database)
+        count = await work
     except Exception:
-        # The next run tries again; a scheduler job must never take the process down.
-        log.exception("event=job_failed job=expire_requests")
+        log.exception("event=job_failed job=%s", job)
         return 0
-    if expired:
-        log.info("event=requests_expired count=%d", expired)
-    return expired
+    if count:
+        log.info("event=%s count=%d", done, count)
+    return count
+
+
+async def expire_requests(database: Database) -> int:
+    return await _counted("expire_requests", requests.expire_due(database), "requests_expired")
 
 
 async def purge_action_tokens(database: Database) -> int:
-    try:
-        purged = await action_tokens.purge_expired(database)
-    except Exception:
-        log.exception("event=job_failed job=purge_action_tokens")
-        return 0
-    if purged:
-        log.info("event=action_tokens_purged count=%d", purged)
-    return purged
+    return await _counted("purge_action_tokens", action_tokens.purge_expired(database), "action_tokens_purged")
 
 
 def build_scheduler(settings: Settings, database: Database) -> AsyncIOScheduler:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,15 @@ import redis.asyncio as aioredis
 from sqlalchemy import text
 
 import core.db.models  # noqa: F401  (every table, for TRUNCATE)
+from bots.conversation.conversation import Conversation
+from core.config import Settings
 from core.db import migrate
 from core.db.base import Base
 from core.db.session import Database
 from core.dburl import DatabaseUrl
 from core.embedded import EmbeddedPostgres, EmbeddedRedis
+from core.metadata.factory import open_discovery
+from core.runtime import Runtime
 
 from .scratch import PostgresServer
 
@@ -127,6 +132,14 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         await client.aclose()
 
 
+@pytest.fixture
+async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncIterator[Conversation]:
+    """The conversation layer on the real core, with the offline catalog."""
+    runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
+    async with open_discovery(runtime) as discovery:
+        yield Conversation(runtime=runtime, discovery=discovery)
+
+
 # --- running the real `idkarr` command ---------------------------------------------------------------
 
 
@@ -149,19 +162,26 @@ class Idkarr:
     env: dict[str, str]
 
     def __call__(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60, input: str | None = None
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60,
+        input: str | None = None,
+        stdin_from: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run idkarr; `input` is piped to its standard input (otherwise it reads nothing)."""
-        return subprocess.run(
-            [*idkarr_command(), *args],
-            cwd=self.workdir,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-        )
+        """Run idkarr; `input` is piped to its standard input, or `stdin_from` opened as it (a file, a device);
+        with neither it reads nothing."""
+        with open(stdin_from or os.devnull) as stdin:
+            return subprocess.run(
+                [*idkarr_command(), *args],
+                cwd=self.workdir,
+                env={**self.env, **(env or {})},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                input=input,
+                stdin=stdin if input is None else None,
+            )
 
     async def run_async(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """For tests that serve fakes from this event loop while the command runs."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from .conftest import Idkarr, idkarr_command
+from .conftest import Idkarr
 
 
 def _script(*lines: str) -> str:
@@ -123,28 +122,10 @@ def test_standard_input_of_any_kind_works_and_its_end_ends_with_status_0(idkarr:
     script = tmp_path / "script.txt"
     script.write_text(_script("/quota", "/search the matrix"))
     for command in (["chat"], ["run", "--console"]):
-        with script.open() as stdin:
-            done = subprocess.run(
-                [*idkarr_command(), *command],
-                cwd=idkarr.workdir,
-                env=idkarr.env,
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+        done = idkarr(*command, stdin_from=script)
         assert done.returncode == 0, (command, done.returncode, done.stderr)
         assert "You have no limits." in done.stdout
         assert "── The Matrix" in done.stdout
-        with open(os.devnull) as stdin:
-            empty = subprocess.run(
-                [*idkarr_command(), *command],
-                cwd=idkarr.workdir,
-                env=idkarr.env,
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+        empty = idkarr(*command, stdin_from=Path(os.devnull))
         assert empty.returncode == 0, (command, empty.returncode, empty.stderr)
         assert empty.stdout.startswith("idkarr · you are admin.")

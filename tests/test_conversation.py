@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-import redis.asyncio as aioredis
 from sqlalchemy import update
 
 from bots.conversation.catalog import CATALOGS, ENGLISH, Messages
-from bots.conversation.context import Actor
 from bots.conversation.conversation import Conversation
-from core.config import Settings
 from core.db.models import ActionToken
 from core.db.session import Database
 from core.enums import UserRole
-from core.metadata.factory import open_discovery
-from core.runtime import Runtime
 from core.services.users import add_user
 
-
-@pytest.fixture
-async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncIterator[Conversation]:
-    runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
-    async with open_discovery(runtime) as discovery:
-        yield Conversation(runtime=runtime, discovery=discovery)
-
-
-async def people(db: Database, *specs: tuple[str, UserRole]) -> dict[str, Actor]:
-    made = {}
-    for name, role in specs:
-        user = await add_user(db, name, role)
-        made[name] = Actor(user_id=user.id, username=name)
-    return made
+from .chat import people
 
 
 async def test_a_button_pressed_by_someone_else_is_refused_politely(conversation: Conversation, db: Database) -> None:

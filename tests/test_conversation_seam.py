@@ -3,8 +3,8 @@ tied to their chat, action tokens owned by the core, notifications with buttons.
 
 from __future__ import annotations
 
+import string
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,32 +21,16 @@ from core.config import Settings
 from core.db.models import ActionToken
 from core.db.session import Database
 from core.enums import ChatPlatform, ContentType, UserRole
-from core.metadata.factory import open_discovery
 from core.runtime import Runtime
 from core.scheduler import build_scheduler
 from core.services import action_tokens, requests
 from core.services.access import set_limits
 from core.services.dispatcher import Delivery, Dispatcher
-from core.services.users import add_user
+
+from .chat import people
 
 GROUP = Place(ChatPlatform.TELEGRAM, "-100200", private=False)
 DM = Place(ChatPlatform.TELEGRAM, "7", private=True)
-
-
-@pytest.fixture
-async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncIterator[Conversation]:
-    runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
-    async with open_discovery(runtime) as discovery:
-        yield Conversation(runtime=runtime, discovery=discovery)
-
-
-async def people(db: Database, *specs: tuple[str, UserRole]) -> dict[str, Actor]:
-    made = {}
-    for name, role in specs:
-        user = await add_user(db, name, role)
-        made[name] = Actor(user_id=user.id, username=name)
-    return made
-
 
 # --- commands as data ------------------------------------------------------------------------------------
 
@@ -422,3 +406,32 @@ def test_discord_and_telegram_menus_are_generated_from_the_registry_within_their
                 assert re.fullmatch(r"[a-z0-9_]{1,32}", entry["command"])
                 assert 1 <= len(entry["description"]) <= 256
     assert telegram_commands("es", Audience.MEMBER)[0]["description"] == "esta lista"
+
+
+def test_every_shipped_language_says_everything_english_says() -> None:
+    from bots.conversation.catalog import CATALOGS, ENGLISH
+
+    for language, catalog in CATALOGS.items():
+        missing = sorted(set(ENGLISH) - set(catalog))
+        assert not missing, f"{language} lacks {missing}"
+        for key, template in catalog.items():
+            if key in ENGLISH:
+                english = {field for _, field, _, _ in string.Formatter().parse(ENGLISH[key]) if field}
+                own = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+                assert own <= english, f"{language}: {key} names {own - english}"
+
+
+async def test_a_refused_key_is_said_as_a_configuration_problem_not_a_passing_outage(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    from .fake_tmdb import serve_tmdb
+    from .metadata_helpers import discovery_service, tmdb_provider
+
+    who = await people(db, ("alice", UserRole.USER))
+    async with serve_tmdb() as fake, tmdb_provider(fake) as provider:
+        fake.faults.extend([401] * 5)
+        runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
+        talk = Conversation(runtime=runtime, discovery=discovery_service(db, redis_client, provider))
+        refused = await talk.say("/search dune", place=DM, actor=who["alice"])
+    assert refused.error
+    assert refused.text == "TMDB refused idkarr's key; an admin needs to fix idkarr's configuration."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,3 +116,29 @@ def _property(titles: list[FakeTitle], url: DatabaseUrl, redis_url: str) -> None
 
 def test_every_reply_fits_both_platforms_whatever_the_titles(db: Database, redis_url: str) -> None:
     _property(url=db.url, redis_url=redis_url)
+
+
+def test_the_checker_names_what_a_platform_would_refuse() -> None:
+    from bots.conversation.replies import Button, Card, Question
+
+    fine = Reply(
+        text="x" * 5000,  # cut where it is built
+        cards=(Card(title="t" * 400, overview="o" * 900, buttons=(Button("l" * 200, "abc"),)),),
+        question=Question(key="k", label="q" * 100),
+    )
+    assert len(fine.text) == 2000
+    assert len(fine.cards[0].title) == 256
+    assert len(fine.cards[0].buttons[0].label) == 80
+    assert violations(fine) == []
+    with pytest.raises(ValueError, match="at most 5 buttons"):
+        Card(title="t", buttons=tuple(Button("b", f"t{n}") for n in range(6)))
+    with pytest.raises(ValueError, match="at most 25 buttons"):
+        Reply(buttons=tuple(Button("b", f"t{n}") for n in range(26)))
+    # What bypasses construction is still caught by the checker.
+    broken = Reply(text="ok", buttons=(Button("b", "abc"),))
+    object.__setattr__(broken, "text", "x" * 4100)
+    object.__setattr__(broken, "buttons", (Button("b", "bad token\x00"),))
+    found = violations(broken)
+    assert any("Discord: 2000" in line for line in found)
+    assert any("Telegram: 4096" in line for line in found)
+    assert any("not 1 to 16 token characters" in line for line in found)

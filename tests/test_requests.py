@@ -162,7 +162,7 @@ async def test_series_quota_counts_seasons_and_moderators_are_exempt(db: Databas
     await requests.create(
         db, await title(ContentType.SERIES, tvdb_id=81189), actor_id=ids["alice"], seasons=[1, 2], settings=quota
     )
-    with pytest.raises(QuotaExceeded, match="3 series seasons every 7 days and has used 2"):
+    with pytest.raises(QuotaExceeded, match="has used 2 of the 3 series seasons allowed every 7 days"):
         await requests.create(
             db, await title(ContentType.SERIES, tvdb_id=121361), actor_id=ids["alice"], seasons=[1, 2], settings=quota
         )

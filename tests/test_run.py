@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import pty
+import select as select_module
 import signal
 import subprocess
 import time
@@ -141,3 +145,40 @@ async def test_a_front_end_without_a_terminal_is_started_delivered_through_and_s
     events = sorted(delivery.event for delivery in board.delivered)
     assert events == ["request_created", "request_pending", "request_pending"]
     assert board.left
+
+
+def test_the_interactive_console_is_not_torn_by_routine_log_lines(idkarr: Idkarr) -> None:
+    """In a terminal, `idkarr run` opens the console; the scheduler's and the runtime's info lines would
+    print between a person's lines. Warnings still show."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*idkarr_command(), "run"],
+        cwd=idkarr.workdir,
+        env=idkarr.env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        os.write(controller, b"/quota\n")
+        while b"You have no limits." not in seen and time.monotonic() < deadline:
+            ready, _, _ = select_module.select([controller], [], [], 1.0)
+            if ready:
+                seen += os.read(controller, 65536)
+        os.write(controller, b"/quit\n")
+        process.wait(timeout=30)
+        with contextlib.suppress(OSError):  # the terminal closes with the process
+            while chunk := os.read(controller, 65536):
+                seen += chunk
+    finally:
+        if process.returncode is None:
+            process.kill()
+        os.close(controller)
+    text = seen.decode(errors="replace")
+    assert "You have no limits." in text
+    assert process.returncode == 0
+    assert "level=info" not in text, text

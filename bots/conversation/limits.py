@@ -34,15 +34,16 @@ TELEGRAM_CALLBACK_DATA = 64  # bytes
 # A platform adapter may prefix a token with a short namespace ("t:"); this leaves room for it.
 ADAPTER_PREFIX = 8
 
-# What replies keep, the smaller of the two platforms' limits.
+# What replies keep, the smaller of the two platforms' limits. A card's parts at their longest (title, subtitle,
+# 300 characters of overview, four badges, its reference) make about 900 characters: inside a caption.
 MESSAGE_TEXT = DISCORD_CONTENT
 BUTTON_LABEL = DISCORD_BUTTON_LABEL
 BUTTONS_PER_ROW = 5
 BUTTONS = DISCORD_ROWS * BUTTONS_PER_ROW
 CARDS = DISCORD_EMBEDS
 CARD_TITLE = DISCORD_EMBED_TITLE
-CARD_SUBTITLE = 200
-BADGE = 60
+CARD_SUBTITLE = 150
+BADGE = 40
 FOOTER = 200
 MODAL_TITLE = DISCORD_MODAL_TITLE
 CHOICES = DISCORD_CHOICES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.conversation.context import Context, content_type, title_args
+from bots.conversation.context import Context, content_type
 from bots.conversation.notifications import seasons_text
 from bots.conversation.registry import Arguments
 from bots.conversation.replies import Button, Card, Choice, Question, Reply
@@ -329,12 +329,6 @@ async def complete_requests(ctx: Context, partial: str, command: str) -> list[Ch
         if not typed or str(view.id).startswith(typed) or typed in view.title.lower()
     ]
     return choices[:25]
-
-
-def title_of(view: RequestView) -> dict[str, Any]:
-    return title_args(
-        Title(type=view.content_type, title=view.title, year=view.year, tmdb_id=view.tmdb_id, tvdb_id=view.tvdb_id)
-    )
 
 
 ACTIONS: dict[str, Any] = {
