@@ -14,9 +14,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    String,
+    Text,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from core.db.models import ActionToken, User
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.errors import DomainError
 from core.permissions import Permission, effective_permissions
@@ -79,22 +95,55 @@ def well_formed(token: str) -> bool:
     return _TOKEN.fullmatch(token) is not None
 
 
+# Every reply with buttons writes its tokens: one prepared statement over arrays, on the lean unit of work
+# (the ORM's executemany of a search page's 16 tokens cost 5 ms, a third of the reply).
+_TOKENS = (
+    func.unnest(
+        bindparam("ids", type_=ARRAY(String)),
+        bindparam("actions", type_=ARRAY(String)),
+        bindparam("arguments", type_=ARRAY(Text)),
+        bindparam("issued_to", type_=ARRAY(BigInteger)),
+        bindparam("open", type_=ARRAY(Boolean)),
+        bindparam("expires", type_=ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued(
+        column("id", String),
+        column("action", String),
+        column("arguments", Text),
+        column("issued_to", BigInteger),
+        column("open", Boolean),
+        column("expires", DateTime(timezone=True)),
+    )
+    .render_derived(name="issued")
+)
+_ISSUE = Prepared(
+    insert(ActionToken).from_select(
+        ["id", "action", "arguments", "issued_to_user_id", "open_to_moderators", "expires_at"],
+        select(
+            _TOKENS.c.id,
+            _TOKENS.c.action,
+            cast(_TOKENS.c.arguments, JSONB),
+            _TOKENS.c.issued_to,
+            _TOKENS.c.open,
+            _TOKENS.c.expires,
+        ),
+    )
+)
+
+
 async def issue(database: Database, tokens: Sequence[Issued]) -> None:
     if not tokens:
         return
-    rows = [
-        {
-            "id": token.token,
-            "action": token.action,
-            "arguments": dict(token.arguments),
-            "issued_to_user_id": token.issued_to,
-            "open_to_moderators": token.open_to_moderators,
-            "expires_at": token.expires_at,
-        }
-        for token in tokens
-    ]
-    async with database.transaction() as session:
-        await session.execute(insert(ActionToken), rows)
+    async with database.unit() as unit:
+        await _ISSUE.rows(
+            unit,
+            ids=[token.token for token in tokens],
+            actions=[token.action for token in tokens],
+            arguments=[orjson.dumps(dict(token.arguments)).decode() for token in tokens],
+            issued_to=[token.issued_to for token in tokens],
+            open=[token.open_to_moderators for token in tokens],
+            expires=[token.expires_at for token in tokens],
+        )
 
 
 async def redeem(database: Database, token: str, presser_id: int) -> Pressed:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.db.models import Request, RequestWatcher
+from core.db.pgtypes import REQUEST_STATUS
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus, UserStatus
 from core.errors import InvalidInput, NotFound
@@ -81,19 +84,27 @@ async def list_requests(
         return await views_of(session, found)
 
 
+_WATCHERS = select(func.count()).where(RequestWatcher.request_id == Request.id).correlate(Request).scalar_subquery()
+_DEMAND = Prepared(
+    select(Request.content_type, Request.tmdb_id, Request.tvdb_id, _WATCHERS).where(
+        Request.status == any_(bindparam("open", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
+        or_(
+            Request.tmdb_id == any_(bindparam("tmdb", type_=ARRAY(Integer))),
+            Request.tvdb_id == any_(bindparam("tvdb", type_=ARRAY(Integer))),
+        ),
+    )
+)
+
+
 async def demand(database: Database, titles: Sequence[Title]) -> dict[str, int]:
     """How many people want each of these titles (requester and watchers of its open request), by title key."""
     tmdb_ids = [t.tmdb_id for t in titles if t.tmdb_id is not None]
     tvdb_ids = [t.tvdb_id for t in titles if t.tvdb_id is not None and t.type != ContentType.MOVIE]
     if not tmdb_ids and not tvdb_ids:
         return {}
-    watchers = select(func.count()).where(RequestWatcher.request_id == Request.id).correlate(Request).scalar_subquery()
-    query = select(Request.content_type, Request.tmdb_id, Request.tvdb_id, watchers).where(
-        Request.status.in_(OPEN_REQUEST_STATUSES),
-        or_(Request.tmdb_id.in_(tmdb_ids), Request.tvdb_id.in_(tvdb_ids)),
-    )
-    async with database.session() as session:
-        rows = (await session.execute(query)).all()
+    # Read for every page of cards people see: one prepared statement, no transaction (see core.db.prepared).
+    async with database.reads() as unit:
+        rows = await _DEMAND.rows(unit, tmdb=tmdb_ids, tvdb=tvdb_ids)
     wanted: dict[str, int] = {}
     for content_type, tmdb_id, tvdb_id, count in rows:
         for key in (f"{content_type.value}:tmdb:{tmdb_id}", f"{content_type.value}:tvdb:{tvdb_id}"):
