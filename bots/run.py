@@ -72,13 +72,26 @@ def console_front_end(out: TextIO) -> Starter:
     return running
 
 
+def telegram_starter(settings: Settings) -> Starter:
+    @asynccontextmanager
+    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
+        # Imported here: python-telegram-bot costs memory and start-up time a console-only idkarr need not pay.
+        from bots.telegram.app import telegram_front_end
+
+        async with telegram_front_end(conversation, settings.telegram) as notifier:
+            yield notifier
+
+    return running
+
+
 def front_ends_of(settings: Settings, *, console: bool, out: TextIO) -> list[Starter]:
     starters: list[Starter] = []
     if console:
         starters.append(console_front_end(out))
-    for platform, token in (("discord", settings.discord.token), ("telegram", settings.telegram.token)):
-        if token is not None:
-            log.warning("event=front_end_unavailable platform=%s reason=not_built_yet", platform)
+    if settings.telegram.token is not None:
+        starters.append(telegram_starter(settings))
+    if settings.discord.token is not None:
+        log.warning("event=front_end_unavailable platform=discord reason=not_built_yet")
     return starters
 
 

@@ -160,6 +160,14 @@ class DiscordSettings(_Upstream):
 class TelegramSettings(_Upstream):
     token: SecretStr | None = None
     base_url: HttpUrlText = "https://api.telegram.org/bot"
+    # Where new requests are posted with Approve and Deny (a group or channel id, and a forum topic in it).
+    moderators_chat_id: int | None = None
+    moderators_topic_id: int | None = None
+    # Where the activity is announced to everyone.
+    announce_chat_id: int | None = None
+    announce_topic_id: int | None = None
+    # Seconds a long poll waits for updates.
+    poll_timeout: int = Field(default=30, ge=0, le=50)
 
     @field_validator("base_url")
     @classmethod

@@ -154,7 +154,7 @@ async def test_an_unknown_chat_account_links_with_a_code_or_registers(conversati
     await add_user(db, "alice", UserRole.USER)
     stranger = Speaker(ChatPlatform.TELEGRAM, "4242", "Alice A")
     told = await conversation.say("/search the matrix", speaker=stranger)
-    assert told.text.startswith("this telegram account is not linked to an idkarr user yet")
+    assert told.text.startswith("Sorry: this Telegram account is not linked to an idkarr user yet")
     assert "/link CODE" in told.text
     bad = await conversation.say("/link NOPE", speaker=stranger)
     assert bad.error

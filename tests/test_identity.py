@@ -26,7 +26,7 @@ async def test_an_unknown_account_is_told_how_to_get_linked(db: Database) -> Non
     with pytest.raises(NotLinked) as closed:
         await identity.identify(db, DISCORD, "1001", registration="closed")
     assert str(closed.value) == (
-        "this discord account is not linked to an idkarr user yet: "
+        "this Discord account is not linked to an idkarr user yet: "
         "ask an admin for a link code and send it with /link CODE"
     )
     with pytest.raises(NotLinked, match=r"or send /register to sign up \(an admin then approves you\)"):

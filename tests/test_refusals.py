@@ -79,7 +79,7 @@ def test_a_refusal_reads_in_the_readers_language_and_english_is_cores_sentence()
     assert Messages("en").refusal(refused) == "Sorry: vic (viewer) may not x."
     assert Messages("es").refusal(refused) == "Lo siento: vic (viewer) no tiene permiso para esto."
     unlinked = NotLinked(platform=ChatPlatform.TELEGRAM, registration="closed")
-    assert Messages("es").reason(unlinked).startswith("esta cuenta de telegram")
+    assert Messages("es").reason(unlinked).startswith("esta cuenta de Telegram")
     assert "ask an admin for a link code" in Messages("en").reason(unlinked)
     # Text a front end wrote in the reader's words already (no code) is passed through.
     assert Messages("es").reason(InvalidInput("ya traducido")) == "ya traducido"

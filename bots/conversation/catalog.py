@@ -98,6 +98,7 @@ ENGLISH: Mapping[str, str] = {
     "question.gone": "That question is no longer open (it expired, or you moved on). Press the button again.",
     "question.dropped.deny": "(I stopped waiting for your reason to deny request #{id}; it was not denied.)",
     "complete.keep_typing": "Still looking… keep typing",
+    "inline.link": "Link your account to request",
     # discovery
     "search.none": "Nothing found for “{term}”.",
     "search.results": "Results for “{term}”:",
@@ -345,6 +346,7 @@ SPANISH: Mapping[str, str] = {
     "question.gone": "Esa pregunta ya no está abierta (caducó o pasaste a otra cosa). Pulsa el botón de nuevo.",
     "question.dropped.deny": "(Dejé de esperar tu motivo para rechazar el pedido #{id}; no se rechazó.)",
     "complete.keep_typing": "Sigo buscando… sigue escribiendo",
+    "inline.link": "Vincula tu cuenta para pedir",
     "search.none": "No encontré nada para “{term}”.",
     "search.results": "Resultados para “{term}”:",
     "discover.kind.trending": "Tendencias",

@@ -218,6 +218,30 @@ class Conversation:
             log.exception("event=notification_buttons_failed outbox_id=%d", delivery.id)
             return Reply(text=text)
 
+    async def moderation(self, delivery: Delivery) -> Reply | None:
+        """A new request as posted to a moderators' chat: its announcement with Approve and Deny, which anyone
+        there may press and only those whose idkarr role allows may use. None for any other announcement."""
+        request_id = delivery.payload.get("request_id")
+        if delivery.event != "request_created" or not isinstance(request_id, int):
+            return None
+        t = Messages(delivery.language)
+        buttons = ButtonMaker(None)
+        approve = buttons.make(
+            t("button.approve"), "request.approve", "success", open_to_moderators=True, id=request_id
+        )
+        deny = buttons.make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=request_id)
+        await buttons.save(self.runtime.database)
+        return Reply(text=announcement_text(delivery), buttons=(approve, deny))
+
+    async def titles(self, term: str, page: int, *, speaker: Speaker, page_size: int = 10) -> Reply | None:
+        """A page of title cards for `term`, for a front end that lists titles its own way (Telegram's inline
+        mode); None when the speaker is not linked."""
+        actor = await self.identify(speaker)
+        if actor is None:
+            return None
+        work = self._run(actor, CONSOLE, lambda ctx: discovery_commands.titles_page(ctx, term, page, page_size))
+        return await self._guarded(Messages(actor.language), work)
+
     def help(self, language: str, audience: Audience) -> str:
         t = Messages(language)
         lines = [t("help.title")]
@@ -276,7 +300,7 @@ class Conversation:
     def _not_linked(self, speaker: Speaker | None) -> Reply:
         platform = speaker.platform if speaker else ChatPlatform.CONSOLE
         refusal = identity.NotLinked(platform, self.runtime.settings.users.registration)
-        return Reply(text=Messages("en").reason(refusal), error=True, private=True)
+        return Reply(text=Messages("en").refusal(refusal), error=True, private=True)
 
     async def _pressed(self, actor: Actor, place: Place, token: str) -> Reply:
         t = Messages(actor.language)

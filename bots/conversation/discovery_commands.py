@@ -49,6 +49,13 @@ async def search_page(ctx: Context, *, term: str, page: int, edit: bool = True) 
     return await _cards(ctx, found, ctx.t("search.results", term=term), more, edit=edit)
 
 
+async def titles_page(ctx: Context, term: str, page: int, page_size: int) -> Reply:
+    """Cards for a search, `page_size` at a time, with a More button when there are more."""
+    term = " ".join(term.split())[:MAX_TERM]
+    found = await ctx.discovery.search(term, page=page, page_size=page_size)
+    return await _cards(ctx, found, "", {"action": "search.page", "term": term})
+
+
 async def discover(ctx: Context, args: Arguments) -> Reply:
     kind = args.text("kind") or DiscoveryKind.TRENDING.value
     content = args.text("content")

@@ -16,7 +16,8 @@ __all__ = ["ButtonMaker"]
 class ButtonMaker:
     """Makes a reply's buttons and has the core save all their tokens in one insert."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int | None) -> None:
+        """`user_id` None: buttons anyone may press (a post in a moderators' chat); the action still checks."""
         self._user_id = user_id
         self._issued: list[Issued] = []
 

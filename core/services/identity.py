@@ -69,7 +69,8 @@ class NotLinked(NotAllowed):
     def __init__(self, platform: ChatPlatform, registration: Registration) -> None:
         self.platform = platform
         self.registration = registration
-        super().__init__(_NOT_LINKED[registration], code=f"not_linked.{registration}", platform=platform.value)
+        shown = {ChatPlatform.DISCORD: "Discord", ChatPlatform.TELEGRAM: "Telegram"}.get(platform, platform.value)
+        super().__init__(_NOT_LINKED[registration], code=f"not_linked.{registration}", platform=shown)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,216 @@
+"""The Telegram front end end to end: the real python-telegram-bot against a fake Bot API on 127.0.0.1, the
+real conversation and core behind it, the real dispatcher delivering notifications."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bots.conversation.conversation import Conversation
+from bots.telegram.app import TelegramFrontEnd
+from core.config import TelegramSettings
+from core.db.session import Database
+from core.enums import UserRole
+from core.services.dispatcher import Dispatcher
+from core.services.identity import issue_link_code
+from core.services.users import add_user
+
+from .fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent
+from .fakes import serving
+
+MODERATORS = -100500
+ALICE, BOB, MOD, MOD2, STRANGER = 1001, 1002, 2001, 2002, 3003
+
+
+@dataclass
+class Bot:
+    fake: FakeTelegram
+    front_end: TelegramFrontEnd
+    dispatcher: Dispatcher
+
+    async def deliver(self) -> None:
+        await self.dispatcher.drain()
+
+
+@pytest.fixture
+async def bot(conversation: Conversation, db: Database) -> AsyncIterator[Bot]:
+    async with serving(FakeTelegram()) as fake:
+        settings = TelegramSettings.model_validate(
+            {"token": TOKEN, "base_url": fake.base_url, "moderators_chat_id": MODERATORS, "poll_timeout": 1}
+        )
+        front_end = TelegramFrontEnd(conversation, settings)
+        await front_end.start()
+        try:
+            yield Bot(fake, front_end, Dispatcher(db, [front_end.notifier]))
+        finally:
+            await fake.close()
+            await front_end.stop()
+        assert fake.violations == [], "every payload idkarr sent fits Telegram's limits"
+
+
+async def linked(bot: Bot, db: Database, name: str, role: UserRole, telegram_id: int) -> None:
+    await add_user(db, name, role)
+    code, _ = await issue_link_code(db, name)
+    before = len(bot.fake.sent)
+    await bot.fake.say(telegram_id, f"/start {code}", name=name)
+    welcome = await bot.fake.wait_for(lambda s: s.chat_id == telegram_id, after=before)
+    assert welcome.text == f"This account is now linked to {name}. Welcome!"
+
+
+def _to(chat: int, starts: str = "") -> object:
+    return lambda sent: sent.chat_id == chat and sent.text.startswith(starts)
+
+
+async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
+    await linked(bot, db, "bob", UserRole.USER, BOB)
+    assert {"", "es"} <= set(fake.commands)
+    assert "search" in [command["command"] for command in fake.commands[""]]
+
+    mark = len(fake.sent)
+    await fake.say(ALICE, "/search the matrix")
+    results = await fake.wait_for(_to(ALICE, "Results for “the matrix”"), after=mark)  # type: ignore[arg-type]
+    assert "1. The Matrix (1999 · movie · ★ 8.2)" in results.text
+    assert "tmdb:603" in results.text
+    assert results.labels[:3] == ["1 · Request", "1 · Add to watchlist", "1 · More like this"]
+
+    mark = len(fake.sent)
+    await fake.press(ALICE, results, "1 · Request")
+    confirm = await fake.wait_for(_to(ALICE, "Request The Matrix (1999)?"), after=mark)  # type: ignore[arg-type]
+    assert confirm.labels == ["Confirm", "Cancel"]
+    mark = len(fake.sent)
+    await fake.press(ALICE, confirm, "Confirm")
+    done = await fake.wait_for(lambda s: s.message_id == confirm.message_id, after=mark)
+    assert done.method == "editMessageText"
+    assert done.text == "Requested The Matrix (1999). A moderator will look at it."
+
+    mark = len(fake.sent)
+    await bot.deliver()
+    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
+    assert posted.text == "alice requested The Matrix (1999, movie)."
+    assert posted.labels == ["Approve", "Deny"]
+    notice = await fake.wait_for(_to(MOD, "New request from alice"), after=mark)  # type: ignore[arg-type]
+    assert notice.labels == ["Approve", "Deny"]
+
+    # Bob may see the moderators' post but not decide: a short refusal, the post unchanged.
+    query = await fake.press(BOB, posted, "Approve")
+    refused = await fake.wait_answer(query)
+    assert refused["text"] == "Sorry: bob (user) may not approve or deny requests."
+    mark = len(fake.sent)
+    query = await fake.press(MOD, posted, "Approve")
+    assert "text" not in await fake.wait_answer(query)
+    decided = await fake.wait_for(lambda s: s.message_id == posted.message_id, after=mark)
+    assert decided.text == "Request #1, The Matrix (1999), approved by mod."
+    assert decided.labels == []
+
+    mark = len(fake.sent)
+    await bot.deliver()
+    told = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    assert told.text == "Your request for The Matrix (1999) was approved."
+
+
+async def test_deny_asks_with_a_forced_reply_and_the_requester_hears_the_reason(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
+    await fake.say(ALICE, "/request series tvdb:81189 1")
+    await fake.wait_for(_to(ALICE, "Requested Breaking Bad"))  # type: ignore[arg-type]
+    mark = len(fake.sent)
+    await bot.deliver()
+    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
+    mark = len(fake.sent)
+    await fake.press(MOD, posted, "Deny")
+    question = await fake.wait_for(_to(MODERATORS, "Why deny request #1"), after=mark)  # type: ignore[arg-type]
+    assert question.force_reply
+    # Talk in the group that answers nothing: no denial.
+    await fake.say(MOD, "lol wrong chat", chat_id=MODERATORS)
+    mark = len(fake.sent)
+    await fake.say(MOD, "Not in our region", chat_id=MODERATORS, reply_to=question)
+    denied = await fake.wait_for(_to(MODERATORS, "Denied request #1"), after=mark)  # type: ignore[arg-type]
+    assert denied.text == "Denied request #1: Breaking Bad. Reason: Not in our region"
+    cleared = await fake.wait_for(lambda s: s.message_id == posted.message_id and s.labels == [], after=mark)
+    assert cleared.method == "editMessageReplyMarkup"
+    mark = len(fake.sent)
+    await bot.deliver()
+    told = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    assert told.text == "Your request for Breaking Bad (2008) was denied: Not in our region"
+
+
+async def test_two_moderators_pressing_approve_at_once_make_one_approval(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
+    await linked(bot, db, "mod2", UserRole.MODERATOR, MOD2)
+    await fake.say(ALICE, "/request movie 550")
+    await fake.wait_for(_to(ALICE, "Requested Fight Club"))  # type: ignore[arg-type]
+    mark = len(fake.sent)
+    await bot.deliver()
+    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
+    first, second = await asyncio.gather(fake.press(MOD, posted, "Approve"), fake.press(MOD2, posted, "Approve"))
+    answers = [await fake.wait_answer(first), await fake.wait_answer(second)]
+    refusals = [answer["text"] for answer in answers if answer.get("text")]
+    assert len(refusals) == 1
+    assert refusals[0].startswith("Sorry: request #1 was already approved by mod")
+
+
+async def test_mistakes_strangers_and_other_bots_get_the_right_answer_or_none(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    mark = len(fake.sent)
+    await fake.say(STRANGER, "/search dune")
+    unlinked = await fake.wait_for(_to(STRANGER), after=mark)  # type: ignore[arg-type]
+    assert unlinked.text.startswith("Sorry: this Telegram account is not linked to an idkarr user yet")
+    assert "/link" in unlinked.text
+
+    found = await fake.wait_for(_to(ALICE))  # type: ignore[arg-type]  # the welcome
+    query = await fake.press(ALICE, found, "", data="forged!!\x00")
+    assert (await fake.wait_answer(query))["text"].startswith("That button no longer works")
+
+    mark = len(fake.sent)
+    await fake.say(ALICE, "x" * 5000)
+    long = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    assert long.text == "That message is too long (5000 characters; the most is 2000)."
+
+    # In a group, talk and commands for other bots are not for idkarr; a command addressed to it is.
+    group = -100777
+    mark = len(fake.sent)
+    await fake.say(ALICE, "hello everyone", chat_id=group)
+    await fake.say(ALICE, "/search@someotherbot dune", chat_id=group)
+    await fake.say(ALICE, f"/quota@{BOT_USERNAME}", chat_id=group, thread_id=42)
+    answered = await fake.wait_for(lambda s: s.chat_id in (group, ALICE), after=mark)
+    assert answered.chat_id == ALICE  # /quota answers privately
+    assert answered.text.startswith("What you may still request:")
+    await asyncio.sleep(0.3)
+    assert [s for s in fake.sent[mark:] if s.chat_id == group] == []
+
+
+async def test_replies_in_a_forum_topic_go_to_that_topic(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    group = -100888
+    mark = len(fake.sent)
+    await fake.say(ALICE, "/search breaking bad", chat_id=group, thread_id=7)
+    sent: Sent = await fake.wait_for(_to(group), after=mark)  # type: ignore[arg-type]
+    assert sent.thread_id == 7
+    assert sent.reply_to is not None
+
+
+async def test_inline_mode_lists_titles_with_a_request_button(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    query = await fake.inline(ALICE, "the")
+    answer = await fake.wait_answer(query)
+    results = answer["results"]
+    assert 1 <= len(results) <= 10
+    assert results[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Request"
+    assert str(answer.get("next_offset")) == "2"
+    later = await fake.wait_answer(await fake.inline(ALICE, "the", offset="2"))
+    assert {r["id"] for r in later["results"]}.isdisjoint({r["id"] for r in results})
+    stranger = await fake.wait_answer(await fake.inline(STRANGER, "the"))
+    assert stranger["results"] == []
+    assert stranger["button"]["start_parameter"] == "link"
