@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.discovery
 	$(BIN)/python -m bench.requests
 	$(BIN)/python -m bench.conversation
+	$(BIN)/python -m bench.telegram
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -169,3 +169,40 @@ async def _redeem_on_fresh_engine(db: Database, code: str) -> str:
         return (await identity.redeem_link_code(fresh, code, ChatPlatform.CONSOLE, "1")).username
     finally:
         await fresh.dispose()
+
+
+async def test_identifying_notes_when_a_person_was_seen_and_their_new_name_at_most_once_a_minute(
+    db: Database,
+) -> None:
+    user = await add_user(db, "alice", UserRole.USER)
+    code, _ = await identity.issue_link_code(db, "alice")
+    await identity.redeem_link_code(db, code, TELEGRAM, "55", display_name="Alice")
+
+    async def seen() -> tuple[datetime | None, str | None, datetime | None]:
+        async with db.session() as session:
+            query = select(ChatIdentity.last_seen_at, ChatIdentity.display_name, User.last_active)
+            row = (await session.execute(query.join(User, User.id == ChatIdentity.user_id))).one()
+        return row.last_seen_at, row.display_name, row.last_active
+
+    found = await identity.identify(db, TELEGRAM, "55", display_name="Alice")
+    assert (found.id, found.username) == (user.id, "alice")
+    first, name, _ = await seen()
+    assert first is not None
+    assert name == "Alice"
+    await identity.identify(db, TELEGRAM, "55", display_name="Alice")
+    assert (await seen())[0] == first, "seen again within the minute: nothing rewritten"
+    await identity.identify(db, TELEGRAM, "55", display_name="Alice B.")
+    assert (await seen())[1] == "Alice B."
+    async with db.transaction() as session:
+        await session.execute(
+            update(ChatIdentity).values(last_seen_at=ChatIdentity.last_seen_at - timedelta(minutes=5))
+        )
+    before = (await seen())[0]
+    assert before is not None
+    await identity.identify(db, TELEGRAM, "55")
+    later, _, active = await seen()
+    assert later is not None
+    assert later > before
+    assert active is not None
+    with pytest.raises(NotLinked):
+        await identity.identify(db, TELEGRAM, "56")

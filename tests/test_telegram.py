@@ -4,6 +4,7 @@ real conversation and core behind it, the real dispatcher delivering notificatio
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -214,3 +215,40 @@ async def test_inline_mode_lists_titles_with_a_request_button(bot: Bot, db: Data
     stranger = await fake.wait_answer(await fake.inline(STRANGER, "the"))
     assert stranger["results"] == []
     assert stranger["button"]["start_parameter"] == "link"
+
+
+async def test_a_blocked_bot_is_not_retried_a_429_delays_and_one_chat_gets_one_message_a_second(
+    bot: Bot, db: Database
+) -> None:
+    from sqlalchemy import select
+
+    from core.db.models import OutboxMessage
+    from core.enums import OutboxStatus
+
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
+    fake.blocked.add(MOD)  # the moderator blocked the bot
+    await fake.say(ALICE, "/request movie 603")
+    await fake.wait_for(_to(ALICE, "Requested The Matrix"))  # type: ignore[arg-type]
+    fake.faults.append(429)  # the first send is told to wait
+    await bot.deliver()
+    async with db.session() as session:
+        rows = (await session.execute(select(OutboxMessage.event, OutboxMessage.status, OutboxMessage.attempts))).all()
+    to_mod = [row for row in rows if row.event == "request_pending"]
+    assert [(row.status, row.attempts) for row in to_mod] == [(OutboxStatus.FAILED, 1)], "unreachable: not retried"
+    assert any(row.status == OutboxStatus.DELIVERED for row in rows), "the 429 delayed a message, never lost it"
+
+    for tmdb, title in ((550, "Fight Club"), (680, "Pulp Fiction"), (155, "The Dark Knight")):
+        await fake.say(ALICE, f"/request movie {tmdb}")
+        await fake.wait_for(_to(ALICE, f"Requested {title}"))  # type: ignore[arg-type]
+    mark = len(fake.arrivals)
+    from core.services import requests
+
+    for request_id in (2, 3, 4):
+        await requests.deny(db, request_id, actor_id=2, reason="Not now")
+    await bot.deliver()
+    to_alice = [at for at, chat in fake.arrivals[mark:] if chat == ALICE]
+    assert len(to_alice) == 3
+    gaps = [later - earlier for earlier, later in itertools.pairwise(to_alice)]
+    assert min(gaps) >= 0.95, gaps

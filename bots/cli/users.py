@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bots.cli.common import emit_json, settings_of, with_runtime
+from bots.telegram.username import telegram_username
 from core.enums import ChatPlatform, parse_choice
+from core.runtime import Runtime
 from core.services import identity, users
 from core.services.users import UserSummary
 
@@ -92,9 +96,16 @@ def link_code(
 ) -> None:
     """Print a one-time code that links a Discord, Telegram or console account to NAME (code on the last line)."""
     lifetime = minutes if minutes is not None else settings_of(ctx).users.link_code_minutes
-    code, expires = with_runtime(ctx, lambda rt: identity.issue_link_code(rt.database, name, minutes=lifetime))
+
+    async def issue(runtime: Runtime) -> tuple[str, datetime, str | None]:
+        code, expires = await identity.issue_link_code(runtime.database, name, minutes=lifetime)
+        return code, expires, await telegram_username(runtime)
+
+    code, expires, bot = with_runtime(ctx, issue)
     typer.echo(f"A link code for {name.strip()}: it works once, until {expires:%Y-%m-%d %H:%M} UTC.")
     typer.echo("Send it from any idkarr chat with: /link CODE")
+    if bot:
+        typer.echo(f"On Telegram, open: https://t.me/{bot}?start={code}")
     typer.echo(code)
 
 

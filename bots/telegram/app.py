@@ -34,6 +34,7 @@ from bots.conversation.replies import Reply, trim
 from bots.telegram.inline import answer_inline
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.sender import Pacer, Sender
+from bots.telegram.username import remember_username
 from core.config import TelegramSettings
 from core.enums import ChatPlatform
 
@@ -89,6 +90,8 @@ class TelegramFrontEnd:
         app = self.application
         await app.initialize()
         self.username = app.bot.username or ""
+        runtime = self.conversation.runtime
+        await remember_username(runtime.redis, runtime.settings.redis.key_prefix, self.username)
         await self._set_menus()
         await app.start()
         assert app.updater is not None

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
+from datetime import timedelta
 
 from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bots.conversation.conversation import Conversation
 from bots.conversation.notifications import announcement_text
@@ -24,6 +27,14 @@ log = logging.getLogger(__name__)
 
 # A 429 asks to wait this long at most inside one delivery; longer, the dispatcher retries the message later.
 _WAIT_IN_PLACE = 5.0
+
+
+def _seconds(error: RetryAfter) -> float:
+    # python-telegram-bot 22 gives seconds and warns that a later version gives a timedelta: take either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramNotifier:
@@ -68,7 +79,7 @@ class TelegramNotifier:
         try:
             await self._sender.send(chat_id, reply, thread_id=thread_id)
         except RetryAfter as error:
-            wait = error.retry_after if isinstance(error.retry_after, int | float) else error.retry_after.seconds
+            wait = _seconds(error)
             if wait > _WAIT_IN_PLACE:
                 raise  # the dispatcher keeps the message and tries again after its backoff
             await asyncio.sleep(wait)

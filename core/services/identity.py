@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import ActionToken, Activity, ChatIdentity, User
+from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ActivityType, ChatPlatform, UserRole, UserStatus, Visibility
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
@@ -110,25 +111,62 @@ async def identify(
     display_name: str | None = None,
     registration: Registration = "approval",
 ) -> UserSummary:
-    """The user behind a chat identity, or NotLinked saying how to get linked."""
+    """The user behind a chat identity, or NotLinked saying how to get linked.
+
+    Asked for every message a chat front end receives: one prepared statement, which also notes when the
+    person was last seen (at most once a minute, so a busy chat does not rewrite two rows per message)."""
     platform_user_id = _check_platform_id(platform_user_id)
-    async with database.transaction() as session:
-        row = (
-            await session.execute(
-                select(ChatIdentity, User)
-                .join(User, User.id == ChatIdentity.user_id)
-                .where(ChatIdentity.platform == platform, ChatIdentity.platform_user_id == platform_user_id)
-            )
-        ).first()
-        if row is None:
-            raise NotLinked(platform, registration)
-        identity, user = row
-        identity.last_seen_at = datetime.now(UTC)
-        display_name = clean_text(display_name or "")[:256]
-        if display_name and display_name != identity.display_name:
-            identity.display_name = display_name
-        user.last_active = identity.last_seen_at
-        return UserSummary.of(user)
+    name = clean_text(display_name or "")[:256] or None
+    async with database.unit() as unit:
+        found = await _IDENTIFY.first(unit, platform=platform, platform_user_id=platform_user_id, name=name)
+    if found is None:
+        raise NotLinked(platform, registration)
+    return UserSummary(
+        id=found.id,
+        username=found.username,
+        role=found.role,
+        status=found.status,
+        created_at=found.created_at,
+        language=found.language,
+    )
+
+
+_SEEN = (
+    select(
+        ChatIdentity.id.label("identity_id"),
+        ChatIdentity.display_name,
+        ChatIdentity.last_seen_at,
+        User.id,
+        User.username,
+        User.role,
+        User.status,
+        User.created_at,
+        User.language,
+    )
+    .join(User, User.id == ChatIdentity.user_id)
+    .where(
+        ChatIdentity.platform == bindparam("platform"),
+        ChatIdentity.platform_user_id == bindparam("platform_user_id"),
+    )
+    .cte("seen")
+)
+_STALE = or_(
+    _SEEN.c.last_seen_at.is_(None),
+    _SEEN.c.last_seen_at < func.now() - text("interval '1 minute'"),
+    and_(bindparam("name", type_=String).is_not(None), _SEEN.c.display_name.is_distinct_from(bindparam("name"))),
+)
+_TOUCH_IDENTITY = (
+    update(ChatIdentity)
+    .where(ChatIdentity.id == _SEEN.c.identity_id, _STALE)
+    .values(last_seen_at=func.now(), display_name=func.coalesce(bindparam("name"), ChatIdentity.display_name))
+    .cte("touched_identity")
+)
+_TOUCH_USER = update(User).where(User.id == _SEEN.c.id, _STALE).values(last_active=func.now()).cte("touched_user")
+_IDENTIFY = Prepared(
+    select(_SEEN.c.id, _SEEN.c.username, _SEEN.c.role, _SEEN.c.status, _SEEN.c.created_at, _SEEN.c.language)
+    .add_cte(_TOUCH_IDENTITY)
+    .add_cte(_TOUCH_USER)
+)
 
 
 async def issue_link_code(
