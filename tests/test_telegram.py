@@ -252,3 +252,37 @@ async def test_a_blocked_bot_is_not_retried_a_429_delays_and_one_chat_gets_one_m
     assert len(to_alice) == 3
     gaps = [later - earlier for earlier, later in itertools.pairwise(to_alice)]
     assert min(gaps) >= 0.95, gaps
+
+
+async def test_processes_sharing_a_bot_take_turns_polling_and_each_update_is_answered_once(
+    conversation: Conversation, db: Database
+) -> None:
+    async with serving(FakeTelegram()) as fake:
+        settings = TelegramSettings.model_validate({"token": TOKEN, "base_url": fake.base_url, "poll_timeout": 1})
+        first = TelegramFrontEnd(conversation, settings, takeover_seconds=0.3)
+        second = TelegramFrontEnd(conversation, settings, takeover_seconds=0.3)
+        await first.start()
+        await second.start()
+        try:
+            async with asyncio.timeout(10):
+                while not (first.polling or second.polling):  # noqa: ASYNC110  (no event to wait on)
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)  # the other has tried meanwhile, and waits
+            assert [first.polling, second.polling].count(True) == 1
+            bot = Bot(fake, first, Dispatcher(db, [first.notifier]))
+            await linked(bot, db, "alice", UserRole.USER, ALICE)
+            await asyncio.sleep(0.5)
+            assert len(fake.to(ALICE)) == 1, "one welcome, from the one process polling"
+            leader, standby = (first, second) if first.polling else (second, first)
+            await leader.stop()  # as if its process ended
+            async with asyncio.timeout(10):
+                while not standby.polling:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            mark = len(fake.sent)
+            await fake.say(ALICE, "/quota")
+            answered = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+            assert answered.text.startswith("What you may still request:")
+        finally:
+            await fake.close()
+            for front_end in (first, second):
+                await front_end.stop()

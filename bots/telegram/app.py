@@ -8,9 +8,10 @@ answers, `render` and `sender` put the answer on Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Chat, Message, Update, User
@@ -32,6 +33,7 @@ from bots.conversation.questions import Place
 from bots.conversation.registry import Audience
 from bots.conversation.replies import Reply, trim
 from bots.telegram.inline import answer_inline
+from bots.telegram.leader import PollerLock
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.sender import Pacer, Sender
 from bots.telegram.username import remember_username
@@ -55,7 +57,9 @@ def place_of(chat: Chat, thread_id: int | None) -> Place:
 
 
 class TelegramFrontEnd:
-    def __init__(self, conversation: Conversation, settings: TelegramSettings) -> None:
+    def __init__(
+        self, conversation: Conversation, settings: TelegramSettings, *, takeover_seconds: float = 5.0
+    ) -> None:
         assert settings.token is not None
         self.conversation = conversation
         self.settings = settings
@@ -73,6 +77,8 @@ class TelegramFrontEnd:
         self.sender = Sender(self.application.bot, runtime.redis, runtime.settings.redis.key_prefix)
         self.notifier = TelegramNotifier(conversation, self.sender, settings, Pacer())
         self.username = ""
+        self._poller_lock = PollerLock(runtime.database.url, retry_seconds=takeover_seconds)
+        self._poller: asyncio.Task[None] | None = None
         self._register()
 
     def _register(self) -> None:
@@ -94,18 +100,35 @@ class TelegramFrontEnd:
         await remember_username(runtime.redis, runtime.settings.redis.key_prefix, self.username)
         await self._set_menus()
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
+        # Every process sends; one at a time receives (see leader.py).
+        self._poller = asyncio.create_task(self._poller_lock.run(self._start_polling, self._stop_polling))
+        log.info("event=telegram_started bot=@%s", self.username)
+
+    async def _start_polling(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
             poll_interval=0,
             timeout=self.settings.poll_timeout,
             allowed_updates=["message", "callback_query", "inline_query"],
         )
-        log.info("event=telegram_started bot=@%s", self.username)
+
+    async def _stop_polling(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+
+    @property
+    def polling(self) -> bool:
+        updater = self.application.updater
+        return updater is not None and updater.running
 
     async def stop(self) -> None:
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._poller
+        await self._stop_polling()
         if app.running:
             await app.stop()
         await app.shutdown()
