@@ -238,6 +238,16 @@ async def test_a_blocked_bot_is_not_retried_a_429_delays_and_one_chat_gets_one_m
     to_mod = [row for row in rows if row.event == "request_pending"]
     assert [(row.status, row.attempts) for row in to_mod] == [(OutboxStatus.FAILED, 1)], "unreachable: not retried"
     assert any(row.status == OutboxStatus.DELIVERED for row in rows), "the 429 delayed a message, never lost it"
+    # Marked: the next notice for the moderator is not even tried, until they write to the bot again.
+    calls = len(fake.arrivals)
+    await fake.say(ALICE, "/request movie 27205")
+    await fake.wait_for(_to(ALICE, "Requested Inception"))  # type: ignore[arg-type]
+    await bot.deliver()
+    assert MOD not in [chat for _, chat in fake.arrivals[calls:]]
+    fake.blocked.discard(MOD)
+    await fake.say(MOD, "/quota")
+    await fake.wait_for(_to(MOD, "What you may still request"))  # type: ignore[arg-type]
+    assert not await bot.front_end.sender.unreachable(MOD)
 
     for tmdb, title in ((550, "Fight Club"), (680, "Pulp Fiction"), (155, "The Dark Knight")):
         await fake.say(ALICE, f"/request movie {tmdb}")

@@ -166,6 +166,7 @@ class TelegramFrontEnd:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.text is None or not self._addressed(message):
             return
+        await self.sender.heard_from(user.id)
         place = place_of(message.chat, message.message_thread_id)
         text = self._start_payload(message.text)
         reply = await self.conversation.say(text, place=place, speaker=speaker_of(user))
@@ -201,6 +202,7 @@ class TelegramFrontEnd:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.text is None:
             return
+        await self.sender.heard_from(user.id)
         reply = await self.conversation.say(message.text, place=place_of(message.chat, None), speaker=speaker_of(user))
         await self._answer(message, reply, user)
 

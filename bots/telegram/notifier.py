@@ -52,13 +52,16 @@ class TelegramNotifier:
         chat = delivery.identities.get("telegram")
         if chat is None or not chat.lstrip("-").isdigit():
             return False  # not on Telegram: another front end reaches them
+        if await self._sender.unreachable(int(chat)):
+            return False
         place = Place(ChatPlatform.TELEGRAM, chat, private=True)
         reply = await self._conversation.notification(delivery, place=place)
         try:
             await self._send(int(chat), reply, None)
         except Forbidden:
-            # Blocked the bot (or never opened a chat with it): not retried here; other platforms still try.
+            # Blocked the bot (or never opened a chat with it): marked, not retried; other platforms still try.
             log.info("event=telegram_unreachable outbox_id=%d", delivery.id)
+            await self._sender.mark_unreachable(int(chat))
             return False
         return True
 

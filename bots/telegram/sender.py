@@ -62,6 +62,19 @@ class Sender:
         self._redis = redis
         self._prefix = prefix
 
+    # A person who blocked the bot is not written to again until they write to it (which unblocks it).
+    def _unreachable_key(self, chat_id: int) -> str:
+        return f"{self._prefix}telegram:unreachable:{chat_id}"
+
+    async def mark_unreachable(self, chat_id: int) -> None:
+        await self._redis.set(self._unreachable_key(chat_id), b"1")
+
+    async def unreachable(self, chat_id: int) -> bool:
+        return bool(await self._redis.exists(self._unreachable_key(chat_id)))
+
+    async def heard_from(self, chat_id: int) -> None:
+        await self._redis.delete(self._unreachable_key(chat_id))
+
     def _asked_key(self, chat_id: int, message_id: int) -> str:
         return f"{self._prefix}telegram:asked:{chat_id}:{message_id}"
 
