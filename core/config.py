@@ -7,13 +7,23 @@ out of reprs, logs and error messages.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -168,6 +178,26 @@ class TelegramSettings(_Upstream):
     announce_topic_id: int | None = None
     # Seconds a long poll waits for updates.
     poll_timeout: int = Field(default=30, ge=0, le=50)
+    # Webhook mode, instead of long polling: Telegram posts updates to webhook_url, which must reach
+    # webhook_listen:webhook_port here (through a TLS proxy); every idkarr process behind it receives.
+    webhook_url: HttpUrlText | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token_form(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's secret_token: 1 to 256 characters of A-Z a-z 0-9 _ - (the value itself is never shown).
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> TelegramSettings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret, so only Telegram can post updates")
+        return self
 
     @field_validator("base_url")
     @classmethod

@@ -222,3 +222,14 @@ def test_an_empty_password_is_no_password() -> None:
     url = DatabaseUrl.parse("postgresql://postgres:@/idkarr?host=/tmp/socket-dir")
     assert url.url.password is None
     assert url.redacted == "postgresql://postgres@/idkarr?host=/tmp/socket-dir"
+
+
+def test_webhook_settings_need_a_well_formed_secret_that_is_never_shown(idkarr: Idkarr) -> None:
+    env = {"IDKARR_TELEGRAM__TOKEN": "1:x", "IDKARR_TELEGRAM__WEBHOOK_URL": "https://example.org/telegram"}
+    missing = idkarr("doctor", env=env)
+    assert missing.returncode == 2
+    assert "webhook_url needs webhook_secret" in missing.stderr
+    bad = idkarr("doctor", env={**env, "IDKARR_TELEGRAM__WEBHOOK_SECRET": "has spaces and $ecrets"})
+    assert bad.returncode == 2
+    assert "1 to 256 characters" in bad.stderr
+    assert "$ecrets" not in bad.stderr

@@ -296,3 +296,55 @@ async def test_processes_sharing_a_bot_take_turns_polling_and_each_update_is_ans
             await fake.close()
             for front_end in (first, second):
                 await front_end.stop()
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret_token(conversation: Conversation, db: Database) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with serving(FakeTelegram()) as fake:
+        settings = TelegramSettings.model_validate(
+            {
+                "token": TOKEN,
+                "base_url": fake.base_url,
+                "webhook_url": "https://idkarr.example.org/telegram",
+                "webhook_secret": "s3cret_Token-1",
+                "webhook_port": port,
+            }
+        )
+        front_end = TelegramFrontEnd(conversation, settings)
+        await front_end.start()
+        try:
+            assert fake.webhook is not None
+            assert fake.webhook["url"] == "https://idkarr.example.org/telegram"
+            assert fake.webhook["secret_token"] == "s3cret_Token-1"
+            assert not front_end.polling
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 1,
+                    "chat": {"id": STRANGER, "type": "private"},
+                    "from": {"id": STRANGER, "is_bot": False, "first_name": "S"},
+                    "text": "/help",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                },
+            }
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                forged = await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"})
+                assert forged.status_code == 403
+                assert (await client.post("/telegram", json=update)).status_code == 403
+                secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_Token-1"}
+                junk = await client.post("/telegram", content=b"{", headers=secret)
+                assert junk.status_code == 400
+                taken = await client.post("/telegram", json=update, headers=secret)
+                assert taken.status_code == 200
+            helped = await fake.wait_for(_to(STRANGER))  # type: ignore[arg-type]
+            assert helped.text.startswith("What you can say:")
+        finally:
+            await front_end.stop()
+    assert len(fake.to(STRANGER)) == 1

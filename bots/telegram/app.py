@@ -37,6 +37,7 @@ from bots.telegram.leader import PollerLock
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.sender import Pacer, Sender
 from bots.telegram.username import remember_username
+from bots.telegram.webhook import WebhookReceiver
 from core.config import TelegramSettings
 from core.enums import ChatPlatform
 
@@ -45,6 +46,7 @@ __all__ = ["TelegramFrontEnd", "telegram_front_end"]
 log = logging.getLogger(__name__)
 
 _CALLBACK_ANSWER = 200  # characters of answerCallbackQuery's text
+_UPDATES = ["message", "callback_query", "inline_query"]
 
 
 def speaker_of(user: User) -> Speaker:
@@ -79,6 +81,7 @@ class TelegramFrontEnd:
         self.username = ""
         self._poller_lock = PollerLock(runtime.database.url, retry_seconds=takeover_seconds)
         self._poller: asyncio.Task[None] | None = None
+        self.webhook: WebhookReceiver | None = None
         self._register()
 
     def _register(self) -> None:
@@ -100,16 +103,23 @@ class TelegramFrontEnd:
         await remember_username(runtime.redis, runtime.settings.redis.key_prefix, self.username)
         await self._set_menus()
         await app.start()
-        # Every process sends; one at a time receives (see leader.py).
-        self._poller = asyncio.create_task(self._poller_lock.run(self._start_polling, self._stop_polling))
-        log.info("event=telegram_started bot=@%s", self.username)
+        settings = self.settings
+        if settings.webhook_url is not None and settings.webhook_secret is not None:
+            secret = settings.webhook_secret.get_secret_value()
+            self.webhook = WebhookReceiver(app, secret)
+            await self.webhook.start(settings.webhook_listen, settings.webhook_port)
+            await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=_UPDATES)
+        else:
+            # Every process sends; one at a time receives (see leader.py).
+            self._poller = asyncio.create_task(self._poller_lock.run(self._start_polling, self._stop_polling))
+        log.info("event=telegram_started bot=@%s mode=%s", self.username, "webhook" if self.webhook else "polling")
 
     async def _start_polling(self) -> None:
         assert self.application.updater is not None
         await self.application.updater.start_polling(
             poll_interval=0,
             timeout=self.settings.poll_timeout,
-            allowed_updates=["message", "callback_query", "inline_query"],
+            allowed_updates=_UPDATES,
         )
 
     async def _stop_polling(self) -> None:
@@ -129,6 +139,9 @@ class TelegramFrontEnd:
             with suppress(asyncio.CancelledError):
                 await self._poller
         await self._stop_polling()
+        if self.webhook is not None:
+            # The webhook stays set: other processes behind the same URL go on receiving.
+            await self.webhook.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
