@@ -12,6 +12,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Chat, Message, Update, User
@@ -204,9 +206,9 @@ class TelegramFrontEnd:
         place = place_of(message.chat, message.message_thread_id)
         reply = await self.conversation.answer(asked.key, message.text, place=place, speaker=speaker_of(user))
         if not reply.error and asked.edit_chat is not None and asked.edit_message is not None:
-            # The moderation message shows who decided, in place of its buttons.
+            # The message whose Deny was pressed now says who decided and when, in place of its buttons.
             try:
-                await self.application.bot.edit_message_reply_markup(asked.edit_chat, asked.edit_message)
+                await self.application.bot.edit_message_text(_stamped(reply.text), asked.edit_chat, asked.edit_message)
             except TelegramError as error:
                 log.info("event=telegram_edit_failed reason=%s", error)
         await self._answer(message, reply, user)
@@ -232,8 +234,12 @@ class TelegramFrontEnd:
             await query.answer(trim(reply.text, _CALLBACK_ANSWER), show_alert=len(reply.text) > 60)
             return
         await query.answer()
-        if reply.edit and message is not None and await self.sender.edit(message, reply):
-            return
+        if reply.edit and message is not None:
+            # An outcome replacing a shared message's buttons (a decision) carries its time.
+            final = not reply.cards and not reply.buttons and message.chat.type != Chat.PRIVATE
+            shown = replace(reply, text=_stamped(reply.text)) if final else reply
+            if await self.sender.edit(message, shown):
+                return
         if message is not None:
             await self._answer(message, reply, user, pressed=message)
         else:
@@ -261,6 +267,11 @@ class TelegramFrontEnd:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The conversation answers every mistake itself; what reaches here is Telegram refusing a send.
         log.warning("event=telegram_update_failed error=%s", type(context.error).__name__, exc_info=context.error)
+
+
+def _stamped(text: str) -> str:
+    """A decision edited into a shared message says when it was made, for everyone reading it later."""
+    return f"{text} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"
 
 
 def _private_place(user: User) -> Place:
