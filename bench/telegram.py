@@ -129,6 +129,8 @@ async def _bench() -> None:
             report("update_reply_p99", percentile(latencies, 0.99), "ms")
             report("updates_sent", len(latencies) + lost, "updates")
             report("updates_lost", lost, "updates")
+            answered = sum(1 for sent in fake.sent if sent.chat_id in set(talkers))
+            report("updates_answered_twice", max(0, answered - len(latencies)), "updates")
             await _notifications(front_end, fake, recipients)
         finally:
             await fake.close()
