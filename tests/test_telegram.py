@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -62,8 +62,17 @@ async def linked(bot: Bot, db: Database, name: str, role: UserRole, telegram_id:
     assert welcome.text == f"This account is now linked to {name}. Welcome!"
 
 
-def _to(chat: int, starts: str = "") -> object:
+def _to(chat: int, starts: str = "") -> Callable[[Sent], bool]:
     return lambda sent: sent.chat_id == chat and sent.text.startswith(starts)
+
+
+async def posted(bot: Bot, command: str, requested: str) -> Sent:
+    """Alice asks with `command`; the dispatcher posts the new request to the moderators' chat."""
+    await bot.fake.say(ALICE, command)
+    await bot.fake.wait_for(_to(ALICE, f"Requested {requested}"))
+    mark = len(bot.fake.sent)
+    await bot.deliver()
+    return await bot.fake.wait_for(_to(MODERATORS), after=mark)
 
 
 async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database) -> None:
@@ -76,14 +85,14 @@ async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database
 
     mark = len(fake.sent)
     await fake.say(ALICE, "/search the matrix")
-    results = await fake.wait_for(_to(ALICE, "Results for “the matrix”"), after=mark)  # type: ignore[arg-type]
+    results = await fake.wait_for(_to(ALICE, "Results for “the matrix”"), after=mark)
     assert "1. The Matrix (1999 · movie · ★ 8.2)" in results.text
     assert "tmdb:603" in results.text
     assert results.labels[:3] == ["1 · Request", "1 · Add to watchlist", "1 · More like this"]
 
     mark = len(fake.sent)
     await fake.press(ALICE, results, "1 · Request")
-    confirm = await fake.wait_for(_to(ALICE, "Request The Matrix (1999)?"), after=mark)  # type: ignore[arg-type]
+    confirm = await fake.wait_for(_to(ALICE, "Request The Matrix (1999)?"), after=mark)
     assert confirm.labels == ["Confirm", "Cancel"]
     mark = len(fake.sent)
     await fake.press(ALICE, confirm, "Confirm")
@@ -93,10 +102,10 @@ async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database
 
     mark = len(fake.sent)
     await bot.deliver()
-    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
+    posted = await fake.wait_for(_to(MODERATORS), after=mark)
     assert posted.text == "alice requested The Matrix (1999, movie)."
     assert posted.labels == ["Approve", "Deny"]
-    notice = await fake.wait_for(_to(MOD, "New request from alice"), after=mark)  # type: ignore[arg-type]
+    notice = await fake.wait_for(_to(MOD, "New request from alice"), after=mark)
     assert notice.labels == ["Approve", "Deny"]
 
     # Bob may see the moderators' post but not decide: a short refusal, the post unchanged.
@@ -114,7 +123,7 @@ async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database
 
     mark = len(fake.sent)
     await bot.deliver()
-    told = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    told = await fake.wait_for(_to(ALICE), after=mark)
     assert told.text == "Your request for The Matrix (1999) was approved."
 
 
@@ -122,14 +131,10 @@ async def test_deny_asks_with_a_forced_reply_and_the_requester_hears_the_reason(
     fake = bot.fake
     await linked(bot, db, "alice", UserRole.USER, ALICE)
     await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
-    await fake.say(ALICE, "/request series tvdb:81189 1")
-    await fake.wait_for(_to(ALICE, "Requested Breaking Bad"))  # type: ignore[arg-type]
+    post = await posted(bot, "/request series tvdb:81189 1", "Breaking Bad")
     mark = len(fake.sent)
-    await bot.deliver()
-    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
-    mark = len(fake.sent)
-    await fake.press(MOD, posted, "Deny")
-    question = await fake.wait_for(_to(MODERATORS, "Why deny request #1"), after=mark)  # type: ignore[arg-type]
+    await fake.press(MOD, post, "Deny")
+    question = await fake.wait_for(_to(MODERATORS, "Why deny request #1"), after=mark)
     assert question.force_reply
     # Talk in the group that answers nothing: no denial.
     await fake.say(MOD, "lol wrong chat", chat_id=MODERATORS)
@@ -139,12 +144,12 @@ async def test_deny_asks_with_a_forced_reply_and_the_requester_hears_the_reason(
         lambda s: s.method == "sendMessage" and s.chat_id == MODERATORS and s.text.startswith("Denied"), after=mark
     )
     assert denied.text == "Denied request #1: Breaking Bad. Reason: Not in our region"
-    cleared = await fake.wait_for(lambda s: s.message_id == posted.message_id and s.labels == [], after=mark)
+    cleared = await fake.wait_for(lambda s: s.message_id == post.message_id and s.labels == [], after=mark)
     assert cleared.method == "editMessageText"
     assert cleared.text.startswith("Denied request #1: Breaking Bad. Reason: Not in our region (")
     mark = len(fake.sent)
     await bot.deliver()
-    told = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    told = await fake.wait_for(_to(ALICE), after=mark)
     assert told.text == "Your request for Breaking Bad (2008) was denied: Not in our region"
 
 
@@ -153,12 +158,8 @@ async def test_two_moderators_pressing_approve_at_once_make_one_approval(bot: Bo
     await linked(bot, db, "alice", UserRole.USER, ALICE)
     await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
     await linked(bot, db, "mod2", UserRole.MODERATOR, MOD2)
-    await fake.say(ALICE, "/request movie 550")
-    await fake.wait_for(_to(ALICE, "Requested Fight Club"))  # type: ignore[arg-type]
-    mark = len(fake.sent)
-    await bot.deliver()
-    posted = await fake.wait_for(_to(MODERATORS), after=mark)  # type: ignore[arg-type]
-    first, second = await asyncio.gather(fake.press(MOD, posted, "Approve"), fake.press(MOD2, posted, "Approve"))
+    post = await posted(bot, "/request movie 550", "Fight Club")
+    first, second = await asyncio.gather(fake.press(MOD, post, "Approve"), fake.press(MOD2, post, "Approve"))
     answers = [await fake.wait_answer(first), await fake.wait_answer(second)]
     refusals = [answer["text"] for answer in answers if answer.get("text")]
     assert len(refusals) == 1
@@ -170,17 +171,17 @@ async def test_mistakes_strangers_and_other_bots_get_the_right_answer_or_none(bo
     await linked(bot, db, "alice", UserRole.USER, ALICE)
     mark = len(fake.sent)
     await fake.say(STRANGER, "/search dune")
-    unlinked = await fake.wait_for(_to(STRANGER), after=mark)  # type: ignore[arg-type]
+    unlinked = await fake.wait_for(_to(STRANGER), after=mark)
     assert unlinked.text.startswith("Sorry: this Telegram account is not linked to an idkarr user yet")
     assert "/link" in unlinked.text
 
-    found = await fake.wait_for(_to(ALICE))  # type: ignore[arg-type]  # the welcome
+    found = await fake.wait_for(_to(ALICE))  # the welcome
     query = await fake.press(ALICE, found, "", data="forged!!\x00")
     assert (await fake.wait_answer(query))["text"].startswith("That button no longer works")
 
     mark = len(fake.sent)
     await fake.say(ALICE, "x" * 5000)
-    long = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+    long = await fake.wait_for(_to(ALICE), after=mark)
     assert long.text == "That message is too long (5000 characters; the most is 2000)."
 
     # In a group, talk and commands for other bots are not for idkarr; a command addressed to it is.
@@ -202,7 +203,7 @@ async def test_replies_in_a_forum_topic_go_to_that_topic(bot: Bot, db: Database)
     group = -100888
     mark = len(fake.sent)
     await fake.say(ALICE, "/search breaking bad", chat_id=group, thread_id=7)
-    sent: Sent = await fake.wait_for(_to(group), after=mark)  # type: ignore[arg-type]
+    sent: Sent = await fake.wait_for(_to(group), after=mark)
     assert sent.thread_id == 7
     assert sent.reply_to is not None
 
@@ -236,7 +237,7 @@ async def test_a_blocked_bot_is_not_retried_a_429_delays_and_one_chat_gets_one_m
     await linked(bot, db, "mod", UserRole.MODERATOR, MOD)
     fake.blocked.add(MOD)  # the moderator blocked the bot
     await fake.say(ALICE, "/request movie 603")
-    await fake.wait_for(_to(ALICE, "Requested The Matrix"))  # type: ignore[arg-type]
+    await fake.wait_for(_to(ALICE, "Requested The Matrix"))
     fake.faults.append(429)  # the first send is told to wait
     await bot.deliver()
     async with db.session() as session:
@@ -247,17 +248,17 @@ async def test_a_blocked_bot_is_not_retried_a_429_delays_and_one_chat_gets_one_m
     # Marked: the next notice for the moderator is not even tried, until they write to the bot again.
     calls = len(fake.arrivals)
     await fake.say(ALICE, "/request movie 27205")
-    await fake.wait_for(_to(ALICE, "Requested Inception"))  # type: ignore[arg-type]
+    await fake.wait_for(_to(ALICE, "Requested Inception"))
     await bot.deliver()
     assert MOD not in [chat for _, chat in fake.arrivals[calls:]]
     fake.blocked.discard(MOD)
     await fake.say(MOD, "/quota")
-    await fake.wait_for(_to(MOD, "What you may still request"))  # type: ignore[arg-type]
+    await fake.wait_for(_to(MOD, "What you may still request"))
     assert not await bot.front_end.sender.unreachable(MOD)
 
     for tmdb, title in ((550, "Fight Club"), (680, "Pulp Fiction"), (155, "The Dark Knight")):
         await fake.say(ALICE, f"/request movie {tmdb}")
-        await fake.wait_for(_to(ALICE, f"Requested {title}"))  # type: ignore[arg-type]
+        await fake.wait_for(_to(ALICE, f"Requested {title}"))
     mark = len(fake.arrivals)
     from core.services import requests
 
@@ -296,7 +297,7 @@ async def test_processes_sharing_a_bot_take_turns_polling_and_each_update_is_ans
                     await asyncio.sleep(0.05)
             mark = len(fake.sent)
             await fake.say(ALICE, "/quota")
-            answered = await fake.wait_for(_to(ALICE), after=mark)  # type: ignore[arg-type]
+            answered = await fake.wait_for(_to(ALICE), after=mark)
             assert answered.text.startswith("What you may still request:")
         finally:
             await fake.close()
@@ -349,7 +350,7 @@ async def test_webhook_mode_takes_updates_only_with_the_secret_token(conversatio
                 assert junk.status_code == 400
                 taken = await client.post("/telegram", json=update, headers=secret)
                 assert taken.status_code == 200
-            helped = await fake.wait_for(_to(STRANGER))  # type: ignore[arg-type]
+            helped = await fake.wait_for(_to(STRANGER))
             assert helped.text.startswith("What you can say:")
         finally:
             await front_end.stop()

@@ -121,14 +121,7 @@ async def identify(
         found = await _IDENTIFY.first(unit, platform=platform, platform_user_id=platform_user_id, name=name)
     if found is None:
         raise NotLinked(platform, registration)
-    return UserSummary(
-        id=found.id,
-        username=found.username,
-        role=found.role,
-        status=found.status,
-        created_at=found.created_at,
-        language=found.language,
-    )
+    return UserSummary.of(found)
 
 
 _SEEN = (

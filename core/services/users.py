@@ -51,7 +51,8 @@ class UserSummary:
     language: str = "en"
 
     @classmethod
-    def of(cls, user: User) -> UserSummary:
+    def of(cls, user: User | Any) -> UserSummary:
+        """From a user row, or any row read with these columns (a prepared statement's)."""
         return cls(
             id=user.id,
             username=user.username,
