@@ -23,7 +23,7 @@ from core.services.users import add_user
 from .fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent
 from .fakes import serving
 
-MODERATORS = -100500
+MODERATORS, ANNOUNCE = -100500, -100600
 ALICE, BOB, MOD, MOD2, STRANGER = 1001, 1002, 2001, 2002, 3003
 
 
@@ -41,7 +41,13 @@ class Bot:
 async def bot(conversation: Conversation, db: Database) -> AsyncIterator[Bot]:
     async with serving(FakeTelegram()) as fake:
         settings = TelegramSettings.model_validate(
-            {"token": TOKEN, "base_url": fake.base_url, "moderators_chat_id": MODERATORS, "poll_timeout": 1}
+            {
+                "token": TOKEN,
+                "base_url": fake.base_url,
+                "moderators_chat_id": MODERATORS,
+                "announce_chat_id": ANNOUNCE,
+                "poll_timeout": 1,
+            }
         )
         front_end = TelegramFrontEnd(conversation, settings)
         await front_end.start()
@@ -107,6 +113,9 @@ async def test_link_search_request_approve_and_hear_of_it(bot: Bot, db: Database
     assert posted.labels == ["Approve", "Deny"]
     notice = await fake.wait_for(_to(MOD, "New request from alice"), after=mark)
     assert notice.labels == ["Approve", "Deny"]
+    told_everyone = await fake.wait_for(_to(ANNOUNCE), after=mark)
+    assert told_everyone.text == "alice requested The Matrix (1999, movie)."
+    assert told_everyone.labels == []
 
     # Bob may see the moderators' post but not decide: a short refusal, the post unchanged.
     query = await fake.press(BOB, posted, "Approve")
@@ -355,3 +364,20 @@ async def test_webhook_mode_takes_updates_only_with_the_secret_token(conversatio
         finally:
             await front_end.stop()
     assert len(fake.to(STRANGER)) == 1
+
+
+async def test_paging_edits_the_results_message_in_place(bot: Bot, db: Database) -> None:
+    fake = bot.fake
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    mark = len(fake.sent)
+    await fake.say(ALICE, "/discover trending movie")
+    first = await fake.wait_for(_to(ALICE, "Trending movies:"), after=mark)
+    assert "Page 1 of" in first.text
+    assert first.labels[-1] == "More"
+    mark = len(fake.sent)
+    await fake.press(ALICE, first, "More")
+    second = await fake.wait_for(lambda s: s.message_id == first.message_id, after=mark)
+    assert second.method == "editMessageText"
+    assert "Page 2 of" in second.text
+    assert "1. " in second.text
+    assert [s for s in fake.sent[mark:] if s.method == "sendMessage"] == []
