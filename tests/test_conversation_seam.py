@@ -435,3 +435,16 @@ async def test_a_refused_key_is_said_as_a_configuration_problem_not_a_passing_ou
         refused = await talk.say("/search dune", place=DM, actor=who["alice"])
     assert refused.error
     assert refused.text == "TMDB refused idkarr's key; an admin needs to fix idkarr's configuration."
+
+
+async def test_a_reason_that_cannot_be_taken_leaves_the_question_open(conversation: Conversation, db: Database) -> None:
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await conversation.say("/request movie 603", place=DM, actor=who["alice"])
+    asked = await conversation.say("/deny 1", place=GROUP, actor=who["mod"])
+    assert asked.question is not None
+    too_long = await conversation.answer(asked.question.key, "x" * 600, place=GROUP, actor=who["mod"])
+    assert too_long.text == "Sorry: a denial needs a reason of 1 to 500 characters."
+    denied = await conversation.answer(asked.question.key, "Not this month", place=GROUP, actor=who["mod"])
+    assert denied.text == "Denied request #1: The Matrix. Reason: Not this month"
+    again = await conversation.answer(asked.question.key, "twice", place=GROUP, actor=who["mod"])
+    assert "no longer open" in again.text

@@ -27,7 +27,7 @@ from bots.conversation.registry import Audience, Command, Completion
 from bots.conversation.replies import Choice, Reply
 from bots.conversation.tokens import ButtonMaker
 from core.enums import ChatPlatform
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.runtime import Runtime
 from core.services import action_tokens, identity, requests
 from core.services.action_tokens import TokenRefused
@@ -161,16 +161,20 @@ class Conversation:
         if actor is None:
             return self._not_linked(speaker)
         t = Messages(actor.language)
-        pending = await self.questions.take(place, actor.user_id, key)
-        if pending is None:
+        pending = await self.questions.peek(place, actor.user_id, key)
+        if pending is None or pending.action != "deny":
             return Reply(text=t("question.gone"), error=True, private=True)
         if len(text) > MAX_MESSAGE:
             return Reply(text=t("input.too_long", length=len(text), limit=MAX_MESSAGE), error=True)
-        if pending.action == "deny":
-            request_id = int(pending.arguments["id"])
+        request_id = int(pending.arguments["id"])
+        try:
             work = self._run(actor, place, lambda ctx: request_commands.deny_reason(ctx, clean(text), id=request_id))
-            return await self._guarded(t, work)
-        return Reply(text=t("question.gone"), error=True, private=True)
+            reply = await self._guarded(t, work, passing=(InvalidInput,))
+        except InvalidInput as error:
+            # A reason that cannot be taken (empty, too long): the question stays open for a better one.
+            return Reply(text=t.refusal(error), error=True)
+        await self.questions.close(place, actor.user_id, key)
+        return reply
 
     async def complete(
         self,
@@ -352,9 +356,14 @@ class Conversation:
         key = "account.registered" if user.status.value == "active" else "account.pending"
         return Reply(text=t(key, username=user.username), private=True)
 
-    async def _guarded(self, t: Messages, work: Awaitable[Reply]) -> Reply:
+    async def _guarded(
+        self, t: Messages, work: Awaitable[Reply], *, passing: tuple[type[Exception], ...] = ()
+    ) -> Reply:
+        """`work`'s reply, or what went wrong said for people; `passing` errors are the caller's to say."""
         try:
             return await work
+        except passing:
+            raise
         except UpstreamNotFound as missing:
             return Reply(text=t("error.not_found", reason=missing.reason), error=True)
         except UpstreamAuthFailed as refused:

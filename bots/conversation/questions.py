@@ -53,18 +53,23 @@ class Questions:
         await self._redis.set(self._slot(place, user_id), value, ex=self.TTL_SECONDS)
         return key
 
-    async def take(self, place: Place, user_id: int, key: str) -> Pending | None:
-        """The question `key` names, if it is still the one waiting here; taken, so it is answered once."""
-        slot = self._slot(place, user_id)
-        raw = await self._redis.get(slot)
+    async def peek(self, place: Place, user_id: int, key: str) -> Pending | None:
+        """The question `key` names, if it is still the one waiting here (left waiting: an answer that is
+        refused, a reason too long, may be given again; `close` it once answered)."""
+        raw = await self._redis.get(self._slot(place, user_id))
         if raw is None:
             return None
         pending = orjson.loads(raw)
         if not secrets.compare_digest(str(pending.get("key", "")), key):
             return None
-        if await self._redis.delete(slot) == 0:
-            return None  # another process answered it a moment ago
         return Pending(key=key, action=str(pending["action"]), arguments=dict(pending.get("arguments") or {}))
+
+    async def close(self, place: Place, user_id: int, key: str) -> None:
+        """Forget question `key` here, answered (a later question in this chat is left alone)."""
+        slot = self._slot(place, user_id)
+        raw = await self._redis.get(slot)
+        if raw is not None and orjson.loads(raw).get("key") == key:
+            await self._redis.delete(slot)
 
     async def drop(self, place: Place, user_id: int) -> Pending | None:
         """Forget the question waiting here, if any (the person moved on); says which it was."""
