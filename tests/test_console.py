@@ -92,6 +92,7 @@ def test_deny_asks_for_the_reason_and_the_requester_hears_it(idkarr: Idkarr) -> 
         "/as admin",
         "/requests pending",
         "2",  # Deny
+        "x" * 600,  # too long: asked again
         "We already have it on disc.",
         "/as alice",
         "/requests mine",

@@ -444,6 +444,8 @@ async def test_a_reason_that_cannot_be_taken_leaves_the_question_open(conversati
     assert asked.question is not None
     too_long = await conversation.answer(asked.question.key, "x" * 600, place=GROUP, actor=who["mod"])
     assert too_long.text == "Sorry: a denial needs a reason of 1 to 500 characters."
+    assert too_long.question is not None
+    assert too_long.question.key == asked.question.key  # asked again
     denied = await conversation.answer(asked.question.key, "Not this month", place=GROUP, actor=who["mod"])
     assert denied.text == "Denied request #1: The Matrix. Reason: Not this month"
     again = await conversation.answer(asked.question.key, "twice", place=GROUP, actor=who["mod"])

@@ -147,8 +147,13 @@ async def test_deny_asks_with_a_forced_reply_and_the_requester_hears_the_reason(
     assert question.force_reply
     # Talk in the group that answers nothing: no denial.
     await fake.say(MOD, "lol wrong chat", chat_id=MODERATORS)
+    # A reason too long is refused and asked for again, with a new forced reply.
     mark = len(fake.sent)
-    await fake.say(MOD, "Not in our region", chat_id=MODERATORS, reply_to=question)
+    await fake.say(MOD, "x" * 600, chat_id=MODERATORS, reply_to=question)
+    again = await fake.wait_for(_to(MODERATORS, "Sorry: a denial needs a reason of 1 to 500"), after=mark)
+    assert again.force_reply
+    mark = len(fake.sent)
+    await fake.say(MOD, "Not in our region", chat_id=MODERATORS, reply_to=again)
     denied = await fake.wait_for(
         lambda s: s.method == "sendMessage" and s.chat_id == MODERATORS and s.text.startswith("Denied"), after=mark
     )

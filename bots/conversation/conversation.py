@@ -24,7 +24,7 @@ from bots.conversation.context import Actor, Context
 from bots.conversation.notifications import announcement_text, notification_text
 from bots.conversation.questions import Place, Questions
 from bots.conversation.registry import Audience, Command, Completion
-from bots.conversation.replies import Choice, Reply
+from bots.conversation.replies import Choice, Question, Reply
 from bots.conversation.tokens import ButtonMaker
 from core.enums import ChatPlatform
 from core.errors import DomainError, InvalidInput
@@ -171,8 +171,9 @@ class Conversation:
             work = self._run(actor, place, lambda ctx: request_commands.deny_reason(ctx, clean(text), id=request_id))
             reply = await self._guarded(t, work, passing=(InvalidInput,))
         except InvalidInput as error:
-            # A reason that cannot be taken (empty, too long): the question stays open for a better one.
-            return Reply(text=t.refusal(error), error=True)
+            # A reason that cannot be taken (empty, too long): the question stays open, and is asked again.
+            again = Question(key=key, label=t("request.reason_label", id=request_id), max_length=requests.MAX_REASON)
+            return Reply(text=t.refusal(error), error=True, question=again)
         await self.questions.close(place, actor.user_id, key)
         return reply
 

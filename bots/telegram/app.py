@@ -211,7 +211,8 @@ class TelegramFrontEnd:
                 await self.application.bot.edit_message_text(_stamped(reply.text), asked.edit_chat, asked.edit_message)
             except TelegramError as error:
                 log.info("event=telegram_edit_failed reason=%s", error)
-        await self._answer(message, reply, user)
+        target = (asked.edit_chat, asked.edit_message) if asked.edit_chat and asked.edit_message else None
+        await self._answer(message, reply, user, edit_after=target)  # asked again: still edits the post after
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -241,7 +242,7 @@ class TelegramFrontEnd:
             if await self.sender.edit(message, shown):
                 return
         if message is not None:
-            await self._answer(message, reply, user, pressed=message)
+            await self._answer(message, reply, user, pressed=message, edit_after=(message.chat_id, message.message_id))
         else:
             await self.sender.send(user.id, reply)
 
@@ -251,18 +252,28 @@ class TelegramFrontEnd:
             return
         await answer_inline(self.conversation, query, speaker_of(query.from_user))
 
-    async def _answer(self, message: Message, reply: Reply, user: User, *, pressed: Message | None = None) -> None:
+    async def _answer(
+        self,
+        message: Message,
+        reply: Reply,
+        user: User,
+        *,
+        pressed: Message | None = None,
+        edit_after: tuple[int, int] | None = None,
+    ) -> None:
         """Send `reply` where `message` was: in its chat and topic, or privately when the reply is private
         and was asked for in a group (in the group after all when the person never opened a private chat)."""
         thread = message.message_thread_id if message.is_topic_message else None
         if reply.private and message.chat.type != Chat.PRIVATE:
             try:
-                await self.sender.send(user.id, reply, edit_after_answer=pressed)
+                await self.sender.send(user.id, reply, edit_after_answer=edit_after)
                 return
             except Forbidden:
                 pass
         reply_to = message.message_id if message.chat.type != Chat.PRIVATE and pressed is None else None
-        await self.sender.send(message.chat_id, reply, thread_id=thread, reply_to=reply_to, edit_after_answer=pressed)
+        await self.sender.send(
+            message.chat_id, reply, thread_id=thread, reply_to=reply_to, edit_after_answer=edit_after
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The conversation answers every mistake itself; what reaches here is Telegram refusing a send.

@@ -89,7 +89,7 @@ class Sender:
         *,
         thread_id: int | None = None,
         reply_to: int | None = None,
-        edit_after_answer: Message | None = None,
+        edit_after_answer: tuple[int, int] | None = None,
     ) -> list[Message]:
         """Every message `reply` becomes, sent to the chat (and forum topic) in order."""
         sent: list[Message] = []
@@ -99,8 +99,8 @@ class Sender:
             if outgoing.question_key is not None:
                 asked = Asked(
                     outgoing.question_key,
-                    edit_after_answer.chat_id if edit_after_answer else None,
-                    edit_after_answer.message_id if edit_after_answer else None,
+                    edit_after_answer[0] if edit_after_answer else None,
+                    edit_after_answer[1] if edit_after_answer else None,
                 )
                 value = orjson.dumps(asked.__dict__)
                 await self._redis.set(self._asked_key(chat_id, message.message_id), value, ex=Questions.TTL_SECONDS)
