@@ -450,3 +450,18 @@ async def test_a_reason_that_cannot_be_taken_leaves_the_question_open(conversati
     assert denied.text == "Denied request #1: The Matrix. Reason: Not this month"
     again = await conversation.answer(asked.question.key, "twice", place=GROUP, actor=who["mod"])
     assert "no longer open" in again.text
+
+
+async def test_notifications_are_switched_by_the_words_people_type(conversation: Conversation, db: Database) -> None:
+    from core.services.outbox import wants
+    from core.services.users import update_preferences
+
+    who = await people(db, ("alice", UserRole.USER))
+    saved = await conversation.say("/settings notify failed off", place=DM, actor=who["alice"])
+    assert "Tell me when a download fails: off" in saved.text
+    assert "Tell me when my request is approved: on" in saved.text
+    prefs = await update_preferences(db, who["alice"].user_id)
+    assert not wants(prefs.notifications, "request_failed")
+    assert wants(prefs.notifications, "request_approved")
+    for wrong in ("/settings notify failed maybe", "/settings notify exploded off", "/settings notify"):
+        assert (await conversation.say(wrong, place=DM, actor=who["alice"])).error, wrong

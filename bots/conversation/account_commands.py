@@ -14,16 +14,14 @@ from core.errors import InvalidInput
 from core.metadata.provider import ExternalIds
 from core.services import activity as activity_feed
 from core.services import requests, users, watchlists
+from core.services.outbox import SETTING_FOR_EVENT
 from core.services.watchlists import CLEAR, WatchlistView
 
 __all__ = ["ACTIONS", "SETTINGS", "WATCHLIST_ACTIONS", "activity", "parse_watchlist", "quota", "settings", "watchlist"]
 
-_EVENTS = {
-    "approved": "onRequestApproved",
-    "denied": "onRequestDenied",
-    "available": "onRequestAvailable",
-    "failed": "onDownloadFailed",
-}
+# The words people type for the notifications they may switch off, and the setting each switches (the
+# outbox's own table: partial arrivals follow "available", expiry follows "denied").
+_EVENTS = {word: SETTING_FOR_EVENT[f"request_{word}"] for word in ("approved", "denied", "available", "failed")}
 # What others may see of you: your watchlist, what you watched, your requests.
 _SHOWN = {
     "watchlist": "showWatchlist",
