@@ -4,7 +4,7 @@ callback_data, nothing else."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -25,8 +25,6 @@ class Outgoing:
     photo: str | None = None
     question_key: str | None = None
     question_label: str = ""
-    # Parts of a message split to fit: only the last carries the buttons.
-    continued: bool = field(default=False)
 
     def markup(self) -> InlineKeyboardMarkup | ForceReply | None:
         if self.question_key is not None:
@@ -91,6 +89,5 @@ def messages_of(reply: Reply) -> list[Outgoing]:
     rows.extend(_rows(reply.buttons))
     parts = split_text("\n\n".join(blocks) or "…")
     return [
-        Outgoing(text=part, buttons=tuple(rows) if index == len(parts) - 1 else (), continued=index < len(parts) - 1)
-        for index, part in enumerate(parts)
+        Outgoing(text=part, buttons=tuple(rows) if index == len(parts) - 1 else ()) for index, part in enumerate(parts)
     ]

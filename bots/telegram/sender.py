@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import orjson
 import redis.asyncio as aioredis
@@ -102,7 +102,7 @@ class Sender:
                     edit_after_answer[0] if edit_after_answer else None,
                     edit_after_answer[1] if edit_after_answer else None,
                 )
-                value = orjson.dumps(asked.__dict__)
+                value = orjson.dumps(asdict(asked))
                 await self._redis.set(self._asked_key(chat_id, message.message_id), value, ex=Questions.TTL_SECONDS)
         return sent
 
