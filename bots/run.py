@@ -84,6 +84,18 @@ def telegram_starter(settings: Settings) -> Starter:
     return running
 
 
+def discord_starter(settings: Settings) -> Starter:
+    @asynccontextmanager
+    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
+        # Imported here, like Telegram: discord.py is not loaded by an idkarr that does not use it.
+        from bots.discord.app import discord_front_end
+
+        async with discord_front_end(conversation, settings.discord) as notifier:
+            yield notifier
+
+    return running
+
+
 def front_ends_of(settings: Settings, *, console: bool, out: TextIO) -> list[Starter]:
     starters: list[Starter] = []
     if console:
@@ -91,7 +103,7 @@ def front_ends_of(settings: Settings, *, console: bool, out: TextIO) -> list[Sta
     if settings.telegram.token is not None:
         starters.append(telegram_starter(settings))
     if settings.discord.token is not None:
-        log.warning("event=front_end_unavailable platform=discord reason=not_built_yet")
+        starters.append(discord_starter(settings))
     return starters
 
 

@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from core.dburl import DatabaseUrl, InvalidDatabaseUrl
+from core.enums import ContentType, UserRole
 
 __all__ = [
     "CONFIG_ENV",
@@ -154,6 +155,34 @@ class DiscordSettings(_Upstream):
     token: SecretStr | None = None
     api_base_url: HttpUrlText = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
+    # Servers to register the slash commands in at once; empty: globally (Discord may take an hour to show them).
+    guild_ids: list[int] = Field(default_factory=list)
+    # Where new requests are posted with Approve and Deny.
+    moderators_channel_id: int | None = None
+    # Where the activity is announced; per content type ("movie", "tv", "anime") when given there.
+    announce_channel_id: int | None = None
+    announce_channel_ids: dict[str, int] = Field(default_factory=dict)
+    # Where a person whose DMs are closed is mentioned instead.
+    fallback_channel_id: int | None = None
+    # Discord role id -> idkarr role, applied when a member acts: their idkarr role becomes the highest mapped
+    # role they hold, or "user" when they hold none. Admins are never changed by it.
+    role_map: dict[int, UserRole] = Field(default_factory=dict)
+
+    @field_validator("announce_channel_ids")
+    @classmethod
+    def _content_types(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - {kind.value for kind in ContentType})
+        if unknown:
+            raise ValueError(f"keys must be content types (movie, tv, anime), not {', '.join(unknown)}")
+        return value
+
+    @field_validator("role_map")
+    @classmethod
+    def _not_admin(cls, value: dict[int, UserRole]) -> dict[int, UserRole]:
+        # Admin stays a deliberate act (idkarr user set-role): a Discord role handed out casually must not grant it.
+        if UserRole.ADMIN in value.values():
+            raise ValueError("a Discord role cannot map to admin; make admins with `idkarr user set-role`")
+        return value
 
     @field_validator("gateway_url")
     @classmethod

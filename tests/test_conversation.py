@@ -108,7 +108,7 @@ async def test_a_deny_reason_answers_its_question_and_only_a_decider_is_asked(
     assert asked.question is not None
     assert asked.question.label == "Reason to deny request #1"
     denied = await conversation.answer(asked.question.key, "Not in our region.", actor=who["mod"])
-    assert denied.text == "Denied request #1: The Matrix. Reason: Not in our region."
+    assert denied.text == "Request #1, The Matrix (1999), denied by mod: Not in our region."
     again = await conversation.answer(asked.question.key, "twice", actor=who["mod"])
     assert again.error
     assert "no longer open" in again.text

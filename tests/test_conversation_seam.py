@@ -156,7 +156,7 @@ async def test_a_question_outlives_no_restart_and_no_ten_minutes(
     other = await again.answer("not-the-key", "Not in our region", place=GROUP, actor=who["mod"])
     assert other.error
     denied = await again.answer(asked.question.key, "Not in our region", place=GROUP, actor=who["mod"])
-    assert denied.text == "Denied request #1: The Matrix. Reason: Not in our region"
+    assert denied.text == "Request #1, The Matrix (1999), denied by mod: Not in our region"
 
 
 # --- action tokens belong to the core ----------------------------------------------------------------------
@@ -379,7 +379,8 @@ def test_discord_and_telegram_menus_are_generated_from_the_registry_within_their
     from bots.conversation.menus import discord_commands, telegram_commands
 
     slash = discord_commands()
-    assert {command["name"] for command in slash} == {c.name for c in COMMANDS} - {"start", "register"}
+    # /register is what the refusal to someone unlinked offers; /start is Telegram's.
+    assert {command["name"] for command in slash} == {c.name for c in COMMANDS} - {"start"}
     for command in slash:
         assert re.fullmatch(r"[a-z0-9_-]{1,32}", command["name"])
         assert 1 <= len(command["description"]) <= 100
@@ -447,7 +448,7 @@ async def test_a_reason_that_cannot_be_taken_leaves_the_question_open(conversati
     assert too_long.question is not None
     assert too_long.question.key == asked.question.key  # asked again
     denied = await conversation.answer(asked.question.key, "Not this month", place=GROUP, actor=who["mod"])
-    assert denied.text == "Denied request #1: The Matrix. Reason: Not this month"
+    assert denied.text == "Request #1, The Matrix (1999), denied by mod: Not this month"
     again = await conversation.answer(asked.question.key, "twice", place=GROUP, actor=who["mod"])
     assert "no longer open" in again.text
 

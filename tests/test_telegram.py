@@ -155,12 +155,17 @@ async def test_deny_asks_with_a_forced_reply_and_the_requester_hears_the_reason(
     mark = len(fake.sent)
     await fake.say(MOD, "Not in our region", chat_id=MODERATORS, reply_to=again)
     denied = await fake.wait_for(
-        lambda s: s.method == "sendMessage" and s.chat_id == MODERATORS and s.text.startswith("Denied"), after=mark
+        lambda s: (
+            s.method == "sendMessage"
+            and s.chat_id == MODERATORS
+            and s.text.startswith("Request #1, Breaking Bad (2008), denied")
+        ),
+        after=mark,
     )
-    assert denied.text == "Denied request #1: Breaking Bad. Reason: Not in our region"
+    assert denied.text == "Request #1, Breaking Bad (2008), denied by mod: Not in our region"
     cleared = await fake.wait_for(lambda s: s.message_id == post.message_id and s.labels == [], after=mark)
     assert cleared.method == "editMessageText"
-    assert cleared.text.startswith("Denied request #1: Breaking Bad. Reason: Not in our region (")
+    assert cleared.text.startswith("Request #1, Breaking Bad (2008), denied by mod: Not in our region (")
     mark = len(fake.sent)
     await bot.deliver()
     told = await fake.wait_for(_to(ALICE), after=mark)

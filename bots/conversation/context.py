@@ -25,6 +25,7 @@ __all__ = [
     "Context",
     "Handler",
     "content_type",
+    "link",
     "reference",
     "title_args",
     "title_card",
@@ -90,6 +91,16 @@ def reference(title: Title) -> str:
     return f"imdb:{title.imdb_id}" if title.imdb_id else ""
 
 
+def link(title: Title) -> str | None:
+    """The title's page: TMDB's when it has a TMDB id, else TheTVDB's."""
+    if title.tmdb_id is not None:
+        kind = "movie" if title.type == ContentType.MOVIE else "tv"
+        return f"https://www.themoviedb.org/{kind}/{title.tmdb_id}"
+    if title.tvdb_id is not None:
+        return f"https://thetvdb.com/dereferrer/series/{title.tvdb_id}"
+    return None
+
+
 async def title_card(ctx: Context, item: DiscoveryItem, wanted: int) -> Card:
     t, title = ctx.t, item.title
     subtitle = t("card.subtitle", year=title.year or "?", content_type=t(f"content.{title.type.value}"))
@@ -118,4 +129,5 @@ async def title_card(ctx: Context, item: DiscoveryItem, wanted: int) -> Card:
         badges=tuple(badges),
         buttons=tuple(buttons),
         reference=reference(title),
+        link=link(title),
     )

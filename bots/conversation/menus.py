@@ -54,11 +54,11 @@ def _discord_option(command: Command, option: Option) -> dict[str, Any]:
 
 
 def discord_commands() -> list[dict[str, Any]]:
-    """Every command a Discord member can use, as slash commands. Linking is by code in a DM, /start is
-    Telegram's: commands only for people not linked yet are left out (Discord has no such audience)."""
+    """Every command a Discord member can use, as slash commands, and /link and /register for people not
+    linked yet (what the refusal to someone unlinked tells them to send); /start is Telegram's."""
     made = []
     for command in COMMANDS:
-        if command.audience == Audience.GUEST and command.name != "link":
+        if command.audience == Audience.GUEST and command.name == "start":
             continue
         options = [_discord_option(command, option) for option in command.options]
         # Discord wants required options before optional ones; a typed line keeps the registry's order.

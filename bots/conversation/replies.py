@@ -43,6 +43,8 @@ class Button:
     label: str
     token: str  # an action token: at most 16 characters of A-Z a-z 0-9 _ -
     style: Style = "secondary"
+    # Pressing it asks for text (a denial's reason): Discord must open its modal as the very first answer.
+    asks: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label", trim(self.label, limits.BUTTON_LABEL) or "·")
@@ -60,6 +62,8 @@ class Card:
     buttons: tuple[Button, ...] = ()
     # The id people can type to name this title or request again ("tmdb:603", "#12").
     reference: str = ""
+    # The title's page on TMDB or TheTVDB (an embed's link).
+    link: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "title", trim(self.title, limits.CARD_TITLE))
@@ -109,9 +113,14 @@ class Reply:
     # Only the person sees it: Discord's ephemeral reply, Telegram's private chat rather than the group.
     private: bool = False
     question: Question | None = None
+    # The first `pick` of the reply's own buttons are alternatives to choose one of (a season): Discord shows
+    # them as a select menu; elsewhere they are buttons like the rest.
+    pick: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", _cut_lines(self.text, limits.MESSAGE_TEXT))
+        if not 0 <= self.pick <= min(len(self.buttons), limits.CHOICES):
+            raise ValueError(f"a reply picks from at most {limits.CHOICES} of its own buttons")
         object.__setattr__(self, "footer", trim(self.footer, limits.FOOTER))
         if len(self.cards) > limits.CARDS:
             raise ValueError(f"a reply carries at most {limits.CARDS} cards")

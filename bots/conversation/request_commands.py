@@ -3,6 +3,7 @@ editing and retrying requests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bots.conversation.context import Context, content_type
@@ -90,7 +91,7 @@ async def pick(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None) -
 async def seasons_page(ctx: Context, *, type: str, tmdb: int | None, tvdb: int | None, page: int) -> Reply:
     details = await _details(ctx, type, tmdb, tvdb)
     reply = _picker(ctx, details, type=type, tmdb=tmdb, tvdb=tvdb, page=page)
-    return Reply(text=reply.text, buttons=reply.buttons, footer=reply.footer, edit=True, private=True)
+    return replace(reply, edit=True)
 
 
 def _picker(ctx: Context, details: TitleDetails, *, page: int, **title: Any) -> Reply:
@@ -103,6 +104,7 @@ def _picker(ctx: Context, details: TitleDetails, *, page: int, **title: Any) -> 
     for number in numbers[start : start + SEASONS_PER_PAGE]:
         label = ctx.t("button.specials") if number == 0 else ctx.t("button.season", number=number)
         buttons.append(make(label, "request.confirm", seasons=[number], **title))
+    choices = len(buttons)  # "All seasons" and this page's seasons; Back and More page through them
     if start > 0:
         buttons.append(make(ctx.t("button.back"), "request.seasons", page=page - 1, **title))
     if start + SEASONS_PER_PAGE < len(numbers):
@@ -112,6 +114,7 @@ def _picker(ctx: Context, details: TitleDetails, *, page: int, **title: Any) -> 
         buttons=tuple(buttons),
         footer=ctx.t("page.footer", page=page + 1, pages=pages) if pages > 1 else "",
         private=True,
+        pick=choices,
     )
 
 
@@ -260,7 +263,8 @@ async def deny_button(ctx: Context, *, id: int) -> Reply:
 
 async def deny_reason(ctx: Context, reason: str, *, id: int) -> Reply:
     view = await requests.deny(ctx.runtime.database, id, actor_id=ctx.actor.user_id, reason=reason)
-    return Reply(text=ctx.t("request.denied", id=view.id, title=view.title, reason=view.denial_reason))
+    values = {"id": view.id, "title": view.title, "year": view.year or "?", "by": ctx.actor.username}
+    return Reply(text=ctx.t("request.denied", reason=view.denial_reason, **values))
 
 
 async def cancel(ctx: Context, args: Arguments) -> Reply:

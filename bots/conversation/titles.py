@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from bots.conversation.context import Context, reference, title_args
+from bots.conversation.context import Context, link, reference, title_args
 from bots.conversation.replies import Card, Reply
 from core.enums import ContentType
 from core.errors import NotFound
@@ -96,7 +96,12 @@ def offer(ctx: Context, term: str, candidates: tuple[DiscoveryItem, ...], action
         button = ctx.buttons.make(ctx.t("button.this_one"), action, "primary", **title_args(title), **extra)
         cards.append(
             Card(
-                title=title.title, subtitle=subtitle, poster=title.poster, buttons=(button,), reference=reference(title)
+                title=title.title,
+                subtitle=subtitle,
+                poster=title.poster,
+                buttons=(button,),
+                reference=reference(title),
+                link=link(title),
             )
         )
     return Reply(text=ctx.t("title.which", term=term[:100]), cards=tuple(cards), private=True)

@@ -10,7 +10,10 @@ from core.db.session import Database
 from core.services import action_tokens
 from core.services.action_tokens import DEFAULT_TTL, MODERATION_TTL, Issued
 
-__all__ = ["ButtonMaker"]
+__all__ = ["ASKING", "ButtonMaker"]
+
+# Actions whose answer is a question (see replies.Question); their buttons say so, for Discord's modal.
+ASKING = frozenset({"request.deny"})
 
 
 class ButtonMaker:
@@ -42,7 +45,7 @@ class ButtonMaker:
                 expires_at=datetime.now(UTC) + (MODERATION_TTL if open_to_moderators else ttl),
             )
         )
-        return Button(label=label, token=token, style=style)
+        return Button(label=label, token=token, style=style, asks=action in ASKING)
 
     async def save(self, database: Database) -> None:
         issued, self._issued = self._issued, []

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Chat, Message, Update, User
@@ -34,8 +33,9 @@ from bots.conversation.menus import telegram_commands
 from bots.conversation.questions import Place
 from bots.conversation.registry import Audience
 from bots.conversation.replies import Reply, trim
+from bots.leader import TELEGRAM_POLLER, LeaderLock
+from bots.stamp import stamped
 from bots.telegram.inline import answer_inline
-from bots.telegram.leader import PollerLock
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.sender import Pacer, Sender
 from bots.telegram.username import remember_username
@@ -81,7 +81,9 @@ class TelegramFrontEnd:
         self.sender = Sender(self.application.bot, runtime.redis, runtime.settings.redis.key_prefix)
         self.notifier = TelegramNotifier(conversation, self.sender, settings, Pacer())
         self.username = ""
-        self._poller_lock = PollerLock(runtime.database.url, retry_seconds=takeover_seconds)
+        self._poller_lock = LeaderLock(
+            runtime.database.url, TELEGRAM_POLLER, name="telegram_poller", retry_seconds=takeover_seconds
+        )
         self._poller: asyncio.Task[None] | None = None
         self.webhook: WebhookReceiver | None = None
         self._register()
@@ -112,7 +114,7 @@ class TelegramFrontEnd:
             await self.webhook.start(settings.webhook_listen, settings.webhook_port)
             await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=_UPDATES)
         else:
-            # Every process sends; one at a time receives (see leader.py).
+            # Every process sends; one at a time receives (see bots/leader.py).
             self._poller = asyncio.create_task(self._poller_lock.run(self._start_polling, self._stop_polling))
         log.info("event=telegram_started bot=@%s mode=%s", self.username, "webhook" if self.webhook else "polling")
 
@@ -208,7 +210,7 @@ class TelegramFrontEnd:
         if not reply.error and asked.edit_chat is not None and asked.edit_message is not None:
             # The message whose Deny was pressed now says who decided and when, in place of its buttons.
             try:
-                await self.application.bot.edit_message_text(_stamped(reply.text), asked.edit_chat, asked.edit_message)
+                await self.application.bot.edit_message_text(stamped(reply.text), asked.edit_chat, asked.edit_message)
             except TelegramError as error:
                 log.info("event=telegram_edit_failed reason=%s", error)
         target = (asked.edit_chat, asked.edit_message) if asked.edit_chat and asked.edit_message else None
@@ -238,7 +240,7 @@ class TelegramFrontEnd:
         if reply.edit and message is not None:
             # An outcome replacing a shared message's buttons (a decision) carries its time.
             final = not reply.cards and not reply.buttons and message.chat.type != Chat.PRIVATE
-            shown = replace(reply, text=_stamped(reply.text)) if final else reply
+            shown = replace(reply, text=stamped(reply.text)) if final else reply
             if await self.sender.edit(message, shown):
                 return
         if message is not None:
@@ -278,11 +280,6 @@ class TelegramFrontEnd:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The conversation answers every mistake itself; what reaches here is Telegram refusing a send.
         log.warning("event=telegram_update_failed error=%s", type(context.error).__name__, exc_info=context.error)
-
-
-def _stamped(text: str) -> str:
-    """A decision edited into a shared message says when it was made, for everyone reading it later."""
-    return f"{text} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"
 
 
 def _private_place(user: User) -> Place:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ __all__ = [
     "enable_user",
     "ensure_bootstrap_admin",
     "find_user",
+    "follow_platform_role",
     "get_by_name",
     "list_users",
     "set_role",
@@ -160,6 +161,21 @@ async def set_role(database: Database, username: str, role: UserRole, *, by_id: 
         await session.flush()
         await session.refresh(user)
         return UserSummary.of(user)
+
+
+async def follow_platform_role(database: Database, user_id: int, role: UserRole) -> bool:
+    """Give a user the role their chat platform's roles map to (Discord's role_map), at the moment they act.
+    Admins are left alone, and nobody becomes one this way. True when the role changed."""
+    if role == UserRole.ADMIN:
+        raise InvalidInput("a platform role cannot make an admin", code="user.platform_admin")
+    async with database.transaction() as session:
+        changed = await session.execute(
+            update(User)
+            .where(User.id == user_id, User.role != UserRole.ADMIN, User.role != role)
+            .values(role=role)
+            .returning(User.id)
+        )
+        return changed.first() is not None
 
 
 async def disable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
