@@ -102,6 +102,7 @@ class Callback:
     data: dict[str, Any]
     late: bool
     seconds: float  # from INTERACTION_CREATE sent to the callback's arrival
+    at: float  # the event loop's time when it arrived
 
 
 @dataclass
@@ -534,7 +535,8 @@ class FakeDiscord:
         data = body.get("data") or {}
         late = seconds > DEADLINE
         async with self._changed:
-            self.callbacks.append(Callback(interaction_id, kind, data, late, seconds))
+            arrived = asyncio.get_running_loop().time()
+            self.callbacks.append(Callback(interaction_id, kind, data, late, seconds, arrived))
             self._changed.notify_all()
         if late:
             self.violations.append(f"interaction answered after {seconds:.2f} s")

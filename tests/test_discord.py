@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+import redis.asyncio as aioredis
 
 from bots.conversation.conversation import Conversation
 from bots.discord.app import DiscordFrontEnd
-from core.config import DiscordSettings
+from core.config import DiscordSettings, Settings
 from core.db.session import Database
 from core.enums import UserRole
+from core.runtime import Runtime
 from core.services.dispatcher import Dispatcher
 from core.services.identity import issue_link_code
 from core.services.users import add_user, find_user
@@ -29,7 +33,9 @@ from .fake_discord import (
     FakeDiscord,
     Posted,
 )
+from .fake_tmdb import DEFAULT_TITLES, FakeTitle, FakeTmdb, serve_tmdb
 from .fakes import serving
+from .metadata_helpers import discovery_service, tmdb_provider
 
 ALICE, BOB, MOD = 7001, 7002, 7003
 
@@ -324,3 +330,90 @@ async def test_a_page_of_cards_too_big_for_buttons_is_picked_from_a_list(bot: Bo
     confirm = await fake.reply_to(pressed)
     assert confirm.content.startswith("Request ")
     assert confirm.labels == ["Confirm", "Cancel"]
+
+
+@asynccontextmanager
+async def on_tmdb(db: Database, redis_client: aioredis.Redis, tmdb: FakeTmdb) -> AsyncIterator[Conversation]:
+    """The conversation with discovery from the fake TMDB (which a test can stall) instead of the catalog."""
+    async with tmdb_provider(tmdb, client_timeout=30) as provider:
+        runtime = Runtime(settings=Settings(), database=db, redis=redis_client, started_at=time.perf_counter())
+        yield Conversation(runtime=runtime, discovery=discovery_service(db, redis_client, provider))
+
+
+async def test_a_command_is_deferred_before_the_core_is_asked_anything(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    tmdb = FakeTmdb()
+    tmdb.hold = asyncio.Event()  # TMDB answers nothing until released: as slow as it likes
+    async with serve_tmdb(tmdb), on_tmdb(db, redis_client, tmdb) as conversation, serving(FakeDiscord()) as fake:
+        bot = await started(conversation, db, fake)
+        try:
+            await linked(bot, db, "alice", UserRole.USER, ALICE)
+            asked = await fake.command(ALICE, "search", {"query": "the matrix"}, person="alice")
+            first = await fake.callback(asked)
+            assert first.type == 5
+            assert not first.late
+            await asyncio.sleep(3.2)  # past Discord's deadline: only a deferred interaction can still be answered
+            assert tmdb.arrivals, "the search reached TMDB"
+            assert first.at < tmdb.arrivals[0], "the defer went out before the core asked TMDB anything"
+            tmdb.hold.set()
+            results = await fake.reply_to(asked)
+            assert results.content == "Results for “the matrix”:"
+        finally:
+            await bot.front_end.stop()
+        assert fake.violations == []
+
+
+async def test_autocomplete_answers_in_time_while_tmdb_stalls(db: Database, redis_client: aioredis.Redis) -> None:
+    tmdb = FakeTmdb()
+    async with serve_tmdb(tmdb), on_tmdb(db, redis_client, tmdb) as conversation, serving(FakeDiscord()) as fake:
+        bot = await started(conversation, db, fake)
+        try:
+            await linked(bot, db, "alice", UserRole.USER, ALICE)
+            # Answered from TMDB when it answers...
+            asked = await fake.autocomplete(ALICE, "request", "title", "fight", person="alice")
+            answer = await fake.callback(asked)
+            assert answer.type == 8
+            assert [choice["name"] for choice in answer.data["choices"]][:1] == ["Fight Club (1999, movie)"]
+            # ... and when it stalls for 10 s, in time all the same, honestly.
+            tmdb.hold = asyncio.Event()
+            asked = await fake.autocomplete(ALICE, "request", "title", "matrix rel", person="alice")
+            answer = await fake.callback(asked, within=5)
+            assert answer.type == 8
+            assert answer.seconds < 2.5
+            assert answer.data["choices"] == [{"name": "Still looking… keep typing", "value": "matrix rel"}]
+            tmdb.hold.set()
+        finally:
+            await bot.front_end.stop()
+        assert fake.violations == []
+
+
+async def test_the_season_picker_is_a_select_that_pages_past_25_seasons(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    long_runner = FakeTitle("tv", 4000, "Long Runner", "1990-01-01", [18], 50.0, tvdb_id=94000, seasons=[10] * 30)
+    tmdb = FakeTmdb([*DEFAULT_TITLES, long_runner])
+    async with serve_tmdb(tmdb), on_tmdb(db, redis_client, tmdb) as conversation, serving(FakeDiscord()) as fake:
+        bot = await started(conversation, db, fake)
+        try:
+            await linked(bot, db, "alice", UserRole.USER, ALICE)
+            asked = await fake.command(ALICE, "search", {"query": "long runner"}, person="alice")
+            found = await fake.reply_to(asked)
+            pressed = await fake.press(ALICE, found, "Request", person="alice")
+            picker = await fake.reply_to(pressed)
+            assert picker.content == "Which seasons of Long Runner?\nPage 1 of 2"
+            assert picker.options[0] == "All seasons"
+            assert picker.options[1:3] == ["Season 1", "Season 2"]
+            assert len(picker.options) == 23
+            assert picker.labels == ["More"]
+            pressed = await fake.press(ALICE, picker, "More", person="alice")
+            second = await fake.reply_to(pressed)
+            assert second.message_id == picker.message_id, "paging edits the picker in place"
+            assert second.options == ["All seasons", *(f"Season {n}" for n in range(23, 31))]
+            assert second.labels == ["Back"]
+            pressed = await fake.pick(ALICE, second, "Season 25", person="alice")
+            confirm = await fake.reply_to(pressed)
+            assert confirm.content == "Request season 25 of Long Runner (1990)?"
+        finally:
+            await bot.front_end.stop()
+        assert fake.violations == []
