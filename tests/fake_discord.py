@@ -312,6 +312,11 @@ class FakeDiscord:
             lambda posted: posted.interaction == interaction and posted.via != "deferred", within=within
         )
 
+    async def identified(self, count: int = 1, *, within: float = 30) -> None:
+        """Until `count` IDENTIFYs in all have been answered with READY."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: self.identifies >= count)
+
     def to(self, channel: int) -> list[Posted]:
         return [posted for posted in self.messages if posted.channel_id == channel]
 
@@ -325,7 +330,7 @@ class FakeDiscord:
         self.violations.append(what)
         return json_response({"code": 50035, "message": message, "errors": {"_": what}}, 400)
 
-    def _check_message(self, body: dict[str, Any], where: str) -> str | None:
+    def check_message(self, body: dict[str, Any], where: str) -> str | None:
         content = body.get("content") or ""
         if len(content) > 2000:
             return f"{where}: content of {len(content)} characters"
@@ -512,7 +517,7 @@ class FakeDiscord:
         user = self._dm_channels.get(channel)
         if user is not None and user in self.closed_dms:
             return json_response({"code": 50007, "message": "Cannot send messages to this user"}, 403)
-        if problem := self._check_message(body, "channel message"):
+        if problem := self.check_message(body, "channel message"):
             return self._refuse(problem)
         mentioned = (body.get("allowed_mentions") or {}).get("users") or []
         posted = Posted(
@@ -547,7 +552,7 @@ class FakeDiscord:
         answer: dict[str, Any] = {"interaction": {"id": str(interaction_id), "type": kind}}
         ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL)
         if kind in (4, 5):
-            if kind == 4 and (problem := self._check_message(data, "interaction reply")):
+            if kind == 4 and (problem := self.check_message(data, "interaction reply")):
                 return self._refuse(problem)
             posted = Posted(
                 "callback" if kind == 4 else "deferred",
@@ -595,7 +600,7 @@ class FakeDiscord:
     async def _edit(self, entry: _Interaction, body: dict[str, Any], via: str) -> dict[str, Any] | web.Response:
         if entry.original is None:
             return json_response({"code": 10008, "message": "Unknown Message"}, 404)
-        if problem := self._check_message(body, "edit"):
+        if problem := self.check_message(body, "edit"):
             return self._refuse(problem)
         before = self._message_objects[entry.original]
         posted = Posted(
@@ -616,7 +621,7 @@ class FakeDiscord:
         entry = self._by_token.get(token)
         if entry is None or not entry.answered:
             return json_response({"code": 10015, "message": "Unknown Webhook"}, 404)
-        if problem := self._check_message(body, "followup"):
+        if problem := self.check_message(body, "followup"):
             return self._refuse(problem)
         ephemeral = bool(int(body.get("flags") or 0) & EPHEMERAL)
         posted = Posted(
@@ -661,8 +666,10 @@ class FakeDiscord:
                 self.heartbeats += 1
                 await socket.send_str(json.dumps({"op": 11}))
             elif op == 2:
-                self.identifies += 1
                 await self._ready(socket)
+                async with self._changed:
+                    self.identifies += 1
+                    self._changed.notify_all()
             elif op == 6:
                 await socket.send_str(json.dumps({"op": 0, "s": next(self._sequence), "t": "RESUMED", "d": {}}))
         return socket

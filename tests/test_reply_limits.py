@@ -1,6 +1,7 @@
 """Every reply fits Discord and Telegram: a property test over generated worlds of titles (long names, many
 seasons, many results) served by the fake TMDB, every command and the buttons they draw pressed, each reply
-put through the checker of both platforms' limits."""
+put through the checker of both platforms' limits, and rendered as the Discord message the fake Discord
+checks."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bots.conversation.conversation import Conversation
 from bots.conversation.limits import violations, violations_of_choices
 from bots.conversation.questions import Place
 from bots.conversation.replies import Reply
+from bots.discord.render import render
 from core.config import Settings
 from core.db.session import Database
 from core.dburl import DatabaseUrl
@@ -26,6 +28,7 @@ from core.runtime import Runtime
 from core.services.users import add_user
 
 from .conftest import _TABLES
+from .fake_discord import FakeDiscord
 from .fake_tmdb import FakeTitle, FakeTmdb, serve_tmdb
 from .metadata_helpers import discovery_service, tmdb_provider
 
@@ -62,8 +65,19 @@ def worlds(draw: st.DrawFn) -> list[FakeTitle]:
     return titles
 
 
+_DISCORD = FakeDiscord()
+
+
 def _check(reply: Reply, what: str) -> None:
     assert violations(reply) == [], f"{what}: {violations(reply)}"
+    # As Discord receives it: the fake Discord's own checks of a message body.
+    for shown in (render(reply), render(reply, question_button="Write the reason", target="1:2")):
+        body = {
+            "content": shown.content,
+            "embeds": [embed.to_dict() for embed in shown.embeds],
+            "components": shown.view.to_components() if shown.view else [],
+        }
+        assert _DISCORD.check_message(body, what) is None, f"{what}: {_DISCORD.check_message(body, what)}"
 
 
 async def _exercise(url: DatabaseUrl, redis_url: str, titles: list[FakeTitle]) -> None:

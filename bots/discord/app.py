@@ -188,6 +188,22 @@ class DiscordFrontEnd:
             log.warning("event=discord_interaction_lost code=%s", gone.code)
         except discord.HTTPException as refused:
             log.warning("event=discord_interaction_failed status=%s code=%s", refused.status, refused.code)
+        except Exception:
+            # The conversation answers every mistake itself; this is idkarr failing (the database went away).
+            # The person is told, rather than left with "thinking…" until Discord gives up.
+            log.exception("event=discord_interaction_error")
+            await self._apologise(interaction)
+
+    async def _apologise(self, interaction: discord.Interaction) -> None:
+        text = Messages(_language(interaction))("error.internal")
+        with suppress(discord.HTTPException):
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])
+            elif interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
 
     async def _actor(self, interaction: discord.Interaction) -> Actor | None:
         """The person behind the interaction; with role_map, their idkarr role follows their Discord roles

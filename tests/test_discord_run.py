@@ -1,0 +1,107 @@
+"""`idkarr run` with a Discord token, as a subprocess, against the fake Discord: a person links, searches and
+requests; the moderators' channel hears of it from the running dispatcher; the process is restarted between
+sending buttons and their press, and the press still works. Two processes share one bot: one holds the
+gateway, and when it goes the other takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .conftest import Idkarr, idkarr_command
+from .fake_discord import GUILD, MODERATORS, TOKEN, FakeDiscord
+from .fakes import serving
+
+ALICE, MOD = 7001, 7003
+
+
+@asynccontextmanager
+async def running(idkarr: Idkarr, fake: FakeDiscord, **extra: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    env = {
+        **idkarr.env,
+        "IDKARR_DISCORD__TOKEN": TOKEN,
+        "IDKARR_DISCORD__API_BASE_URL": fake.api_base_url,
+        "IDKARR_DISCORD__GATEWAY_URL": fake.gateway_url,
+        "IDKARR_DISCORD__GUILD_IDS": f"[{GUILD}]",
+        "IDKARR_DISCORD__MODERATORS_CHANNEL_ID": str(MODERATORS),
+        **extra,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *idkarr_command(),
+        "run",
+        cwd=idkarr.workdir,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(60):
+            while b"event=running" not in (line := await process.stderr.readline()):
+                assert line, "idkarr run ended before it ran"
+        assert b"front_ends=discord" in line
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode in (0, -signal.SIGKILL), rest.decode()
+        assert b"Traceback" not in rest, rest.decode()
+        assert TOKEN.encode() not in rest, "the token never appears in the log"
+
+
+async def test_run_links_requests_notifies_and_buttons_survive_a_restart(idkarr: Idkarr) -> None:
+    assert (await idkarr.run_async("user", "add", "alice")).returncode == 0
+    assert (await idkarr.run_async("user", "add", "mod", "--role", "moderator")).returncode == 0
+    async with serving(FakeDiscord()) as fake:
+        async with running(idkarr, fake):
+            await fake.identified()
+            code = (await idkarr.run_async("user", "link-code", "alice")).stdout.splitlines()[-1]
+            asked = await fake.command(ALICE, "link", {"code": code}, channel=None, person="alice")
+            assert (await fake.reply_to(asked)).content == "This account is now linked to alice. Welcome!"
+            mod_code = (await idkarr.run_async("user", "link-code", "mod")).stdout.splitlines()[-1]
+            asked = await fake.command(MOD, "link", {"code": mod_code}, channel=None, person="mod")
+            await fake.reply_to(asked)
+            asked = await fake.command(ALICE, "search", {"query": "the matrix"}, person="alice")
+            results = await fake.reply_to(asked)
+        # Restarted between the buttons and the press.
+        async with running(idkarr, fake):
+            await fake.identified(2)
+            pressed = await fake.press(ALICE, results, "1 · Request", person="alice")
+            confirm = await fake.reply_to(pressed)
+            assert confirm.content == "Request The Matrix (1999)?"
+            await fake.press(ALICE, confirm, "Confirm", person="alice")
+            post = await fake.wait_for(lambda p: p.channel_id == MODERATORS, within=30)
+            assert post.labels == ["Approve", "Deny"]
+            pressed = await fake.press(MOD, post, "Approve", person="mod")
+            decided = await fake.reply_to(pressed)
+            assert decided.content.startswith("Request #1, The Matrix (1999), approved by mod. (")
+            told = await fake.wait_for(
+                lambda p: p.channel_id == fake.dm_channel(ALICE) and p.via == "channel", within=30
+            )
+            assert told.content == "Your request for The Matrix (1999) was approved."
+    assert fake.command_puts == 1, "registered once: the second start found them unchanged"
+    assert fake.violations == []
+
+
+async def test_two_processes_one_gateway_and_a_takeover(idkarr: Idkarr) -> None:
+    assert (await idkarr.run_async("user", "add", "alice")).returncode == 0
+    code = (await idkarr.run_async("user", "link-code", "alice")).stdout.splitlines()[-1]
+    async with serving(FakeDiscord()) as fake, running(idkarr, fake) as first:
+        await fake.identified()
+        async with running(idkarr, fake):
+            await asyncio.sleep(1.0)
+            assert fake.identifies == 1, "the second process waits: one gateway connection per bot"
+            asked = await fake.command(ALICE, "link", {"code": code}, channel=None, person="alice")
+            await fake.reply_to(asked)
+            await asyncio.sleep(0.3)
+            assert len([c for c in fake.callbacks if c.interaction == asked]) == 1, "answered once"
+            first.kill()  # no goodbye: its database connection, and with it the lock, simply goes
+            await first.wait()
+            await fake.identified(2)
+            asked = await fake.command(ALICE, "quota", {}, person="alice")
+            quota = await fake.reply_to(asked)
+            assert "movie" in quota.content
