@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.requests
 	$(BIN)/python -m bench.conversation
 	$(BIN)/python -m bench.telegram
+	$(BIN)/python -m bench.discord
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from core.config import ConfigError, Settings, load_settings
 from core.dburl import DatabaseUrl, InvalidDatabaseUrl
+from core.enums import UserRole
 
 from .conftest import Idkarr
 
@@ -233,3 +234,20 @@ def test_webhook_settings_need_a_well_formed_secret_that_is_never_shown(idkarr: 
     assert bad.returncode == 2
     assert "1 to 256 characters" in bad.stderr
     assert "$ecrets" not in bad.stderr
+
+
+def test_discord_channels_and_roles_are_checked_as_they_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDKARR_DISCORD__ROLE_MAP", '{"111": "moderator", "222": "viewer"}')
+    monkeypatch.setenv("IDKARR_DISCORD__ANNOUNCE_CHANNEL_IDS", '{"movie": 5, "anime": 6}')
+    monkeypatch.setenv("IDKARR_DISCORD__GUILD_IDS", "[1, 2]")
+    discord = load_settings().discord
+    assert discord.role_map == {111: UserRole.MODERATOR, 222: UserRole.VIEWER}
+    assert discord.announce_channel_ids == {"movie": 5, "anime": 6}
+    assert discord.guild_ids == [1, 2]
+    monkeypatch.setenv("IDKARR_DISCORD__ROLE_MAP", '{"111": "admin"}')
+    monkeypatch.setenv("IDKARR_DISCORD__ANNOUNCE_CHANNEL_IDS", '{"films": 5}')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = caught.value.render()
+    assert "a Discord role cannot map to admin" in message
+    assert "keys must be content types (movie, tv, anime), not films" in message
