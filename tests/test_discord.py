@@ -25,11 +25,13 @@ from core.services.users import add_user, find_user
 from .fake_discord import (
     ANNOUNCE,
     FALLBACK,
+    GENERAL,
     GUILD,
     MOD_ROLE,
     MODERATORS,
     MOVIES,
     TOKEN,
+    Callback,
     FakeDiscord,
     Posted,
 )
@@ -417,3 +419,65 @@ async def test_the_season_picker_is_a_select_that_pages_past_25_seasons(
         finally:
             await bot.front_end.stop()
         assert fake.violations == []
+
+
+async def test_wrong_and_hostile_input_gets_a_clear_answer(bot: Bot, db: Database) -> None:
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    fake = bot.fake
+    # A search longer than any title: refused with the usage, nothing asked of the catalog.
+    asked = await fake.command(ALICE, "search", {"query": "x" * 6000}, person="alice")
+    told = await fake.reply_to(asked)
+    assert told.content == "Sorry: query is too long (6000 characters; the most is 200). Write it as: /search QUERY"
+    # A command Discord has never heard of from idkarr (an old registration, a forged payload).
+    asked = await fake.command(ALICE, "rm-rf", {}, person="alice")
+    assert (await fake.reply_to(asked)).content == "I don't know /rm-rf. Send /help to see what I understand."
+    # A request id that is not a number, or of a request that does not exist.
+    asked = await fake.command(ALICE, "cancel", {"id": "1; DROP TABLE request"}, person="alice")
+    assert (
+        await fake.reply_to(asked)
+    ).content == "Sorry: '1; DROP TABLE reques' is not a number for id. Write it as: /cancel ID"
+    asked = await fake.command(ALICE, "cancel", {"id": 424242}, person="alice")
+    assert (await fake.reply_to(asked)).content == "Sorry: there is no request #424242."
+    # A button that is not idkarr's, or whose token was never issued.
+    forged = Posted("channel", GENERAL, 1, "x", [], [], interaction=None)
+    fake._message_objects[1] = {
+        "id": "1",
+        "channel_id": str(GENERAL),
+        "type": 0,
+        "content": "x",
+        "author": {"id": "1", "username": "someone", "discriminator": "0", "avatar": None},
+        "embeds": [],
+        "components": [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": "2026-12-02T00:00:00+00:00",
+        "edited_timestamp": None,
+        "flags": 0,
+    }
+    for custom_id in ("../../etc/passwd", "t:" + "A" * 90, "t:nosuchtoken", "q:\x00"):
+        forged.components = [{"type": 1, "components": [{"type": 2, "label": "go", "custom_id": custom_id}]}]
+        pressed = await fake.press(ALICE, forged, "go", person="alice")
+        answer = await fake.reply_to(pressed)
+        assert answer.ephemeral
+        assert answer.content == "That button no longer works. Send the command again for fresh buttons."
+    # A form submitted for a question nobody asked.
+    pressed = await fake.submit(
+        ALICE,
+        Callback(
+            0,
+            9,
+            {"custom_id": "m:nokey", "components": [{"type": 1, "components": [{"type": 4, "custom_id": "answer"}]}]},
+            False,
+            0,
+            0,
+        ),
+        "because",
+        message=None,
+        person="alice",
+    )
+    gone = await fake.reply_to(pressed)
+    assert gone.content == "That question is no longer open (it expired, or you moved on). Press the button again."
