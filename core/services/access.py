@@ -19,7 +19,7 @@ from core.db.session import Database
 from core.enums import ActivityType, ContentType, UserRole, UserStatus, Visibility
 from core.errors import InvalidInput
 from core.permissions import Permission, effective_permissions, parse_overrides
-from core.services.requests.create import exempt
+from core.services.limits import Quota, exempt, open_limit, quota
 from core.services.users import get_by_name
 
 __all__ = ["DEFAULT", "MAX_LIMIT", "Access", "Quota", "access", "parse_quota", "set_limits", "set_permissions"]
@@ -27,18 +27,6 @@ __all__ = ["DEFAULT", "MAX_LIMIT", "Access", "Quota", "access", "parse_quota", "
 MAX_LIMIT = 10_000
 MAX_DAYS = 365
 DEFAULT: Any = object()  # pass as a limit or quota: back to the global default
-
-
-@dataclass(frozen=True)
-class Quota:
-    """N requests (or seasons, for shows when so configured) every D days; `own` if set on the user."""
-
-    limit: int | None
-    days: int
-    own: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "days": self.days, "own": self.own}
 
 
 @dataclass(frozen=True)
@@ -67,14 +55,6 @@ class Access:
 
 
 def _access(user: User, defaults: RequestSettings) -> Access:
-    quotas = {}
-    for kind in ContentType:
-        own_limit, own_days = getattr(user, f"{kind.value}_quota_limit"), getattr(user, f"{kind.value}_quota_days")
-        quotas[kind] = Quota(
-            limit=own_limit if own_limit is not None else getattr(defaults, f"{kind.value}_quota_limit"),
-            days=own_days or getattr(defaults, f"{kind.value}_quota_days"),
-            own=own_limit is not None,
-        )
     return Access(
         username=user.username,
         role=user.role,
@@ -82,9 +62,9 @@ def _access(user: User, defaults: RequestSettings) -> Access:
         permissions=effective_permissions(user.role, user.permissions),
         overrides=dict(user.permissions or {}),
         exempt=exempt(user.role),
-        request_limit=user.request_limit if user.request_limit is not None else defaults.request_limit,
+        request_limit=open_limit(user, defaults),
         own_request_limit=user.request_limit is not None,
-        quotas=quotas,
+        quotas={kind: quota(user, kind, defaults) for kind in ContentType},
     )
 
 
@@ -164,9 +144,9 @@ async def set_limits(
     or `DEFAULT`); what is not given stays as it is."""
     if request_limit is not None and request_limit is not DEFAULT:
         _checked(request_limit, 1)
-    for quota in (quotas or {}).values():
-        if quota is not DEFAULT:
-            _checked(*quota)
+    for given in (quotas or {}).values():
+        if given is not DEFAULT:
+            _checked(*given)
     async with database.transaction() as session:
         user = await get_by_name(session, username, lock=True)
         changed: dict[str, Any] = {}
@@ -175,8 +155,8 @@ async def set_limits(
             if value != user.request_limit:
                 user.request_limit = value
                 changed["request_limit"] = value
-        for kind, quota in (quotas or {}).items():
-            limit, days = (None, None) if quota is DEFAULT else quota
+        for kind, given in (quotas or {}).items():
+            limit, days = (None, None) if given is DEFAULT else given
             if (limit, days) != (getattr(user, f"{kind.value}_quota_limit"), getattr(user, f"{kind.value}_quota_days")):
                 setattr(user, f"{kind.value}_quota_limit", limit)
                 setattr(user, f"{kind.value}_quota_days", days)

@@ -18,10 +18,11 @@ from core.db.models import Media, MediaSeason, Request, RequestWatcher
 from core.db.pgtypes import REQUEST_STATUS
 from core.db.prepared import Prepared, together
 from core.db.session import Database, Work
-from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus, UserRole
+from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
 from core.metadata.types import TitleDetails
 from core.permissions import Permission, auto_approve_permission, effective_permissions, request_permission
+from core.services.limits import exempt, open_limit, quota
 from core.services.requests.common import (
     CHANGE_SEASONS,
     REQUEST_COLUMNS,
@@ -340,38 +341,26 @@ async def _quota_use(
     session: Work, actor: Person, content_type: ContentType, settings: RequestSettings, changing: int = 0
 ) -> tuple[int, int | None, int, bool]:
     """(used, limit, days, counted by seasons) of one content type's quota for `actor`."""
-    kind = content_type.value
-    quota = getattr(actor, f"{kind}_quota_limit")
-    quota = quota if quota is not None else getattr(settings, f"{kind}_quota_limit")
-    days = getattr(actor, f"{kind}_quota_days") or getattr(settings, f"{kind}_quota_days")
+    allowed = quota(actor, content_type, settings)
     by_seasons = content_type != ContentType.MOVIE and settings.series_quota_counts == "seasons"
-    if quota is None:
-        return 0, None, days, by_seasons
-    since = datetime.now(UTC) - timedelta(days=days)
+    if allowed.limit is None:
+        return 0, None, allowed.days, by_seasons
+    since = datetime.now(UTC) - timedelta(days=allowed.days)
     used = await (_SEASONS_USED if by_seasons else _REQUESTS_USED).rows(
         session, user=actor.id, content_type=content_type, since=since, changing=changing
     )
-    return int(used[0].used), quota, days, by_seasons
-
-
-def _open_limit(actor: Person, settings: RequestSettings) -> int | None:
-    return actor.request_limit if actor.request_limit is not None else settings.request_limit
+    return int(used[0].used), allowed.limit, allowed.days, by_seasons
 
 
 async def allowance(database: Database, user_id: int, settings: RequestSettings = RequestSettings()) -> Allowance:
     async with database.unit() as session:
         actor = await load_user(session, user_id)
-        open_count, limit = (await _OPEN_COUNT.rows(session, user=actor.id))[0].open, _open_limit(actor, settings)
+        open_count, limit = (await _OPEN_COUNT.rows(session, user=actor.id))[0].open, open_limit(actor, settings)
         quotas: dict[ContentType, tuple[int, int | None, int, str]] = {}
         for content_type in ContentType:
             used, quota, days, by_seasons = await _quota_use(session, actor, content_type, settings)
             quotas[content_type] = (used, quota, days, "seasons" if by_seasons else "requests")
         return Allowance(open_count, limit, quotas, exempt(actor.role))
-
-
-def exempt(role: UserRole) -> bool:
-    """Admins and moderators have no limits or quotas."""
-    return role in (UserRole.ADMIN, UserRole.MODERATOR)
 
 
 async def _check_limits(
@@ -384,7 +373,7 @@ async def _check_limits(
 ) -> None:
     if exempt(actor.role):
         return
-    limit = _open_limit(actor, settings)
+    limit = open_limit(actor, settings)
     if limit is not None and open_count >= limit:
         raise QuotaExceeded(
             "{name} already has {count} open requests (the limit is {limit}); wait for one to be decided or cancel one",
