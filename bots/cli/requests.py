@@ -11,7 +11,7 @@ from rich.table import Table
 
 from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
-from core.enums import ContentType, RequestStatus, parse_choice
+from core.enums import RequestStatus, parse_choice
 from core.metadata.factory import open_discovery
 from core.metadata.query import parse_seasons
 from core.metadata.types import TitleDetails
@@ -151,14 +151,8 @@ def cancel(
 
 
 async def _requested_title(runtime: Runtime, request: RequestView) -> TitleDetails:
-    """The title a request is for, with its seasons: a show's read by its TheTVDB id when known, since its
-    seasons are in TheTVDB's numbering."""
-    by_tvdb = request.content_type != ContentType.MOVIE and request.tvdb_id is not None
-    kind, ids = title_ids(
-        request.content_type, None if by_tvdb else request.tmdb_id, request.tvdb_id if by_tvdb else None
-    )
     async with open_discovery(runtime) as discovery:
-        return (await discovery.title(kind, ids)).details
+        return (await discovery.title(request.content_type, request.lookup_ids())).details
 
 
 @app.command()

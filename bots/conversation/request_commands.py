@@ -293,11 +293,7 @@ async def edit(ctx: Context, args: Arguments) -> Reply:
     view = await requests.get(ctx.runtime.database, request_id)
     if view.content_type == ContentType.MOVIE:
         return Reply(text=ctx.t("request.edit_film", id=view.id, title=view.title), error=True)
-    # A show's seasons are in TheTVDB's numbering, so its season list is read by its TheTVDB id when known.
-    by_tvdb = view.tvdb_id is not None
-    details = await _details(
-        ctx, view.content_type.value, None if by_tvdb else view.tmdb_id, view.tvdb_id if by_tvdb else None
-    )
+    details = await details_of(ctx, view.content_type, view.lookup_ids())
     changed = await requests.edit_seasons(
         ctx.runtime.database,
         request_id,

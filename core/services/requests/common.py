@@ -18,6 +18,7 @@ from core.db.prepared import Prepared, together
 from core.db.session import Work, signal
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
+from core.metadata.provider import ExternalIds
 from core.permissions import Permission, require
 from core.services import outbox
 
@@ -41,6 +42,13 @@ class RequestView:
     denial_reason: str | None
     created_at: datetime
     modified_at: datetime
+
+    def lookup_ids(self) -> ExternalIds:
+        """The ids to read the requested title by: a show's by its TheTVDB id alone when it has one, since a
+        request's seasons are in TheTVDB's numbering (Sonarr's); anything else by what it has."""
+        if self.content_type != ContentType.MOVIE and self.tvdb_id is not None:
+            return ExternalIds(tvdb_id=self.tvdb_id)
+        return ExternalIds(tmdb_id=self.tmdb_id, tvdb_id=self.tvdb_id, imdb_id=self.imdb_id)
 
     def to_json(self) -> dict[str, Any]:
         return {
