@@ -204,12 +204,9 @@ def available(
     arrived = parse_seasons(seasons)
 
     async def go(runtime: Runtime) -> RequestView:
-        request = await requests.get(runtime.database, request_id)
-        if arrived is None:  # a show with no seasons named: everything it asked for has arrived
-            return await requests.mark_available(runtime.database, request_id, seasons=request.seasons)
-        # Seasons typed by hand are checked against the title's real list: a typo must not fill the library.
-        requests.choose_seasons(await _requested_title(runtime, request), arrived)
-        return await requests.mark_available(runtime.database, request_id, seasons=arrived)
+        # No seasons named: everything it asked for has arrived. Seasons typed are checked against the list.
+        async with open_discovery(runtime) as discovery:
+            return await requests.mark_available(runtime.database, request_id, seasons=arrived, check_with=discovery)
 
     view = with_runtime(ctx, go)
     verbs = {RequestStatus.AVAILABLE: "available", RequestStatus.PARTIAL: "partly available"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -40,7 +41,11 @@ from core.services.requests.common import (
 from core.services.requests.create import check_quota, choose_seasons
 from core.services.requests.decisions import approve_row, claim
 from core.services.requests.placement import media_for
+from core.services.requests.reading import get
 from core.text import clean_text
+
+if TYPE_CHECKING:
+    from core.services.discovery import DiscoveryService
 
 __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]
 
@@ -72,8 +77,20 @@ _LINKED = request_change("media_id")
 _FAILED = request_change("status", "failure_reason")
 
 
-async def mark_available(database: Database, request_id: int, *, seasons: Sequence[int] = ()) -> RequestView:
-    """Sync found the title (a film) or these seasons (a show) in the library."""
+async def mark_available(
+    database: Database,
+    request_id: int,
+    *,
+    seasons: Sequence[int] | None = None,
+    check_with: DiscoveryService | None = None,
+) -> RequestView:
+    """The film, or these seasons of a show, arrived in the library: the one way to say so (media-server sync,
+    the CLI's `request available`). `seasons` None: everything the request asked for. With `check_with`,
+    seasons a person typed are checked against the title's real list first (a typo must not fill the
+    library), read outside the transaction."""
+    if seasons is not None and check_with is not None:
+        asked = await get(database, request_id)
+        choose_seasons((await check_with.title(asked.content_type, asked.lookup_ids())).details, seasons)
     async with database.transaction() as session:
         request = await claim(session, request_id, "marked available", _IN_PROGRESS)
         media = (await media_for(session, request)).media
@@ -84,7 +101,8 @@ async def mark_available(database: Database, request_id: int, *, seasons: Sequen
                 library = LibraryEvent(ActivityType.MOVIE_ADDED, media.id)
         else:
             before = await _season_rows(session, media.id, ())
-            now_available = await _season_rows(session, media.id, seasons)
+            arriving = season_numbers(request.seasons) if seasons is None else set(seasons)
+            now_available = await _season_rows(session, media.id, sorted(arriving))
             arrived = sorted(now_available - before)
             if arrived:
                 only = arrived[0] if len(arrived) == 1 else None
