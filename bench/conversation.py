@@ -26,7 +26,7 @@ from bots.conversation.context import Actor
 from bots.conversation.conversation import Conversation
 from core import eventloop
 from core.enums import UserRole
-from core.metadata.factory import open_discovery
+from core.services.discovery_setup import open_discovery
 from core.services.users import add_user
 
 ROUNDS = 300

@@ -35,8 +35,8 @@ from core import eventloop
 from core.config import DiscordSettings
 from core.db.models import ChatIdentity
 from core.enums import ChatPlatform, UserRole
-from core.metadata.factory import open_discovery
 from core.runtime import Runtime
+from core.services.discovery_setup import open_discovery
 from core.services.users import add_user
 from tests.fake_discord import TOKEN, FakeDiscord
 from tests.fake_telegram import TOKEN as TELEGRAM_TOKEN

@@ -30,7 +30,7 @@ from core import eventloop
 from core.config import TelegramSettings
 from core.db.models import ChatIdentity, OutboxMessage
 from core.enums import ChatPlatform, UserRole
-from core.metadata.factory import open_discovery
+from core.services.discovery_setup import open_discovery
 from core.services.dispatcher import Dispatcher
 from core.services.users import add_user
 from tests.fake_telegram import TOKEN, FakeTelegram

@@ -22,9 +22,9 @@ from bots.console.notifier import ConsoleNotifier
 from bots.console.session import ConsoleSession, stdin_lines
 from bots.conversation.conversation import Conversation
 from core.config import Settings
-from core.metadata.factory import open_discovery
 from core.runtime import open_runtime
 from core.scheduler import build_scheduler
+from core.services.discovery_setup import open_discovery
 from core.services.dispatcher import Dispatcher, FrontEnd
 
 __all__ = ["chat", "console_front_end", "serve"]

@@ -31,8 +31,8 @@ from core.db.base import Base
 from core.db.session import Database
 from core.dburl import DatabaseUrl
 from core.embedded import EmbeddedPostgres, EmbeddedRedis
-from core.metadata.factory import open_discovery
 from core.runtime import Runtime
+from core.services.discovery_setup import open_discovery
 
 from .scratch import PostgresServer
 

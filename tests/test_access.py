@@ -93,12 +93,12 @@ async def test_each_change_is_recorded_privately_and_no_change_records_nothing(d
     await access.set_limits(db, "alice", request_limit=4)
     await access.set_limits(db, "alice", request_limit=4)
     kinds = [ActivityType.SETTINGS_UPDATED]
-    mine = await feed(db, reader_id=alice, types=kinds)
+    mine = await feed(db, reader=alice, types=kinds)
     assert [entry.details for entry in reversed(mine)] == [
         {"permissions": {"auto_approve_series": True}},
         {"request_limit": 4},
     ]
-    assert await feed(db, reader_id=bob, types=kinds) == []
+    assert await feed(db, reader=bob, types=kinds) == []
 
 
 def test_permissions_and_limits_from_the_shell(idkarr: Idkarr) -> None:

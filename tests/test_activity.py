@@ -12,6 +12,7 @@ from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.services import requests
 from core.services.activity import feed
+from core.services.operator import OPERATOR
 from core.services.users import add_user, disable_user
 
 CATALOG = OfflineCatalog()
@@ -26,7 +27,7 @@ async def test_feed_filters_pages_and_names_the_actor(db: Database) -> None:
     await requests.create(db, show, actor_id=alice)
     await requests.approve(db, made.request.id, actor_id=mod)
 
-    everything = await feed(db, reader_id=None)
+    everything = await feed(db, reader=OPERATOR)
     # Approval sends the film on its way; nothing is in the library until it arrives.
     assert [e.type for e in everything[:3]] == [
         ActivityType.REQUEST_APPROVED,
@@ -34,7 +35,7 @@ async def test_feed_filters_pages_and_names_the_actor(db: Database) -> None:
         ActivityType.REQUEST_CREATED,
     ]
     assert ActivityType.MEDIA_ADDED not in {e.type for e in everything}
-    approved = await feed(db, reader_id=alice, types=[ActivityType.REQUEST_APPROVED])
+    approved = await feed(db, reader=alice, types=[ActivityType.REQUEST_APPROVED])
     assert [(e.user, e.title, e.details["approved_by"]) for e in approved] == [("mod", "The Matrix", "mod")]
     assert set(approved[0].to_json()) == {
         "id",
@@ -46,15 +47,15 @@ async def test_feed_filters_pages_and_names_the_actor(db: Database) -> None:
         "details",
         "created_at",
     }
-    series_only = await feed(db, reader_id=None, content_type=ContentType.SERIES)
+    series_only = await feed(db, reader=OPERATOR, content_type=ContentType.SERIES)
     assert {e.title for e in series_only} == {"Breaking Bad"}
-    by_alice = await feed(db, reader_id=None, user_id=alice)
+    by_alice = await feed(db, reader=OPERATOR, user_id=alice)
     assert {e.user for e in by_alice} == {"alice"}
-    first, second = await feed(db, reader_id=None, limit=1), await feed(db, reader_id=None, limit=1, offset=1)
+    first, second = await feed(db, reader=OPERATOR, limit=1), await feed(db, reader=OPERATOR, limit=1, offset=1)
     assert first[0].id != second[0].id
     for bad in ({"limit": 0}, {"limit": 101}, {"offset": -1}):
         with pytest.raises(InvalidInput):
-            await feed(db, reader_id=None, **bad)  # type: ignore[arg-type]
+            await feed(db, reader=OPERATOR, **bad)  # type: ignore[arg-type]
 
 
 async def test_privacy_and_private_entries_are_kept_from_others(db: Database) -> None:
@@ -69,10 +70,10 @@ async def test_privacy_and_private_entries_are_kept_from_others(db: Database) ->
     await requests.create(db, matrix, actor_id=shy)
     await disable_user(db, "bob")  # user_left is private
 
-    seen_by_viewer = {(e.type, e.user) for e in await feed(db, reader_id=viewer)}
+    seen_by_viewer = {(e.type, e.user) for e in await feed(db, reader=viewer)}
     assert (ActivityType.REQUEST_CREATED, "shy") not in seen_by_viewer
     assert (ActivityType.USER_LEFT, "bob") not in seen_by_viewer
-    assert (ActivityType.REQUEST_CREATED, "shy") in {(e.type, e.user) for e in await feed(db, reader_id=shy)}
-    assert (ActivityType.REQUEST_CREATED, "shy") in {(e.type, e.user) for e in await feed(db, reader_id=mod)}
+    assert (ActivityType.REQUEST_CREATED, "shy") in {(e.type, e.user) for e in await feed(db, reader=shy)}
+    assert (ActivityType.REQUEST_CREATED, "shy") in {(e.type, e.user) for e in await feed(db, reader=mod)}
     with pytest.raises(NotAllowed, match="disabled"):
-        await feed(db, reader_id=bob)
+        await feed(db, reader=bob)

@@ -13,6 +13,7 @@ from bots.conversation.conversation import Conversation
 from core.db.models import ActionToken
 from core.db.session import Database
 from core.enums import UserRole
+from core.services.operator import OPERATOR
 from core.services.users import add_user
 
 from .chat import people
@@ -158,7 +159,7 @@ async def test_an_unknown_chat_account_links_with_a_code_or_registers(conversati
     assert "/link CODE" in told.text
     bad = await conversation.say("/link NOPE", speaker=stranger)
     assert bad.error
-    code, _ = await identity.issue_link_code(db, "alice")
+    code, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
     linked = await conversation.say(f"/link {code}", speaker=stranger)
     assert linked.text == "This account is now linked to alice. Welcome!"
     found = await conversation.say("/search the matrix", speaker=stranger)

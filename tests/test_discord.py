@@ -20,6 +20,7 @@ from core.enums import UserRole
 from core.runtime import Runtime
 from core.services.dispatcher import Dispatcher
 from core.services.identity import issue_link_code
+from core.services.operator import OPERATOR
 from core.services.users import add_user, find_user
 
 from .fake_discord import (
@@ -88,7 +89,7 @@ async def bot(conversation: Conversation, db: Database) -> AsyncIterator[Bot]:
 
 async def linked(bot: Bot, db: Database, name: str, role: UserRole, discord_id: int) -> None:
     await add_user(db, name, role)
-    code, _ = await issue_link_code(db, name)
+    code, _ = await issue_link_code(db, name, by=OPERATOR)
     asked = await bot.fake.command(discord_id, "link", {"code": code}, channel=None, person=name)
     welcome = await bot.fake.reply_to(asked)
     assert welcome.content == f"This account is now linked to {name}. Welcome!"

@@ -15,6 +15,7 @@ from core.enums import ChatPlatform, UserRole, UserStatus
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.services import identity
 from core.services.identity import NotLinked
+from core.services.operator import OPERATOR
 from core.services.users import add_user
 
 from .conftest import Idkarr
@@ -36,7 +37,7 @@ async def test_an_unknown_account_is_told_how_to_get_linked(db: Database) -> Non
 async def test_a_link_code_joins_every_platform_to_one_user(db: Database) -> None:
     alice = await add_user(db, "alice", UserRole.USER)
     for platform, account in ((DISCORD, "1001"), (TELEGRAM, "42")):
-        code, _ = await identity.issue_link_code(db, "alice")
+        code, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
         assert len(code) == 11
         assert code[5] == "-"
         linked = await identity.redeem_link_code(db, code.lower(), platform, account, display_name="Alice")
@@ -47,7 +48,7 @@ async def test_a_link_code_joins_every_platform_to_one_user(db: Database) -> Non
 
 async def test_a_link_code_works_once_and_is_stored_only_as_a_digest(db: Database) -> None:
     await add_user(db, "alice", UserRole.USER)
-    code, _ = await identity.issue_link_code(db, "alice")
+    code, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
     async with db.session() as session:
         stored = (await session.execute(select(ActionToken.id, ActionToken.arguments))).one()
     assert code.replace("-", "") not in str(stored)
@@ -58,7 +59,7 @@ async def test_a_link_code_works_once_and_is_stored_only_as_a_digest(db: Databas
 
 async def test_expired_wrong_and_malformed_codes_are_refused_clearly(db: Database) -> None:
     await add_user(db, "alice", UserRole.USER)
-    code, _ = await identity.issue_link_code(db, "alice")
+    code, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
     async with db.transaction() as session:
         await session.execute(update(ActionToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     with pytest.raises(NotAllowed, match="expired"):
@@ -75,9 +76,9 @@ async def test_expired_wrong_and_malformed_codes_are_refused_clearly(db: Databas
 async def test_an_account_already_linked_elsewhere_is_not_stolen(db: Database) -> None:
     await add_user(db, "alice", UserRole.USER)
     await add_user(db, "mallory", UserRole.USER)
-    first, _ = await identity.issue_link_code(db, "alice")
+    first, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
     await identity.redeem_link_code(db, first, DISCORD, "1001")
-    second, _ = await identity.issue_link_code(db, "mallory")
+    second, _ = await identity.issue_link_code(db, "mallory", by=OPERATOR)
     with pytest.raises(AlreadyExists, match="already linked to alice"):
         await identity.redeem_link_code(db, second, DISCORD, "1001")
     assert (await identity.identify(db, DISCORD, "1001")).username == "alice"
@@ -90,11 +91,11 @@ async def test_only_user_managers_issue_codes_from_chat(db: Database) -> None:
     admin = await add_user(db, "boss", UserRole.ADMIN)
     mod = await add_user(db, "mod", UserRole.MODERATOR)
     await add_user(db, "alice", UserRole.USER)
-    await identity.issue_link_code(db, "alice", by_id=admin.id)
+    await identity.issue_link_code(db, "alice", by=admin.id)
     with pytest.raises(NotAllowed):
-        await identity.issue_link_code(db, "alice", by_id=mod.id)
+        await identity.issue_link_code(db, "alice", by=mod.id)
     with pytest.raises(NotFound):
-        await identity.issue_link_code(db, "nobody")
+        await identity.issue_link_code(db, "nobody", by=OPERATOR)
 
 
 async def test_registration_follows_the_policy(db: Database) -> None:
@@ -175,7 +176,7 @@ async def test_identifying_notes_when_a_person_was_seen_and_their_new_name_at_mo
     db: Database,
 ) -> None:
     user = await add_user(db, "alice", UserRole.USER)
-    code, _ = await identity.issue_link_code(db, "alice")
+    code, _ = await identity.issue_link_code(db, "alice", by=OPERATOR)
     await identity.redeem_link_code(db, code, TELEGRAM, "55", display_name="Alice")
 
     async def seen() -> tuple[datetime | None, str | None, datetime | None]:

@@ -14,6 +14,7 @@ from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.services import requests, watchlists
 from core.services.activity import ActivityEntry, feed
+from core.services.operator import OPERATOR
 from core.services.users import add_user, update_preferences
 
 CATALOG = OfflineCatalog()
@@ -56,7 +57,7 @@ async def test_approval_and_sync_record_what_reaches_the_library_once(db: Databa
 
     bb, matrix = "Breaking Bad", "The Matrix"
     # Approval adds nothing to the library: a title is there once sync or the download side says it arrived.
-    assert summary(await feed(db, reader_id=None, types=LIBRARY)) == [
+    assert summary(await feed(db, reader=OPERATOR, types=LIBRARY)) == [
         (ActivityType.EPISODE_ADDED, None, bb, {"seasons": [1]}),
         (ActivityType.EPISODE_ADDED, None, bb, {"seasons": [2, 3]}),
         (ActivityType.MEDIA_UPDATED, "mod", bb, {"status": "available", "seasons": [4, 5]}),
@@ -64,7 +65,7 @@ async def test_approval_and_sync_record_what_reaches_the_library_once(db: Databa
         (ActivityType.MOVIE_ADDED, None, matrix, {}),
     ]
     # Library entries are the library's: seen by everyone, tied to no one's request.
-    seen_by_bob = await feed(db, reader_id=bob, types=LIBRARY)
+    seen_by_bob = await feed(db, reader=bob, types=LIBRARY)
     assert len(seen_by_bob) == 5
     assert {e.request_id for e in seen_by_bob} == {None}
 
@@ -89,14 +90,14 @@ async def test_watching_is_in_the_feed_as_the_watch_history_privacy_allows(db: D
         (ActivityType.EPISODE_WATCHED, "alice", "Breaking Bad", {"season": 2, "episode": 5, "finished": True}),
         (ActivityType.MOVIE_WATCHED, "alice", "The Matrix", {}),
     ]
-    assert summary(await feed(db, reader_id=bob, types=WATCHED)) == expected
+    assert summary(await feed(db, reader=bob, types=WATCHED)) == expected
 
     # Turning the watch history private hides what was watched before too, from everyone but alice and moderators.
     with pytest.raises(InvalidInput, match="'showStats' is not a privacy setting"):
         await update_preferences(db, alice, privacy={"showStats": False})  # nothing honours it: not offered
     await update_preferences(db, alice, privacy={"showWatchHistory": False})
     await watchlists.update(db, alice, ContentType.SERIES, tvdb_id=81189, season=3, episode=1)
-    assert await feed(db, reader_id=bob, types=WATCHED) == []
+    assert await feed(db, reader=bob, types=WATCHED) == []
     later = (ActivityType.EPISODE_WATCHED, "alice", "Breaking Bad", {"season": 3, "episode": 1})
-    assert summary(await feed(db, reader_id=alice, types=WATCHED)) == [*expected, later]
-    assert summary(await feed(db, reader_id=mod, types=WATCHED)) == [*expected, later]
+    assert summary(await feed(db, reader=alice, types=WATCHED)) == [*expected, later]
+    assert summary(await feed(db, reader=mod, types=WATCHED)) == [*expected, later]

@@ -16,6 +16,7 @@ from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.metadata.types import TitleDetails
 from core.services import requests
+from core.services.operator import OPERATOR
 from core.services.users import add_user
 
 from .contracts import REQUEST_FIELDS
@@ -153,7 +154,7 @@ async def test_fifty_concurrent_creates_with_a_limit_of_five_make_five(db: Datab
     )
     assert sum(isinstance(r, requests.CreateResult) for r in results) == 5
     assert sum(isinstance(r, QuotaExceeded) for r in results) == 45
-    assert len(await requests.list_requests(db, actor_id=ids["alice"])) == 5
+    assert len(await requests.list_requests(db, viewer=ids["alice"])) == 5
 
 
 async def test_series_quota_counts_seasons_and_moderators_are_exempt(db: Database) -> None:
@@ -209,9 +210,9 @@ async def test_people_see_their_own_requests_and_moderators_see_all(db: Database
     ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
     await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
     await requests.create(db, await title(ContentType.MOVIE, tmdb_id=550), actor_id=ids["bob"])
-    assert [r.title for r in await requests.list_requests(db, actor_id=ids["alice"])] == ["The Matrix"]
-    assert len(await requests.list_requests(db, actor_id=ids["mod"])) == 2
-    pending = await requests.list_requests(db, actor_id=ids["mod"], status=RequestStatus.PENDING, limit=1)
+    assert [r.title for r in await requests.list_requests(db, viewer=ids["alice"])] == ["The Matrix"]
+    assert len(await requests.list_requests(db, viewer=ids["mod"])) == 2
+    pending = await requests.list_requests(db, viewer=ids["mod"], status=RequestStatus.PENDING, limit=1)
     assert [r.title for r in pending] == ["Fight Club"]
 
 
@@ -373,7 +374,7 @@ async def test_a_page_of_requests_names_everyone_on_each_as_reading_them_one_by_
             await requests.create(db, film, actor_id=ids[name])
     await requests.approve(db, made[1].request.id, actor_id=ids["mod"])
 
-    page = await requests.list_requests(db, actor_id=None)
+    page = await requests.list_requests(db, viewer=OPERATOR)
 
     assert [view.watchers for view in sorted(page, key=lambda view: view.id)] == [["cat", "ben"], [], ["ann"]]
     assert page == [await requests.get(db, view.id) for view in page]

@@ -18,6 +18,7 @@ from core.db.session import Database
 from core.enums import UserRole
 from core.services.dispatcher import Dispatcher
 from core.services.identity import issue_link_code
+from core.services.operator import OPERATOR
 from core.services.users import add_user
 
 from .fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent
@@ -61,7 +62,7 @@ async def bot(conversation: Conversation, db: Database) -> AsyncIterator[Bot]:
 
 async def linked(bot: Bot, db: Database, name: str, role: UserRole, telegram_id: int) -> None:
     await add_user(db, name, role)
-    code, _ = await issue_link_code(db, name)
+    code, _ = await issue_link_code(db, name, by=OPERATOR)
     before = len(bot.fake.sent)
     await bot.fake.say(telegram_id, f"/start {code}", name=name)
     welcome = await bot.fake.wait_for(lambda s: s.chat_id == telegram_id, after=before)

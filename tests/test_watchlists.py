@@ -14,6 +14,7 @@ from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.services import watchlists
+from core.services.operator import OPERATOR
 from core.services.users import add_user
 from core.services.watchlists import CLEAR
 
@@ -40,9 +41,9 @@ async def test_a_title_moves_through_the_lists_with_progress_rating_and_review(d
     cleared = await watchlists.update(db, alice.id, ContentType.SERIES, tvdb_id=81189, rating=CLEAR)
     assert (cleared.rating, cleared.review) == (None, "Tense.")
 
-    listed = await watchlists.entries(db, owner_id=alice.id, reader_id=alice.id, kind=WatchlistType.WATCHING)
+    listed = await watchlists.entries(db, owner_id=alice.id, reader=alice.id, kind=WatchlistType.WATCHING)
     assert [entry.title for entry in listed] == ["Breaking Bad"]
-    assert await watchlists.entries(db, owner_id=alice.id, reader_id=None, kind=WatchlistType.DROPPED) == []
+    assert await watchlists.entries(db, owner_id=alice.id, reader=OPERATOR, kind=WatchlistType.DROPPED) == []
     assert await watchlists.remove(db, alice.id, ContentType.SERIES, tvdb_id=81189) == "Breaking Bad"
     with pytest.raises(NotFound, match="not on your list"):
         await watchlists.remove(db, alice.id, ContentType.SERIES, tvdb_id=81189)
@@ -64,12 +65,12 @@ async def test_bad_values_are_refused_and_change_nothing(db: Database) -> None:
     for change, message in cases:
         with pytest.raises(InvalidInput, match=message):
             await watchlists.update(db, alice.id, ContentType.MOVIE, tmdb_id=603, **change)  # type: ignore[arg-type]
-    [entry] = await watchlists.entries(db, owner_id=alice.id, reader_id=None)
+    [entry] = await watchlists.entries(db, owner_id=alice.id, reader=OPERATOR)
     assert (entry.rating, entry.review, entry.type) == (None, None, WatchlistType.WATCHLIST)
     with pytest.raises(InvalidInput, match="not a list"):
         watchlists.parse_type("favourites")
     with pytest.raises(InvalidInput):
-        await watchlists.entries(db, owner_id=alice.id, reader_id=None, limit=0)
+        await watchlists.entries(db, owner_id=alice.id, reader=OPERATOR, limit=0)
 
 
 async def test_someone_elses_list_is_shown_only_as_their_privacy_allows(db: Database) -> None:
@@ -77,13 +78,13 @@ async def test_someone_elses_list_is_shown_only_as_their_privacy_allows(db: Data
     bob = await add_user(db, "bob", UserRole.USER)
     boss = await add_user(db, "boss", UserRole.ADMIN)
     await watchlists.add(db, alice.id, (await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=603))).title)
-    assert len(await watchlists.entries(db, owner_id=alice.id, reader_id=bob.id)) == 1
+    assert len(await watchlists.entries(db, owner_id=alice.id, reader=bob.id)) == 1
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == alice.id).values(privacy_settings={"showWatchlist": False}))
     with pytest.raises(NotAllowed, match="alice keeps their watchlist private"):
-        await watchlists.entries(db, owner_id=alice.id, reader_id=bob.id)
-    assert len(await watchlists.entries(db, owner_id=alice.id, reader_id=alice.id)) == 1
-    assert len(await watchlists.entries(db, owner_id=alice.id, reader_id=boss.id)) == 1
+        await watchlists.entries(db, owner_id=alice.id, reader=bob.id)
+    assert len(await watchlists.entries(db, owner_id=alice.id, reader=alice.id)) == 1
+    assert len(await watchlists.entries(db, owner_id=alice.id, reader=boss.id)) == 1
 
 
 def test_watchlist_from_the_shell(idkarr: Idkarr) -> None:

@@ -9,6 +9,7 @@ from bots.cli.discover import parse_content
 from core.enums import ActivityType, parse_choice
 from core.runtime import Runtime
 from core.services.activity import ActivityEntry, feed
+from core.services.operator import OPERATOR
 
 
 def parse_types(values: list[str]) -> list[ActivityType]:
@@ -31,7 +32,7 @@ def activity(
         user_id = await user_id_of(runtime, user) if user else None
         return await feed(
             runtime.database,
-            reader_id=None,
+            reader=OPERATOR,
             types=types,
             content_type=content_type,
             user_id=user_id,

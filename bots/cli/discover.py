@@ -12,12 +12,12 @@ from rich.table import Table
 from bots.cli.common import emit_json, run, settings_of
 from core.enums import DiscoveryKind
 from core.errors import InvalidInput, NotFound
-from core.metadata.factory import open_discovery
 from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_content_type, parse_title_id
 from core.metadata.types import ContentFilter, DiscoverQuery
 from core.runtime import open_runtime
 from core.services.discovery import DiscoveryItem, DiscoveryPage, DiscoveryService, TitleView
+from core.services.discovery_setup import open_discovery
 
 T = TypeVar("T")
 CONTENT_HELP = "movie, series, anime or all"

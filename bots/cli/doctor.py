@@ -11,8 +11,8 @@ from bots.health import check_discord, check_telegram
 from core.config import Settings
 from core.errors import StartupError
 from core.health import Check, check_database, check_redis, check_tmdb, check_tvdb
-from core.metadata.factory import describe_providers
 from core.runtime import open_database, open_redis
+from core.services.discovery_setup import describe_providers
 
 
 async def _database(settings: Settings) -> Check:

@@ -12,11 +12,12 @@ from rich.table import Table
 from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
 from core.enums import RequestStatus, parse_choice
-from core.metadata.factory import open_discovery
 from core.metadata.query import parse_seasons
 from core.metadata.types import TitleDetails
 from core.runtime import Runtime
 from core.services import requests
+from core.services.discovery_setup import open_discovery
+from core.services.operator import OPERATOR
 from core.services.requests import RequestView
 
 app = typer.Typer(
@@ -49,7 +50,7 @@ def list_(
     async def go(runtime: Runtime) -> list[RequestView]:
         user_id = await user_id_of(runtime, user) if user else None
         return await requests.list_requests(
-            runtime.database, actor_id=None, status=wanted, user_id=user_id, limit=limit
+            runtime.database, viewer=OPERATOR, status=wanted, user_id=user_id, limit=limit
         )
 
     found = with_runtime(ctx, go)

@@ -13,6 +13,7 @@ from bots.telegram.username import telegram_username
 from core.enums import ChatPlatform, parse_choice
 from core.runtime import Runtime
 from core.services import identity, users
+from core.services.operator import OPERATOR
 from core.services.users import UserSummary
 
 app = typer.Typer(
@@ -98,7 +99,7 @@ def link_code(
     lifetime = minutes if minutes is not None else settings_of(ctx).users.link_code_minutes
 
     async def issue(runtime: Runtime) -> tuple[str, datetime, str | None]:
-        code, expires = await identity.issue_link_code(runtime.database, name, minutes=lifetime)
+        code, expires = await identity.issue_link_code(runtime.database, name, minutes=lifetime, by=OPERATOR)
         return code, expires, await telegram_username(runtime)
 
     code, expires, bot = with_runtime(ctx, issue)

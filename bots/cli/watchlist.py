@@ -10,9 +10,10 @@ from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
 from core.enums import WatchlistType
 from core.errors import InvalidInput
-from core.metadata.factory import open_discovery
 from core.runtime import Runtime
 from core.services import watchlists
+from core.services.discovery_setup import open_discovery
+from core.services.operator import OPERATOR
 from core.services.watchlists import CLEAR, WatchlistView
 
 app = typer.Typer(help="Watchlists: add, list, set progress, rating and review, remove.", no_args_is_help=True)
@@ -74,9 +75,9 @@ def list_(
 
     async def go(runtime: Runtime) -> list[WatchlistView]:
         owner = await user_id_of(runtime, user)
-        reader = await user_id_of(runtime, as_user) if as_user else None
+        reader = await user_id_of(runtime, as_user) if as_user else OPERATOR
         return await watchlists.entries(
-            runtime.database, owner_id=owner, reader_id=reader, kind=chosen, limit=limit, offset=offset
+            runtime.database, owner_id=owner, reader=reader, kind=chosen, limit=limit, offset=offset
         )
 
     found = with_runtime(ctx, go)

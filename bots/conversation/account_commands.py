@@ -153,7 +153,7 @@ async def _show(ctx: Context, reader_id: int, owner_name: str) -> Reply:
     owner_id = reader_id
     if owner_name:
         owner_id = (await users.find_user(ctx.runtime.database, owner_name)).id
-    found = await watchlists.entries(ctx.runtime.database, owner_id=owner_id, reader_id=reader_id, limit=20)
+    found = await watchlists.entries(ctx.runtime.database, owner_id=owner_id, reader=reader_id, limit=20)
     own = owner_id == reader_id
     if not found:
         return Reply(text=ctx.t("watchlist.empty") if own else ctx.t("watchlist.empty_other", name=owner_name))
@@ -188,7 +188,7 @@ def activity_name(ctx: Context, kind: ActivityType) -> str:
 async def activity(ctx: Context, args: Arguments) -> Reply:
     word = args.text("type")
     types = [parse_choice(ActivityType, word.replace(" ", "_"), "an activity type")] if word else None
-    entries = await activity_feed.feed(ctx.runtime.database, reader_id=ctx.actor.user_id, types=types, limit=10)
+    entries = await activity_feed.feed(ctx.runtime.database, reader=ctx.actor.user_id, types=types, limit=10)
     if not entries:
         return Reply(text=ctx.t("activity.none"))
     lines = [

@@ -158,7 +158,7 @@ async def list_page(ctx: Context, *, filter: str, offset: int, edit: bool = True
     user_id = ctx.actor.user_id if filter == "mine" else None
     found = await requests.list_requests(
         ctx.runtime.database,
-        actor_id=ctx.actor.user_id,
+        viewer=ctx.actor.user_id,
         status=status,
         user_id=user_id,
         limit=LIST_PAGE + 1,
@@ -317,7 +317,7 @@ async def complete_requests(ctx: Context, partial: str, command: str) -> list[Ch
     everyone = abilities.decide and (deciding or command == "edit")
     found = await requests.list_requests(
         ctx.runtime.database,
-        actor_id=ctx.actor.user_id,
+        viewer=ctx.actor.user_id,
         status=status,
         user_id=None if everyone else ctx.actor.user_id,
         limit=100,

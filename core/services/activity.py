@@ -17,6 +17,7 @@ from core.db.session import Database
 from core.enums import ActivityType, ContentType, Visibility
 from core.errors import InvalidInput, NotFound
 from core.permissions import Permission, effective_permissions, require
+from core.services.operator import Operator, Someone
 
 __all__ = ["ActivityEntry", "feed"]
 
@@ -57,14 +58,14 @@ class ActivityEntry:
 async def feed(
     database: Database,
     *,
-    reader_id: int | None,
+    reader: Someone,
     types: list[ActivityType] | None = None,
     content_type: ContentType | None = None,
     user_id: int | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> list[ActivityEntry]:
-    """`reader_id` None is the operator at the shell, who sees everything."""
+    """The feed as `reader` may see it: a user sees the public activity (and their own); the operator all."""
     if not 1 <= limit <= 100:
         raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if not 0 <= offset <= 100_000:
@@ -83,19 +84,19 @@ async def feed(
             query = query.where(Activity.content_type == content_type)
         if user_id is not None:
             query = query.where(Activity.user_id == user_id)
-        if reader_id is not None:
-            reader = await session.get(User, reader_id)
-            if reader is None:
-                raise NotFound("there is no user with id {id}", code="user.no_id", id=reader_id)
+        if not isinstance(reader, Operator):
+            someone = await session.get(User, reader)
+            if someone is None:
+                raise NotFound("there is no user with id {id}", code="user.no_id", id=reader)
             require(
-                username=reader.username,
-                role=reader.role,
-                status=reader.status,
-                overrides=reader.permissions,
+                username=someone.username,
+                role=someone.role,
+                status=someone.status,
+                overrides=someone.permissions,
                 permission=Permission.VIEW_ACTIVITY,
             )
-            if Permission.MANAGE_REQUESTS not in effective_permissions(reader.role, reader.permissions):
-                own = Activity.user_id == reader.id
+            if Permission.MANAGE_REQUESTS not in effective_permissions(someone.role, someone.permissions):
+                own = Activity.user_id == someone.id
                 query = query.where(
                     or_(own, Activity.visibility == Visibility.PUBLIC),
                     *(

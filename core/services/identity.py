@@ -28,6 +28,7 @@ from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services import outbox
 from core.services.action_tokens import LINK_ACTION
+from core.services.operator import Operator, Someone
 from core.services.requests.common import load_user, require_permission
 from core.services.users import UserSummary, get_by_name
 from core.text import clean_text
@@ -162,20 +163,16 @@ _IDENTIFY = Prepared(
 )
 
 
-async def issue_link_code(
-    database: Database, username: str, *, by_id: int | None = None, minutes: int = 60
-) -> tuple[str, datetime]:
+async def issue_link_code(database: Database, username: str, *, by: Someone, minutes: int = 60) -> tuple[str, datetime]:
     """A one-time code that links whichever chat account redeems it to `username`; shown once, stored hashed.
-
-    `by_id` None is the operator at the shell; a chat user needs the manage-users permission.
-    """
+    A user issuing one needs the manage-users permission."""
     if not 1 <= minutes <= 7 * 24 * 60:
         raise InvalidInput("a link code lives between 1 minute and 7 days", code="link.lifetime")
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
     async with database.transaction() as session:
-        if by_id is not None:
-            require_permission(await load_user(session, by_id), Permission.MANAGE_USERS)
+        if not isinstance(by, Operator):
+            require_permission(await load_user(session, by), Permission.MANAGE_USERS)
         user = await get_by_name(session, username)
         if user.status == UserStatus.DISABLED:
             raise NotAllowed(

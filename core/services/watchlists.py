@@ -21,6 +21,7 @@ from core.enums import ActivityType, ContentType, Visibility, WatchlistType, par
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
+from core.services.operator import Operator, Someone
 from core.services.requests.common import Person, load_user, title_by_ids, title_ids
 from core.services.users import switched_on
 
@@ -272,21 +273,21 @@ async def entries(
     database: Database,
     *,
     owner_id: int,
-    reader_id: int | None,
+    reader: Someone,
     kind: WatchlistType | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[WatchlistView]:
-    """`owner_id`'s list as `reader_id` may see it (`reader_id` None is the operator at the shell)."""
+    """`owner_id`'s list as `reader` may see it (the operator sees every list)."""
     if not 1 <= limit <= 100:
         raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if not 0 <= offset <= 100_000:
         raise InvalidInput("offset must be between 0 and {most}", code="page.offset", most=100_000)
     async with database.session() as session:
         owner = await load_user(session, owner_id)
-        if reader_id is not None and reader_id != owner.id:
-            reader = await load_user(session, reader_id)
-            admin = Permission.MANAGE_USERS in effective_permissions(reader.role, reader.permissions)
+        if not isinstance(reader, Operator) and reader != owner.id:
+            someone = await load_user(session, reader)
+            admin = Permission.MANAGE_USERS in effective_permissions(someone.role, someone.permissions)
             if not admin and not switched_on(owner.privacy_settings, "showWatchlist"):
                 raise NotAllowed("{name} keeps their watchlist private", code="watchlist.private", name=owner.username)
         query = (

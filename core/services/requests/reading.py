@@ -16,6 +16,7 @@ from core.enums import OPEN_REQUEST_STATUSES, ContentType, RequestStatus, UserSt
 from core.errors import InvalidInput, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions, request_permission
+from core.services.operator import Operator, Someone
 from core.services.requests.common import RequestView, load_user, view_of, views_of
 
 
@@ -54,22 +55,20 @@ async def get(database: Database, request_id: int) -> RequestView:
 async def list_requests(
     database: Database,
     *,
-    actor_id: int | None,
+    viewer: Someone,
     status: RequestStatus | None = None,
     user_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[RequestView]:
-    """Newest first. Without permission to see everyone's, a person sees their own and those they follow.
-
-    `actor_id` None is the operator at the shell, who sees everything.
-    """
+    """Newest first. Without permission to see everyone's, a person sees their own and those they follow;
+    the operator sees every request."""
     if not 1 <= limit <= 100:
         raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if offset < 0:
         raise InvalidInput("offset must be between 0 and {most}", code="page.offset", most=100_000)
     async with database.session() as session:
-        actor = await load_user(session, actor_id) if actor_id is not None else None
+        actor = None if isinstance(viewer, Operator) else await load_user(session, viewer)
         query = select(Request).order_by(Request.created_at.desc(), Request.id.desc()).limit(limit).offset(offset)
         if status is not None:
             query = query.where(Request.status == status)

@@ -1,24 +1,41 @@
-"""Builds the discovery service from configuration: which providers, one HTTP client and limiter each."""
+"""Builds the discovery service from configuration: which providers, one HTTP client and limiter each.
+
+It composes the metadata layer below into the discovery service, so it lives with the services; it takes
+the running program's infrastructure by shape (settings, database, Redis), not by importing the runtime
+above it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Protocol
 
 import httpx
+from redis.asyncio import Redis
 
 from core.config import Settings
+from core.db.session import Database
 from core.metadata.cache import PageCache
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import MetadataProvider, TitleSource
 from core.metadata.tmdb import TmdbProvider
 from core.metadata.tvdb import TvdbProvider
 from core.ratelimit import RateLimiter
-from core.runtime import Runtime
 from core.services.discovery import DiscoveryService
 from core.upstream import Upstream
 
-__all__ = ["describe_providers", "open_discovery"]
+__all__ = ["Infrastructure", "describe_providers", "open_discovery"]
+
+
+class Infrastructure(Protocol):
+    """What discovery needs of a running idkarr (core.runtime.Runtime has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def redis(self) -> Redis: ...
 
 
 def describe_providers(settings: Settings) -> str:
@@ -41,7 +58,7 @@ def _client(base_url: str, timeout: float) -> httpx.AsyncClient:
 
 
 @asynccontextmanager
-async def open_discovery(runtime: Runtime) -> AsyncIterator[DiscoveryService]:
+async def open_discovery(runtime: Infrastructure) -> AsyncIterator[DiscoveryService]:
     settings = runtime.settings
     async with AsyncExitStack() as stack:
         providers: list[MetadataProvider] = []
