@@ -217,3 +217,35 @@ async def test_json_values_cross_the_wire_as_the_standard_library_would_write_th
         stored = await session.get(User, made.id)
     assert stored is not None
     assert row.permissions == stored.permissions == {"x": True, "7": "seven", "ünï": ["😀", 1.5, None]}
+
+
+def test_the_private_parts_of_sqlalchemy_it_reads_are_still_there_and_shaped_as_used() -> None:
+    """compiler_parts reads three private attributes of SQLAlchemy's: after an upgrade that changed one, this
+    fails naming it (and core/db/prepared.py's compiler_parts is the one function to mend)."""
+    import sqlalchemy
+
+    from core.db.prepared import _DIALECT, compiler_parts
+
+    statement = (
+        update(User)
+        .where(User.id == bindparam("id"))
+        .values(role=bindparam("role"), permissions=bindparam("permissions"))
+        .returning(User.id, User.role, User.permissions)
+    )
+    compiled = statement.compile(dialect=_DIALECT)
+    version = sqlalchemy.__version__
+    processors = getattr(compiled, "_bind_processors", None)
+    assert isinstance(processors, dict), f"SQLAlchemy {version}: SQLCompiler._bind_processors is gone or changed"
+    assert callable(processors.get("role")), f"SQLAlchemy {version}: _bind_processors no longer maps bind names"
+    columns = getattr(compiled, "_result_columns", None)
+    assert isinstance(columns, list), f"SQLAlchemy {version}: SQLCompiler._result_columns is gone or changed"
+    assert [getattr(column, "keyname", None) for column in columns] == ["id", "role", "permissions"], (
+        f"SQLAlchemy {version}: SQLCompiler._result_columns entries no longer carry .keyname"
+    )
+    loader = getattr(User.role.type, "_cached_result_processor", None)
+    assert callable(loader), f"SQLAlchemy {version}: TypeEngine._cached_result_processor is gone"
+    parts = compiler_parts(compiled)
+    assert parts.names == ["id", "role", "permissions"]
+    role_loader = dict(parts.loaders)[1]
+    assert role_loader("moderator") == UserRole.MODERATOR, f"SQLAlchemy {version}: result processors changed"
+    assert parts.processors["role"](UserRole.MODERATOR) == "moderator", f"SQLAlchemy {version}: bind processors changed"

@@ -14,8 +14,8 @@ it (psycopg would wait for five uses): these are the statements sent thousands o
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 import psycopg
 from psycopg import AsyncCursor
@@ -26,9 +26,33 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from core.db.session import Work, driver_connection, note_write, reads_only
 
-__all__ = ["Prepared", "together"]
+__all__ = ["CompilerParts", "Prepared", "compiler_parts", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
+
+
+class CompilerParts(NamedTuple):
+    processors: Mapping[str, Callable[[Any], Any]]  # bind name -> how its value is sent
+    names: list[str]  # the result columns' names, in order
+    loaders: Sequence[tuple[int, Callable[[Any], Any]]]  # result column index -> how its value is read
+
+
+def compiler_parts(compiled: SQLCompiler) -> CompilerParts:
+    """What the ORM itself uses to send values and read rows, taken from the compiled statement.
+
+    SQLAlchemy has no public API for these; this is the one place idkarr reads its private attributes
+    (`SQLCompiler._bind_processors`, `SQLCompiler._result_columns`, `TypeEngine._cached_result_processor`).
+    tests/test_prepared.py checks each is still there and shaped as used, and fails naming the one that
+    changed after an upgrade.
+    """
+    processors = {name: processor for name, processor in compiled._bind_processors.items() if callable(processor)}
+    columns = compiled._result_columns
+    loaders = [
+        (index, loader)
+        for index, column in enumerate(columns)
+        if (loader := column.type._cached_result_processor(_DIALECT, None)) is not None
+    ]
+    return CompilerParts(processors, [column.keyname for column in columns], loaders)
 
 
 class Prepared:
@@ -42,22 +66,16 @@ class Prepared:
             # An IN list would be rewritten for each call; an array parameter keeps the SQL fixed.
             raise ValueError("write `column == any_(array parameter)` instead of an IN list: " + self.sql)
         self._required = frozenset(name for name, bind in compiled.binds.items() if bind.required)
+        inside = compiler_parts(compiled)
         # Values are converted as the ORM would send them (enums by value, JSON wrapped for psycopg).
-        self._processors: dict[str, Callable[[Any], Any]] = {
-            name: processor for name, processor in compiled._bind_processors.items() if callable(processor)
-        }
+        self._processors = inside.processors
         self._fixed = {
             name: self._send(name, value) for name, value in compiled.params.items() if name not in self._required
         }
         # Rows come back as the ORM would give them: enum columns as their enums.
-        columns = compiled._result_columns
-        self._returns = bool(columns)
-        self._row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
-        self._loaders = [
-            (index, loader)
-            for index, column in enumerate(columns)
-            if (loader := column.type._cached_result_processor(_DIALECT, None)) is not None
-        ]
+        self._returns = bool(inside.names)
+        self._row = namedtuple("Row", inside.names, rename=True)  # type: ignore[misc]
+        self._loaders = inside.loaders
 
     def _send(self, name: str, value: Any) -> Any:
         processor = self._processors.get(name)
