@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-import migrations
 from core.db.session import Database
 from core.errors import StartupError
 
@@ -24,7 +24,16 @@ class SchemaNotCurrent(StartupError):
     """The database is not at the revision this idkarr expects; the message names what to do."""
 
 
-MIGRATIONS_DIR = Path(migrations.__file__).parent
+def _migrations_dir() -> Path:
+    """Where the revisions are: the `migrations` package shipped beside `core`, found without importing it
+    (the core sits below the migrations, which import its models)."""
+    spec = find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise StartupError("idkarr's migrations are not installed beside it; reinstall idkarr")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+MIGRATIONS_DIR = _migrations_dir()
 # Revision ids are the four-digit prefix of their file name and history is linear (tests hold both true), so
 # the schema check at every start reads file names instead of importing Alembic (8 MB of resident memory).
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from psycopg import AsyncConnection
 from sqlalchemy import event
@@ -42,7 +42,6 @@ __all__ = [
     "ACTIVITY",
     "OUTBOX",
     "AfterCommit",
-    "Announced",
     "Database",
     "Signal",
     "Unit",
@@ -83,13 +82,6 @@ Work = AsyncSession | Unit
 def signal(work: Work, channel: str, message: str) -> None:
     """Send `message` on `channel` once this unit of work's transaction has committed."""
     work.info.setdefault(_SIGNALS, []).append((channel, message))
-
-
-@runtime_checkable
-class Announced(Protocol):
-    """A row whose insertion is announced once committed (activity entries, for real-time feeds)."""
-
-    def announcement(self) -> Signal: ...
 
 
 class _UnitOfWork(Session):
@@ -152,14 +144,6 @@ def _note_writes(engine: AsyncEngine) -> None:
     def _sent(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not reads_only(statement):
             connection.info[_WROTE] = True
-
-
-@event.listens_for(_UnitOfWork, "after_flush")
-def _announce_new_rows(session: Session, _context: Any) -> None:
-    # After a flush the new rows have their ids but are still listed as new.
-    for row in session.new:
-        if isinstance(row, Announced):
-            session.info.setdefault(_SIGNALS, []).append(row.announcement())
 
 
 _IDLE_SINCE = "idkarr.idle_since"

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config import RequestSettings
-from core.db.models import Activity, User
+from core.db.models import User
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, UserRole, UserStatus, Visibility
 from core.errors import InvalidInput
 from core.permissions import Permission, effective_permissions, parse_overrides
+from core.services import activity_log
 from core.services.limits import Quota, exempt, open_limit, quota
 from core.services.users import get_by_name
 
@@ -73,14 +74,9 @@ async def access(database: Database, username: str, defaults: RequestSettings = 
         return _access(await get_by_name(session, username), defaults)
 
 
-def _record(session: AsyncSession, user: User, by_id: int | None, details: dict[str, Any]) -> None:
-    session.add(
-        Activity(
-            user_id=user.id,
-            type=ActivityType.SETTINGS_UPDATED,
-            visibility=Visibility.PRIVATE,
-            details=details,
-        )
+async def _record(session: AsyncSession, user: User, details: dict[str, Any]) -> None:
+    await activity_log.write(
+        session, user_id=user.id, type=ActivityType.SETTINGS_UPDATED, visibility=Visibility.PRIVATE, details=details
     )
 
 
@@ -103,7 +99,7 @@ async def set_permissions(
         if overrides != (user.permissions or {}):
             user.permissions = overrides
             user.updated_by_id = by_id
-            _record(session, user, by_id, {"permissions": {name: changes[name] for name in sorted(changes)}})
+            await _record(session, user, {"permissions": {name: changes[name] for name in sorted(changes)}})
             await session.flush()
         return _access(user, defaults)
 
@@ -163,6 +159,6 @@ async def set_limits(
                 changed[f"{kind.value}_quota"] = None if limit is None else f"{limit}/{days}"
         if changed:
             user.updated_by_id = by_id
-            _record(session, user, by_id, changed)
+            await _record(session, user, changed)
             await session.flush()
         return _access(user, defaults)

@@ -20,13 +20,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import ActionToken, Activity, ChatIdentity, User
+from core.db.models import ActionToken, ChatIdentity, User
 from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ActivityType, ChatPlatform, UserRole, UserStatus, Visibility
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
-from core.services import outbox
+from core.services import activity_log, outbox
 from core.services.action_tokens import LINK_ACTION
 from core.services.operator import Operator, Someone
 from core.services.requests.common import load_user, require_permission
@@ -224,13 +224,12 @@ async def redeem_link_code(
             raise NotAllowed("{name}'s account is disabled", code="account.disabled", name=user.username)
         await _attach(session, user, platform, platform_user_id, display_name)
         token.used_at = datetime.now(UTC)
-        session.add(
-            Activity(
-                user_id=user.id,
-                type=ActivityType.USER_JOINED,
-                visibility=Visibility.PRIVATE,
-                details={"linked": platform.value},
-            )
+        await activity_log.write(
+            session,
+            user_id=user.id,
+            type=ActivityType.USER_JOINED,
+            visibility=Visibility.PRIVATE,
+            details={"linked": platform.value},
         )
         return UserSummary.of(user)
 
@@ -304,13 +303,12 @@ async def register(
                 session.add(user)
                 await session.flush()
                 await _attach(session, user, platform, platform_user_id, display_name)
-                session.add(
-                    Activity(
-                        user_id=user.id,
-                        type=ActivityType.USER_JOINED,
-                        visibility=Visibility.PUBLIC if status == UserStatus.ACTIVE else Visibility.PRIVATE,
-                        details={"registered": platform.value, "status": status.value},
-                    )
+                await activity_log.write(
+                    session,
+                    user_id=user.id,
+                    type=ActivityType.USER_JOINED,
+                    visibility=Visibility.PUBLIC if status == UserStatus.ACTIVE else Visibility.PRIVATE,
+                    details={"registered": platform.value, "status": status.value},
                 )
                 if status == UserStatus.PENDING:
                     admins = await session.execute(

@@ -13,11 +13,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import Activity, User
+from core.db.models import User
 from core.db.pgtypes import USER_ROLE
 from core.db.session import Database
 from core.enums import ActivityType, UserRole, UserStatus, Visibility, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+from core.services import activity_log
 
 __all__ = [
     "NOTIFICATION_KEYS",
@@ -102,13 +103,8 @@ async def add_user(database: Database, username: str, role: UserRole, *, by_id: 
             user = User(username=username, role=role, created_by_id=by_id)
             session.add(user)
             await session.flush()
-            session.add(
-                Activity(
-                    user_id=user.id,
-                    type=ActivityType.USER_JOINED,
-                    visibility=Visibility.PUBLIC,
-                    details={"role": role.value},
-                )
+            await activity_log.write(
+                session, user_id=user.id, type=ActivityType.USER_JOINED, details={"role": role.value}
             )
             await session.flush()
             await session.refresh(user)
@@ -185,7 +181,7 @@ async def disable_user(database: Database, username: str, *, by_id: int | None =
         _ensure_another_admin(admins, user)
         user.status = UserStatus.DISABLED
         user.updated_by_id = by_id
-        session.add(Activity(user_id=user.id, type=ActivityType.USER_LEFT, visibility=Visibility.PRIVATE))
+        await activity_log.write(session, user_id=user.id, type=ActivityType.USER_LEFT, visibility=Visibility.PRIVATE)
         await session.flush()
         await session.refresh(user)
         return UserSummary.of(user)
@@ -222,14 +218,8 @@ async def ensure_bootstrap_admin(database: Database, username: str) -> bool:
         created = (await session.execute(statement)).first()
         if created is None:
             return False
-        session.add(
-            Activity(
-                user_id=created[0],
-                type=ActivityType.USER_JOINED,
-                visibility=Visibility.PUBLIC,
-                details={"role": UserRole.ADMIN.value, "bootstrap": True},
-            )
-        )
+        details = {"role": UserRole.ADMIN.value, "bootstrap": True}
+        await activity_log.write(session, user_id=created[0], type=ActivityType.USER_JOINED, details=details)
         return True
 
 
@@ -299,10 +289,12 @@ async def update_preferences(
             user.privacy_settings = {**(user.privacy_settings or {}), **privacy}
             changed.update(privacy)
         if changed:
-            session.add(
-                Activity(
-                    user_id=user.id, type=ActivityType.SETTINGS_UPDATED, visibility=Visibility.PRIVATE, details=changed
-                )
+            await activity_log.write(
+                session,
+                user_id=user.id,
+                type=ActivityType.SETTINGS_UPDATED,
+                visibility=Visibility.PRIVATE,
+                details=changed,
             )
         return Preferences(
             user.language,

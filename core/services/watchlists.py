@@ -15,12 +15,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import Activity, WatchlistEntry
+from core.db.models import WatchlistEntry
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, Visibility, WatchlistType, parse_choice
 from core.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from core.metadata.types import Title
 from core.permissions import Permission, effective_permissions
+from core.services import activity_log
 from core.services.operator import Operator, Someone
 from core.services.requests.common import Person, load_user, title_by_ids, title_ids
 from core.services.users import switched_on
@@ -131,7 +132,7 @@ async def add(
             )
             session.add(entry)
             await session.flush()
-            _record_watching(session, user, entry, _Progress(None, None, None))
+            await _record_watching(session, user, entry, _Progress(None, None, None))
             await session.refresh(entry)
             return _view(entry, user.username)
     except IntegrityError:
@@ -151,7 +152,7 @@ class _Progress(NamedTuple):
     episode: int | None
 
 
-def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry, before: _Progress) -> None:
+async def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry, before: _Progress) -> None:
     """The seed's watched activity: a film marked watched; a show's progress moving on, or the show finished.
     Someone whose watch history is private watches privately."""
     finished = entry.type == WatchlistType.WATCHED and before.type != WatchlistType.WATCHED
@@ -168,22 +169,21 @@ def _record_watching(session: AsyncSession, user: Person, entry: WatchlistEntry,
     else:
         return
     shared = switched_on(user.privacy_settings, "showWatchHistory")
-    session.add(
-        Activity(
-            user_id=user.id,
-            type=kind,
-            content_type=entry.content_type,
-            tmdb_id=entry.tmdb_id,
-            tvdb_id=entry.tvdb_id,
-            imdb_id=entry.imdb_id,
-            title=entry.title,
-            year=entry.year,
-            poster=entry.poster,
-            season_number=entry.current_season if kind == ActivityType.EPISODE_WATCHED else None,
-            episode_number=entry.current_episode if kind == ActivityType.EPISODE_WATCHED else None,
-            details=details or None,
-            visibility=Visibility.PUBLIC if shared else Visibility.PRIVATE,
-        )
+    await activity_log.write(
+        session,
+        user_id=user.id,
+        type=kind,
+        content_type=entry.content_type,
+        tmdb_id=entry.tmdb_id,
+        tvdb_id=entry.tvdb_id,
+        imdb_id=entry.imdb_id,
+        title=entry.title,
+        year=entry.year,
+        poster=entry.poster,
+        season_number=entry.current_season if kind == ActivityType.EPISODE_WATCHED else None,
+        episode_number=entry.current_episode if kind == ActivityType.EPISODE_WATCHED else None,
+        details=details or None,
+        visibility=Visibility.PUBLIC if shared else Visibility.PRIVATE,
     )
 
 
@@ -248,7 +248,7 @@ async def update(
             entry.rating = None if rating is CLEAR else rating
         if review is not None:
             entry.review = None if review is CLEAR else review
-        _record_watching(session, user, entry, before)
+        await _record_watching(session, user, entry, before)
         await session.flush()
         await session.refresh(entry)
         return _view(entry, user.username)

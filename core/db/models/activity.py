@@ -1,8 +1,8 @@
-"""The activity feed: append-only, one row per event, written with the change it records."""
+"""The activity feed: append-only, one row per event, written with the change it records (always through
+core/services/activity_log.py, which also announces it)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
@@ -10,10 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, JsonDict, created_at_column
 from core.db.pgtypes import ACTIVITY_TYPE, CONTENT_TYPE, VISIBILITY
-from core.db.session import ACTIVITY
 from core.enums import ActivityType, ContentType, Visibility
 
-__all__ = ["Activity", "activity_announcement"]
+__all__ = ["Activity"]
 
 
 class Activity(Base):
@@ -47,44 +46,3 @@ class Activity(Base):
     details: Mapped[JsonDict | None]
     visibility: Mapped[Visibility] = mapped_column(VISIBILITY, server_default=Visibility.PUBLIC.value)
     created_at: Mapped[datetime] = created_at_column()
-
-    def announcement(self) -> tuple[str, str]:
-        """What real-time listeners hear once this entry is committed (see core.db.session)."""
-        # Only what was set before the flush: server defaults are not loaded, and loading them here would
-        # need I/O inside a flush.
-        loaded = self.__dict__
-        return activity_announcement(
-            id=self.id,
-            type=loaded["type"],
-            user_id=loaded.get("user_id"),
-            content_type=loaded.get("content_type"),
-            title=loaded.get("title"),
-            request_id=loaded.get("request_id"),
-            visibility=loaded.get("visibility") or Visibility.PUBLIC,
-            details=loaded.get("details"),
-        )
-
-
-def activity_announcement(
-    *,
-    id: int,
-    type: ActivityType,
-    user_id: int | None,
-    content_type: ContentType | None,
-    title: str | None,
-    request_id: int | None,
-    visibility: Visibility,
-    details: JsonDict | None,
-) -> tuple[str, str]:
-    """The real-time message for an activity entry, however it was written."""
-    message = {
-        "id": id,
-        "type": str(type),
-        "user_id": user_id,
-        "content_type": str(content_type) if content_type else None,
-        "title": title,
-        "request_id": request_id,
-        "visibility": str(visibility),
-        "details": details or {},
-    }
-    return ACTIVITY, json.dumps(message, default=str)

@@ -12,15 +12,14 @@ from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, 
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from core.db.models import Activity, Request, RequestWatcher, User
-from core.db.models.activity import activity_announcement
 from core.db.pgtypes import USER_ROLE
 from core.db.prepared import Prepared, together
-from core.db.session import Work, signal
-from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
+from core.db.session import Work
+from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
 from core.errors import NotFound
 from core.metadata.provider import ExternalIds
 from core.permissions import Permission, require
-from core.services import outbox
+from core.services import activity_log, outbox
 
 MAX_REASON = 500
 
@@ -192,36 +191,13 @@ def require_permission(user: Person, permission: Permission) -> None:
     )
 
 
-# Every change of a request writes one of these, so it is prepared once.
-_ACTIVITY_FIELDS = (
-    "user_id",
-    "type",
-    "content_type",
-    "media_id",
-    "tmdb_id",
-    "tvdb_id",
-    "imdb_id",
-    "request_id",
-    "title",
-    "poster",
-    "year",
-    "details",
-)
 # The entry and the notifications it causes are written by one statement: a change's record is one round trip.
 _WRITE_ACTIVITY = outbox.written_with(
     insert(Activity)
-    .values({field: bindparam(f"new_{field}") for field in _ACTIVITY_FIELDS})
+    .values({key: bindparam(f"new_{key}") for key in activity_log.COLUMNS})
     .returning(Activity.id)
     .cte("recorded"),
     prefix="activity:",
-)
-
-
-# A library event's entry: no notifications, so a plain insert sent in the same round trip as the change's own.
-_WRITE_LIBRARY = Prepared(
-    insert(Activity)
-    .values({field: bindparam(f"new_{field}") for field in (*_ACTIVITY_FIELDS, "season_number")})
-    .returning(Activity.id)
 )
 
 
@@ -243,30 +219,16 @@ class LibraryEvent:
     season_number: int | None = None
     details: dict[str, Any] | None = None
 
-    def call(self, request: RequestFields, actor_id: int | None) -> tuple[Prepared, dict[str, Any]]:
+    def values(self, request: RequestFields, actor_id: int | None) -> dict[str, Any]:
         entry = _entry(request, actor_id, self.kind, self.details, media_id=self.media_id, request_id=None)
-        return _WRITE_LIBRARY, {**entry, "new_season_number": self.season_number}
-
-    def announce(self, session: Work, request: RequestFields, actor_id: int | None, written: Any) -> None:
-        signal(
-            session,
-            *activity_announcement(
-                id=written[0].id,
-                type=self.kind,
-                user_id=actor_id,
-                content_type=request.content_type,
-                title=request.title,
-                request_id=None,
-                visibility=Visibility.PUBLIC,
-                details=self.details,
-            ),
-        )
+        return {**entry, "new_season_number": self.season_number}
 
 
 async def record_library(session: Work, request: RequestFields, actor_id: int | None, event: LibraryEvent) -> None:
     """A library event on its own, when the request itself did not change."""
-    statement, values = event.call(request, actor_id)
-    event.announce(session, request, actor_id, await statement.rows(session, **values))
+    bound = event.values(request, actor_id)
+    (row,) = await activity_log.WRITE.rows(session, **bound)
+    activity_log.announce(session, row.id, bound)
 
 
 def _entry(
@@ -278,22 +240,21 @@ def _entry(
     media_id: int | None,
     request_id: int | None,
 ) -> dict[str, Any]:
-    """An activity entry's values about the request's title, as `_ACTIVITY_FIELDS` binds them."""
-    entry = {
-        "user_id": actor_id,
-        "type": kind,
-        "content_type": request.content_type,
-        "media_id": media_id,
-        "tmdb_id": request.tmdb_id,
-        "tvdb_id": request.tvdb_id,
-        "imdb_id": request.imdb_id,
-        "request_id": request_id,
-        "title": request.title,
-        "poster": request.poster,
-        "year": request.year,
-        "details": details or None,
-    }
-    return {f"new_{field}": value for field, value in entry.items()}
+    """An activity entry about the request's title, as activity_log.values binds it."""
+    return activity_log.values(
+        type=kind,
+        user_id=actor_id,
+        content_type=request.content_type,
+        media_id=media_id,
+        tmdb_id=request.tmdb_id,
+        tvdb_id=request.tvdb_id,
+        imdb_id=request.imdb_id,
+        request_id=request_id,
+        title=request.title,
+        poster=request.poster,
+        year=request.year,
+        details=details or None,
+    )
 
 
 def record_reading(
@@ -355,25 +316,14 @@ async def record(
         read=read,
     )
     write = (_WRITE_ACTIVITY, {**entry, **queued.values()})
-    library_calls = [library.call(request, actor_id)] if library else []
+    library_entry = library.values(request, actor_id) if library else None
+    library_calls = [(activity_log.WRITE, library_entry)] if library_entry else []
     answers = await together(session, *first, write, *library_calls, *along)
     before, written, also = answers[: len(first)], answers[len(first)], answers[len(first) + 1 :]
     queued.signal(session)
-    if library:
-        library.announce(session, request, actor_id, also[0])
-    signal(
-        session,
-        *activity_announcement(
-            id=written[0].id,
-            type=kind,
-            user_id=actor_id,
-            content_type=request.content_type,
-            title=request.title,
-            request_id=request.id,
-            visibility=Visibility.PUBLIC,
-            details=details or None,
-        ),
-    )
+    if library_entry:
+        activity_log.announce(session, also[0][0].id, library_entry)
+    activity_log.announce(session, written[0].id, entry)
     return Recorded(queued.people, before)
 
 
