@@ -6,9 +6,11 @@ Each round checks one outcome, a clear answer to the loser, and exactly one reco
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, insert, select, text
 
 from core.config import RequestSettings
@@ -129,10 +131,13 @@ async def _waiting_on_request_table(db: Database) -> bool:
         return bool(waiting.scalar())
 
 
-async def test_a_first_request_committed_between_the_look_and_the_insert_is_joined(db: Database) -> None:
+async def test_a_first_request_committed_between_the_look_and_the_insert_is_joined(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     """The unique index on pending requests settles what the title lock cannot see: a row committed by a
     writer that takes no title lock, after create looked and before it inserted. Create's insert fails on the
     index and create tries again, and joins that request."""
+    caplog.set_level(logging.INFO, logger="core.services.requests.create")
     bob = (await add_user(db, "bob", UserRole.USER)).id
     alice = (await add_user(db, "alice", UserRole.USER)).id
     details = (await _films(1))[0]
@@ -156,6 +161,7 @@ async def test_a_first_request_committed_between_the_look_and_the_insert_is_join
         )
         await other.commit()
         result = await creating
+    assert "event=request_create_retried" in caplog.text, "the insert lost to the unique index and was retried"
     assert result.outcome == "joined"
     assert result.request.requested_by == "bob"
     assert result.request.watchers == ["alice"]

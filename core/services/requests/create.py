@@ -3,6 +3,7 @@ requester's row lock."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from core.services.requests.common import (
 )
 from core.services.requests.decisions import approve_row
 
+log = logging.getLogger(__name__)
 _ATTEMPTS = 3  # a create racing another user's create for the same title joins it on the next attempt
 _JOINABLE = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.PARTIAL)
 
@@ -99,6 +101,7 @@ async def create(
             # Another person's request for this title was committed between our look and our insert.
             if attempt == _ATTEMPTS - 1:
                 raise
+            log.info("event=request_create_retried title=%s attempt=%d", details.title.key, attempt + 1)
     raise AssertionError("unreachable")
 
 
