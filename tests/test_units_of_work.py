@@ -170,7 +170,7 @@ _PREPARED_HERE = Prepared(select(column("statement")).select_from(table("pg_prep
 _BACKEND = Prepared(select(func.pg_backend_pid().label("pid")))
 
 
-async def _in_unit(database: Database, statement: Prepared, **values: object) -> list[Any]:
+async def _in_unit(database: Database, statement: Prepared[Any], **values: object) -> list[Any]:
     async with database.unit() as unit:
         return await statement.rows(unit, **values)
 

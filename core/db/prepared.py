@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
 import psycopg
 from psycopg import AsyncCursor
@@ -29,6 +29,20 @@ from core.db.session import Work, driver_connection, note_write, reads_only
 __all__ = ["CompilerParts", "Prepared", "compiler_parts", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
+
+
+R = TypeVar("R")
+
+
+def _names_of(shape: type[Any]) -> list[str]:
+    """The attribute names a row shape has: a NamedTuple's fields, or a mapped model's columns."""
+    fields = getattr(shape, "_fields", None)
+    if fields is not None:
+        return list(fields)
+    table = getattr(shape, "__table__", None)
+    if table is None:
+        raise TypeError(f"{shape.__name__} is neither a NamedTuple nor a mapped model")
+    return [column.key for column in table.columns]
 
 
 class CompilerParts(NamedTuple):
@@ -55,10 +69,19 @@ def compiler_parts(compiled: SQLCompiler) -> CompilerParts:
     return CompilerParts(processors, [column.keyname for column in columns], loaders)
 
 
-class Prepared:
-    """One statement: its SQL, its fixed values and how each value is sent, worked out once at import."""
+class Prepared(Generic[R]):
+    """One statement: its SQL, its fixed values and how each value is sent, worked out once at import.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    Its rows are named tuples of the columns it returns. Given a `shape` (a model, a NamedTuple), they are
+    typed as it: the statement must then return at least every column the shape has, under the same
+    names, which is checked here, at import (a model's row read as the model: see requests/common.py)."""
+
+    @overload
+    def __init__(self: Prepared[Any], statement: ClauseElement) -> None: ...
+    @overload
+    def __init__(self: Prepared[R], statement: ClauseElement, shape: type[R]) -> None: ...
+
+    def __init__(self, statement: ClauseElement, shape: type[Any] | None = None) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         self.sql = str(compiled)
         self.writes = not reads_only(self.sql)
@@ -76,6 +99,10 @@ class Prepared:
         self._returns = bool(inside.names)
         self._row = namedtuple("Row", inside.names, rename=True)  # type: ignore[misc]
         self._loaders = inside.loaders
+        if shape is not None:
+            missing = [name for name in _names_of(shape) if name not in inside.names]
+            if missing:
+                raise ValueError(f"rows typed as {shape.__name__} need {missing}, which the statement does not return")
 
     def _send(self, name: str, value: Any) -> Any:
         processor = self._processors.get(name)
@@ -87,7 +114,7 @@ class Prepared:
             raise TypeError(f"missing values for {sorted(missing)}")
         return {**self._fixed, **{name: self._send(name, value) for name, value in values.items()}}
 
-    async def rows(self, session: Work, **values: Any) -> list[Any]:
+    async def rows(self, session: Work, **values: Any) -> list[R]:
         """Every row, as a named tuple."""
         cursor = (await driver_connection(session)).cursor()
         parameters = self._parameters(values)
@@ -100,13 +127,13 @@ class Prepared:
             raise DBAPIError.instance(self.sql, parameters, error, psycopg.Error) from error
         return await self._fetch(cursor)
 
-    async def _fetch(self, cursor: AsyncCursor[Any]) -> list[Any]:
+    async def _fetch(self, cursor: AsyncCursor[Any]) -> list[R]:
         if not self._returns:  # known here: `cursor.description` is dear, it builds every column each time
             return []
         found = await cursor.fetchall()
         if not self._loaders:
-            return [self._row(*values) for values in found]
-        return [self._load(values) for values in found]
+            return cast(list[R], [self._row(*values) for values in found])
+        return cast(list[R], [self._load(values) for values in found])
 
     def _load(self, values: tuple[Any, ...]) -> Any:
         loaded = list(values)
@@ -115,18 +142,18 @@ class Prepared:
                 loaded[index] = loader(loaded[index])
         return self._row(*loaded)
 
-    def row(self, **values: Any) -> Any:
+    def row(self, **values: Any) -> R:
         """A row of this statement's shape holding `values` (None for the rest): what a write will return,
         for a caller that must use it before the answer comes back."""
         shape: Any = self._row
-        return shape(*(values.get(name) for name in shape._fields))
+        return cast(R, shape(*(values.get(name) for name in shape._fields)))
 
-    async def first(self, session: Work, **values: Any) -> Any | None:
+    async def first(self, session: Work, **values: Any) -> R | None:
         found = await self.rows(session, **values)
         return found[0] if found else None
 
 
-async def together(session: Work, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
+async def together(session: Work, *calls: tuple[Prepared[Any], Mapping[str, Any]]) -> list[list[Any]]:
     """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
     rows, in order."""
     if len(calls) == 1:  # a pipeline of one costs more than it saves
@@ -135,7 +162,7 @@ async def together(session: Work, *calls: tuple[Prepared, Mapping[str, Any]]) ->
     connection = await driver_connection(session)
     if any(statement.writes for statement, _ in calls):
         note_write(session)
-    sent: list[tuple[Prepared, AsyncCursor[Any]]] = []
+    sent: list[tuple[Prepared[Any], AsyncCursor[Any]]] = []
     try:
         async with connection.pipeline():
             for statement, values in calls:

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, column, func, or_, select
+from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, column, func, null, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from core.db.models import OutboxMessage, User
 from core.db.prepared import Prepared
 from core.db.session import OUTBOX, Work, signal
-from core.enums import UserStatus
+from core.enums import UserRole, UserStatus
 from core.permissions import Permission, effective_permissions
 from core.services.users import switched_on
 
@@ -31,6 +31,7 @@ __all__ = [
     "SETTING_FOR_EVENT",
     "Announcement",
     "Audience",
+    "PersonRow",
     "Queued",
     "Recipients",
     "enqueue",
@@ -84,14 +85,29 @@ _PERSON = (
 )
 
 
-def people_query(chosen: ColumnElement[bool], *also: ColumnElement[Any]) -> Prepared:
-    """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`), with
-    the columns `also` asks for (what the caller shows of them afterwards).
+class PersonRow(NamedTuple):
+    """Someone an event concerns, as the one read of everyone involved returns them."""
+
+    id: int
+    username: str
+    status: UserStatus
+    role: UserRole
+    permissions: dict[str, Any] | None
+    notification_settings: dict[str, Any] | None
+    privacy_settings: dict[str, Any] | None
+    recipient: bool  # picked as a recipient (else only named by the announcement)
+    watched: int | None  # for a request's followers: when they began watching it (None: its requester)
+
+
+def people_query(chosen: ColumnElement[bool], watched: ColumnElement[Any] | None = None) -> Prepared[PersonRow]:
+    """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`), and,
+    for a request's followers, when each began watching it (`watched`: what its view lists them by).
 
     Each kind of audience is one prepared statement, so reading everyone a change involves is one round trip.
     """
     named = User.id == any_(bindparam("named", type_=ARRAY(Integer)))
-    return Prepared(select(*_PERSON, chosen.label("recipient"), *also).where(or_(chosen, named)))
+    began = (watched if watched is not None else null()).label("watched")
+    return Prepared(select(*_PERSON, chosen.label("recipient"), began).where(or_(chosen, named)), PersonRow)
 
 
 _BY_ID = people_query(User.id == any_(bindparam("ids", type_=ARRAY(Integer))))
@@ -101,7 +117,7 @@ _BY_ID = people_query(User.id == any_(bindparam("ids", type_=ARRAY(Integer))))
 class Audience:
     """Recipients given as a query (`people_query`) and its values: the followers of a request, moderators."""
 
-    query: Prepared
+    query: Prepared[PersonRow]
     values: Mapping[str, Any]
 
 
@@ -137,7 +153,7 @@ def _write(rows: Select[Any]) -> Any:
 _WRITE = Prepared(_write(_planned_rows(bindparam("prefix", type_=String))))
 
 
-def written_with(source: CTE, prefix: str) -> Prepared:
+def written_with(source: CTE, prefix: str) -> Prepared[Any]:
     """One statement that runs `source` (an INSERT ... RETURNING id, as a CTE) and queues the planned rows,
     their dedup keys `prefix` + the new id + each suffix; it returns the id. A change's record and its
     notifications are then one round trip."""
@@ -151,7 +167,7 @@ class Queued:
     """What a change queues: one row per recipient who wants it, and the announcement if any."""
 
     event: str
-    people: dict[int, Any]  # everyone read: the recipients' query rows and the people the announcement names
+    people: dict[int, PersonRow]  # everyone read: the recipients' query rows and the people the announcement names
     chosen: list[int]  # who will hear of it
     suffixes: list[str]
     events: list[str]
@@ -177,7 +193,9 @@ def _announced(announcement: Announcement | None) -> Announcement | None:
     return announcement if announcement is not None and announcement.kind in ANNOUNCED else None
 
 
-def reading(recipients: Recipients, announcement: Announcement | None = None) -> tuple[Prepared, dict[str, Any]]:
+def reading(
+    recipients: Recipients, announcement: Announcement | None = None
+) -> tuple[Prepared[PersonRow], dict[str, Any]]:
     """The one read `plan` starts with: who may hear the event, and who the announcement names. A caller
     with other statements to send can send this one with them (`together`) and give `plan` its rows."""
     if isinstance(recipients, Audience):
@@ -198,7 +216,7 @@ async def plan(
     holding: Permission | None = None,
     excluding: int | None = None,
     announcement: Announcement | None = None,
-    read: list[Any] | None = None,
+    read: list[PersonRow] | None = None,
 ) -> Queued:
     """Who hears of `event` (each recipient who wants it) and the announcement if any, read in one query.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeAlias, cast
 
 from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -20,6 +20,7 @@ from core.errors import NotFound
 from core.metadata.provider import ExternalIds
 from core.permissions import Permission, require
 from core.services import activity_log, outbox
+from core.services.outbox import PersonRow
 
 MAX_REASON = 500
 
@@ -97,7 +98,7 @@ def title_ids(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | Non
 REQUEST_COLUMNS = tuple(Request.__table__.c)
 
 
-def request_change(*columns: str) -> Prepared:
+def request_change(*columns: str) -> Prepared[RequestRow]:
     """An UPDATE of one request (`request_id`) setting `columns` from `new_COLUMN` values, returning the row.
 
     The caller holds the request's row lock (`claim`), so the change is made from the state it checked.
@@ -107,7 +108,8 @@ def request_change(*columns: str) -> Prepared:
         update(Request)
         .where(Request.id == bindparam("request_id"))
         .values(**values, modified_at=func.now())
-        .returning(*REQUEST_COLUMNS)
+        .returning(*REQUEST_COLUMNS),
+        Request,
     )
 
 
@@ -116,7 +118,7 @@ def _bound(request_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
     return {"request_id": request_id, **{f"new_{k}": v for k, v in values.items()}}
 
 
-async def change(session: Work, statement: Prepared, request_id: int, **values: Any) -> Any:
+async def change(session: Work, statement: Prepared[RequestRow], request_id: int, **values: Any) -> RequestRow:
     """Run a `request_change` statement; returns the request as it now is."""
     return (await statement.rows(session, **_bound(request_id, values)))[0]
 
@@ -124,25 +126,11 @@ async def change(session: Work, statement: Prepared, request_id: int, **values: 
 CHANGE_SEASONS = request_change("seasons")
 
 
-class RequestFields(Protocol):
-    """A request as the use cases read it: an ORM object or a row of the request table."""
-
-    id: int
-    status: RequestStatus
-    content_type: ContentType
-    tmdb_id: int | None
-    tvdb_id: int | None
-    imdb_id: str | None
-    title: str
-    year: int | None
-    poster: str | None
-    seasons: list[dict[str, Any]]
-    requested_by_id: int
-    approved_by_id: int | None
-    media_id: int | None
-    denial_reason: str | None
-    created_at: datetime
-    modified_at: datetime
+# A request's row as statements return it (RETURNING every column): a named tuple, typed as the model whose
+# columns it carries under the same names. So the model stays the one definition of what a request has: a
+# statement returning `*REQUEST_COLUMNS` with `shape=Request` is checked against it at import. Rows are only
+# read, never handed to the ORM; an ORM object of the model reads the same.
+RequestRow: TypeAlias = Request
 
 
 class Person(Protocol):
@@ -204,7 +192,7 @@ _WRITE_ACTIVITY = outbox.written_with(
 class Recorded(NamedTuple):
     """What `record` read and wrote: everyone read on the way (see `record`), and the rows of `first`."""
 
-    people: dict[int, Any]
+    people: dict[int, PersonRow]
     first: list[list[Any]]
 
 
@@ -219,12 +207,12 @@ class LibraryEvent:
     season_number: int | None = None
     details: dict[str, Any] | None = None
 
-    def values(self, request: RequestFields, actor_id: int | None) -> dict[str, Any]:
+    def values(self, request: RequestRow, actor_id: int | None) -> dict[str, Any]:
         entry = _entry(request, actor_id, self.kind, self.details, media_id=self.media_id, request_id=None)
         return {**entry, "new_season_number": self.season_number}
 
 
-async def record_library(session: Work, request: RequestFields, actor_id: int | None, event: LibraryEvent) -> None:
+async def record_library(session: Work, request: RequestRow, actor_id: int | None, event: LibraryEvent) -> None:
     """A library event on its own, when the request itself did not change."""
     bound = event.values(request, actor_id)
     (row,) = await activity_log.WRITE.rows(session, **bound)
@@ -232,7 +220,7 @@ async def record_library(session: Work, request: RequestFields, actor_id: int | 
 
 
 def _entry(
-    request: RequestFields,
+    request: RequestRow,
     actor_id: int | None,
     kind: ActivityType,
     details: dict[str, Any] | None,
@@ -259,7 +247,7 @@ def _entry(
 
 def record_reading(
     kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int
-) -> tuple[Prepared, dict[str, Any]]:
+) -> tuple[Prepared[Any], dict[str, Any]]:
     """The read `record` starts with, for a caller that sends it along with its own statements."""
     return outbox.reading(recipients, _announcement(kind, actor_id, requester_id))
 
@@ -270,16 +258,16 @@ def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -
 
 async def record(
     session: Work,
-    request: RequestFields,
+    request: RequestRow,
     actor_id: int | None,
     kind: ActivityType,
     recipients: outbox.Recipients = (),
     *,
     holding: Permission | None = None,
     excluding: int | None = None,
-    read: list[Any] | None = None,
-    first: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
-    along: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
+    read: list[PersonRow] | None = None,
+    first: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
+    along: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
     library: LibraryEvent | None = None,
     **details: Any,
 ) -> Recorded:
@@ -329,30 +317,39 @@ async def record(
 
 async def record_change(
     session: Work,
-    request: Any,
-    statement: Prepared,
+    request: RequestRow,
+    statement: Prepared[RequestRow],
     values: Mapping[str, Any],
     actor_id: int | None,
     kind: ActivityType,
     recipients: outbox.Recipients = (),
     *,
-    before: Sequence[tuple[Prepared, Mapping[str, Any]]] = (),
+    before: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
     **options: Any,
-) -> tuple[Any, dict[int, Any]]:
+) -> tuple[RequestRow, dict[int, PersonRow]]:
     """Change a claimed request (a `request_change` statement setting `values`) and `record` it, in one round
     trip: the entry is written from the row as the change will leave it, which the row lock keeps so.
     `before`: writes the change depends on (the library record it points to). Returns the request as it now
     is and everyone `record` read."""
     recorded = await record(
         session,
-        request._replace(**values),
+        _as_changed(request, values),
         actor_id,
         kind,
         recipients,
         first=[*before, (statement, _bound(request.id, values))],
         **options,
     )
-    return recorded.first[-1][0], recorded.people
+    changed: RequestRow = recorded.first[-1][0]
+    return changed, recorded.people
+
+
+def _as_changed(request: RequestRow, values: Mapping[str, Any]) -> RequestRow:
+    """The claimed row as the change will leave it, for the activity entry and notifications written in the
+    same round trip as the change: the row lock keeps it so until commit, and what the change returns is
+    what the caller goes on with."""
+    row: Any = request
+    return cast(RequestRow, row._replace(**values))
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))
@@ -362,8 +359,7 @@ _FOLLOWERS = outbox.people_query(
     _FOLLOWING,
     select(RequestWatcher.id)
     .where(RequestWatcher.request_id == bindparam("request"), RequestWatcher.user_id == User.id)
-    .scalar_subquery()
-    .label("watched"),
+    .scalar_subquery(),
 )
 _FOLLOWER_IDS = Prepared(select(User.id).where(_FOLLOWING))
 # Who could decide requests: by role, or by a per-user override naming the permission. Pass with
@@ -379,12 +375,12 @@ _MODERATORS = outbox.people_query(
 )
 
 
-def followers(request: RequestFields) -> outbox.Audience:
+def followers(request: RequestRow) -> outbox.Audience:
     """Everyone following a request: its requester and its watchers."""
     return outbox.Audience(_FOLLOWERS, {"request": request.id, "requester": request.requested_by_id})
 
 
-async def followers_of(session: Work, request: RequestFields) -> list[int]:
+async def followers_of(session: Work, request: RequestRow) -> list[int]:
     rows = await _FOLLOWER_IDS.rows(session, request=request.id, requester=request.requested_by_id)
     return [row.id for row in rows]
 
@@ -410,16 +406,16 @@ _NAMES = Prepared(
 )
 
 
-def _people_named(request: RequestFields) -> list[int]:
+def _people_named(request: RequestRow) -> list[int]:
     return [request.requested_by_id, *([request.approved_by_id] if request.approved_by_id else [])]
 
 
 async def view_of(
     session: Work,
-    request: RequestFields,
+    request: RequestRow,
     *,
     just_made_by: str | None = None,
-    followed_by: Mapping[int, Any] | None = None,
+    followed_by: Mapping[int, PersonRow] | None = None,
 ) -> RequestView:
     """What a person is shown of a request. `just_made_by` names whoever has just made it (and perhaps
     approved it themselves): nobody else is on it yet. `followed_by` is what `record` returned with
@@ -433,7 +429,7 @@ async def view_of(
     return (await views_of(session, [request]))[0]
 
 
-async def views_of(session: Work, requests: Sequence[RequestFields]) -> list[RequestView]:
+async def views_of(session: Work, requests: Sequence[RequestRow]) -> list[RequestView]:
     """What a person is shown of each request, every name read at once."""
     if not requests:
         return []
@@ -446,7 +442,7 @@ async def views_of(session: Work, requests: Sequence[RequestFields]) -> list[Req
     return [_view(request, names, watching.get(request.id, [])) for request in requests]
 
 
-def _view(request: RequestFields, names: Mapping[int, str], watching: Sequence[Any]) -> RequestView:
+def _view(request: RequestRow, names: Mapping[int, str], watching: Sequence[Any]) -> RequestView:
     return RequestView(
         id=request.id,
         status=request.status,

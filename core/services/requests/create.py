@@ -29,7 +29,7 @@ from core.services.requests.common import (
     REQUEST_COLUMNS,
     USER_LOCKED,
     Person,
-    RequestFields,
+    RequestRow,
     RequestView,
     change,
     followers_of,
@@ -230,9 +230,7 @@ _NEW_REQUEST = Prepared(
 )
 
 
-async def _join(
-    session: Work, request: RequestFields, actor: Person, new_seasons: set[int]
-) -> tuple[RequestFields, int]:
+async def _join(session: Work, request: RequestRow, actor: Person, new_seasons: set[int]) -> tuple[RequestRow, int]:
     """Follow an open request, adding seasons it did not ask for; returns it and how many now want it."""
     following = await followers_of(session, request)
     if actor.id in following and not new_seasons:
@@ -321,7 +319,7 @@ _OPEN_COUNT = Prepared(
 )
 
 
-def _used(counted: Any) -> Prepared:
+def _used(counted: Any) -> Prepared[Any]:
     """What a quota's window has used: denied and cancelled requests give their share back."""
     returned = [RequestStatus.DENIED, RequestStatus.CANCELLED]
     return Prepared(

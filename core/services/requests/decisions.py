@@ -5,7 +5,7 @@ to the other."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, select
 
@@ -15,13 +15,14 @@ from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
+from core.services.outbox import PersonRow
 from core.services.requests.common import (
     MAX_REASON,
     REQUEST_COLUMNS,
     USER_ROW,
     LibraryEvent,
     Person,
-    RequestFields,
+    RequestRow,
     RequestView,
     followers,
     load_user,
@@ -51,13 +52,13 @@ _APPROVED = request_change(
 class Approved(NamedTuple):
     """A request as approval left it, and its followers as read for the notifications (see `view_of`)."""
 
-    request: Any
-    followed_by: dict[int, Any]
+    request: RequestRow
+    followed_by: dict[int, PersonRow]
 
 
 async def approve_row(
     session: Work,
-    request: RequestFields,
+    request: RequestRow,
     actor: Person | None,
     *,
     retry: bool = False,
@@ -115,7 +116,7 @@ async def approve_row(
     return Approved(approved, followed_by)
 
 
-def _asked(request: RequestFields) -> dict[str, Any]:
+def _asked(request: RequestRow) -> dict[str, Any]:
     """For a show's library entry: the seasons this approval sent on their way."""
     if request.content_type == ContentType.MOVIE:
         return {}
@@ -148,7 +149,9 @@ def _unknown(request_id: int) -> NotFound:
 # The request and whoever decided it. The name is a subquery, not a join: after waiting for the lock the
 # statement sees the row as the winner left it, and a subquery is evaluated again on that row.
 _DECIDED_BY = select(User.username).where(User.id == Request.approved_by_id).scalar_subquery().label("decided_by")
-_CLAIMED = Prepared(select(*REQUEST_COLUMNS, _DECIDED_BY).where(Request.id == bindparam("id")).with_for_update())
+_CLAIMED = Prepared(
+    select(*REQUEST_COLUMNS, _DECIDED_BY).where(Request.id == bindparam("id")).with_for_update(), Request
+)
 _STATE = Prepared(select(Request.status, _DECIDED_BY).where(Request.id == bindparam("id")))
 
 
@@ -157,23 +160,31 @@ async def claim(
     request_id: int,
     attempted: str,
     allowed: tuple[RequestStatus, ...] = (RequestStatus.PENDING,),
-) -> Any:
+) -> RequestRow:
     """Lock the request and go on only if it is in a state that allows the change: the one place every
     transition is made safe under concurrency. Anyone arriving second is told who got there first, from the
     same read. Returns the request's row."""
     return _allowed(await _CLAIMED.rows(session, id=request_id), request_id, attempted, allowed)
 
 
-def _allowed(claimed: list[Any], request_id: int, attempted: str, allowed: tuple[RequestStatus, ...]) -> Any:
+def _decider(claimed: RequestRow) -> str | None:
+    """Who decided a claimed request, read with it (`_DECIDED_BY`, beside the request's own columns)."""
+    row: Any = claimed
+    return cast(str | None, row.decided_by)
+
+
+def _allowed(
+    claimed: list[RequestRow], request_id: int, attempted: str, allowed: tuple[RequestStatus, ...]
+) -> RequestRow:
     if not claimed:
         raise _unknown(request_id)
     request = claimed[0]
     if request.status not in allowed:
-        raise _decided(request_id, request.status, request.decided_by, attempted)
+        raise _decided(request_id, request.status, _decider(request), attempted)
     return request
 
 
-async def _decide(session: Work, request_id: int, actor_id: int, attempted: str) -> tuple[Person, Any]:
+async def _decide(session: Work, request_id: int, actor_id: int, attempted: str) -> tuple[Person, RequestRow]:
     """A moderator's decision: who they are and the request, claimed, read in one round trip. The permission
     is checked before the request's state, so someone without it is told so whatever the state."""
     users, claimed = await together(session, (USER_ROW, {"id": actor_id}), (_CLAIMED, {"id": request_id}))

@@ -15,7 +15,7 @@ from core.db.prepared import Prepared, together
 from core.db.session import Work
 from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
-from core.services.requests.common import RequestFields, title_by_ids, title_ids
+from core.services.requests.common import RequestRow, title_by_ids, title_ids
 
 __all__ = ["Placed", "Placement", "Placing", "media_for", "place"]
 
@@ -50,7 +50,7 @@ _INSTANCE_NAMED = Prepared(select(*_INSTANCE_COLUMNS).where(_by_id_or_name(Insta
 _INSTANCE_DEFAULT = Prepared(select(*_INSTANCE_COLUMNS).where(_DEFAULT_INSTANCE))
 
 
-def _settings(model: Any, name: Any) -> tuple[Prepared, Prepared]:
+def _settings(model: Any, name: Any) -> tuple[Prepared[Any], Prepared[Any]]:
     """An instance's quality profile or root folder by id or name, and its default one."""
     of_instance = model.instance_id == bindparam("instance")
     return (
@@ -63,7 +63,9 @@ _PROFILES = _settings(QualityProfile, QualityProfile.name)
 _FOLDERS = _settings(RootFolder, RootFolder.path)
 
 
-def _chosen(settings: tuple[Prepared, Prepared], instance: int, wanted: str | None) -> tuple[Prepared, dict[str, Any]]:
+def _chosen(
+    settings: tuple[Prepared[Any], Prepared[Any]], instance: int, wanted: str | None
+) -> tuple[Prepared[Any], dict[str, Any]]:
     """The read of the profile or folder named by `wanted` (a name or an id), else the instance's default."""
     named, default = settings
     return (named, {"instance": instance, **_named(wanted)}) if wanted else (default, {"instance": instance})
@@ -170,7 +172,7 @@ class Placed(NamedTuple):
     """The library record as placed; `change` what that did to it (MEDIA_ADDED for a new record,
     MEDIA_UPDATED when its status or placement changed, else None); `more` the rows of the caller's reads."""
 
-    media: Any
+    media: PlacedMedia
     change: ActivityType | None
     more: list[list[Any]]
 
@@ -189,7 +191,7 @@ class Placing(NamedTuple):
 
     media: PlacedMedia
     change: ActivityType | None
-    write: tuple[Prepared, dict[str, Any]]
+    write: tuple[Prepared[Any], dict[str, Any]]
     more: list[list[Any]]
 
 
@@ -199,9 +201,9 @@ def _placing(media: Any) -> tuple[Any, ...]:
 
 async def media_for(
     session: Work,
-    request: RequestFields,
+    request: RequestRow,
     placement: Placement | None = None,
-    *also: tuple[Prepared, Mapping[str, Any]],
+    *also: tuple[Prepared[Any], Mapping[str, Any]],
 ) -> Placed:
     """The library record approval creates (or reuses), written now: see `place`."""
     placing = await place(session, request, placement, *also)
@@ -212,9 +214,9 @@ async def media_for(
 
 async def place(
     session: Work,
-    request: RequestFields,
+    request: RequestRow,
     placement: Placement | None = None,
-    *also: tuple[Prepared, Mapping[str, Any]],
+    *also: tuple[Prepared[Any], Mapping[str, Any]],
 ) -> Placing:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder; `also` are the caller's own
