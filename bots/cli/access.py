@@ -8,7 +8,7 @@ from bots.cli.common import emit_json, settings_of, with_runtime
 from core.enums import ContentType
 from core.errors import InvalidInput
 from core.services import access as access_service
-from core.services.access import DEFAULT, Access
+from core.services.access import DEFAULT, Access, Default
 
 
 def _print(found: Access) -> None:
@@ -62,7 +62,7 @@ def permit(
     _print(found)
 
 
-def _limit(text: str) -> object:
+def _limit(text: str) -> int | Default:
     value = text.strip().lower()
     if value == "default":
         return DEFAULT

@@ -26,12 +26,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from core.db.session import Work, driver_connection, note_write, reads_only
 
-__all__ = ["CompilerParts", "Prepared", "compiler_parts", "together"]
+__all__ = ["Call", "CompilerParts", "Prepared", "compiler_parts", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
 
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)
 
 
 def _names_of(shape: type[Any]) -> list[str]:
@@ -153,7 +153,11 @@ class Prepared(Generic[R]):
         return found[0] if found else None
 
 
-async def together(session: Work, *calls: tuple[Prepared[Any], Mapping[str, Any]]) -> list[list[Any]]:
+# A statement with the values to run it with, as a batch (`together`) takes it: batches mix row shapes.
+Call = tuple["Prepared[object]", Mapping[str, Any]]
+
+
+async def together(session: Work, *calls: Call) -> list[list[Any]]:
     """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
     rows, in order."""
     if len(calls) == 1:  # a pipeline of one costs more than it saves
@@ -162,7 +166,7 @@ async def together(session: Work, *calls: tuple[Prepared[Any], Mapping[str, Any]
     connection = await driver_connection(session)
     if any(statement.writes for statement, _ in calls):
         note_write(session)
-    sent: list[tuple[Prepared[Any], AsyncCursor[Any]]] = []
+    sent: list[tuple[Prepared[object], AsyncCursor[Any]]] = []
     try:
         async with connection.pipeline():
             for statement, values in calls:

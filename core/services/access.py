@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,11 +24,29 @@ from core.services import activity_log
 from core.services.limits import Quota, exempt, open_limit, quota
 from core.services.users import get_by_name
 
-__all__ = ["DEFAULT", "MAX_LIMIT", "Access", "Quota", "access", "parse_quota", "set_limits", "set_permissions"]
+__all__ = [
+    "DEFAULT",
+    "MAX_LIMIT",
+    "Access",
+    "Default",
+    "Quota",
+    "access",
+    "parse_quota",
+    "set_limits",
+    "set_permissions",
+]
 
 MAX_LIMIT = 10_000
 MAX_DAYS = 365
-DEFAULT: Any = object()  # pass as a limit or quota: back to the global default
+
+
+class Default(Enum):
+    """Pass as a limit or quota: back to the global default."""
+
+    DEFAULT = "default"
+
+
+DEFAULT: Final = Default.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -104,7 +123,7 @@ async def set_permissions(
         return _access(user, defaults)
 
 
-def parse_quota(text: str) -> tuple[int, int] | Any:
+def parse_quota(text: str) -> tuple[int, int] | Default:
     """`3/7` is three every seven days; `default` goes back to the global quota."""
     value = text.strip().lower()
     if value == "default":
@@ -131,8 +150,8 @@ async def set_limits(
     database: Database,
     username: str,
     *,
-    request_limit: int | Any | None = None,
-    quotas: Mapping[ContentType, tuple[int, int] | Any] | None = None,
+    request_limit: int | Default | None = None,
+    quotas: Mapping[ContentType, tuple[int, int] | Default] | None = None,
     by_id: int | None = None,
     defaults: RequestSettings = RequestSettings(),
 ) -> Access:

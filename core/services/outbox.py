@@ -99,7 +99,7 @@ class PersonRow(NamedTuple):
     watched: int | None  # for a request's followers: when they began watching it (None: its requester)
 
 
-def people_query(chosen: ColumnElement[bool], watched: ColumnElement[Any] | None = None) -> Prepared[PersonRow]:
+def people_query(chosen: ColumnElement[bool], watched: ColumnElement[int] | None = None) -> Prepared[PersonRow]:
     """A query of the people `chosen` picks as recipients, plus those an announcement names (`named`), and,
     for a request's followers, when each began watching it (`watched`: what its view lists them by).
 
@@ -153,13 +153,17 @@ def _write(rows: Select[Any]) -> Any:
 _WRITE = Prepared(_write(_planned_rows(bindparam("prefix", type_=String))))
 
 
-def written_with(source: CTE, prefix: str) -> Prepared[Any]:
+class Written(NamedTuple):
+    id: int  # what the statement `written_with` wraps inserted
+
+
+def written_with(source: CTE, prefix: str) -> Prepared[Written]:
     """One statement that runs `source` (an INSERT ... RETURNING id, as a CTE) and queues the planned rows,
     their dedup keys `prefix` + the new id + each suffix; it returns the id. A change's record and its
     notifications are then one round trip."""
     keyed = _planned_rows(func.concat(prefix, source.c.id)).select_from(source)
     queued = _write(keyed).cte("queued")
-    return Prepared(select(source.c.id).add_cte(queued))
+    return Prepared(select(source.c.id).add_cte(queued), Written)
 
 
 @dataclass(frozen=True)

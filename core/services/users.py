@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -43,6 +43,17 @@ __all__ = [
 _USERNAME = re.compile(r"^[^\W][\w.\-]{0,63}$")
 
 
+class UserColumns(Protocol):
+    """A row read with a user's summary columns (a prepared statement's)."""
+
+    id: int
+    username: str
+    role: UserRole
+    status: UserStatus
+    created_at: datetime
+    language: str
+
+
 @dataclass(frozen=True)
 class UserSummary:
     id: int
@@ -53,7 +64,7 @@ class UserSummary:
     language: str = "en"
 
     @classmethod
-    def of(cls, user: User | Any) -> UserSummary:
+    def of(cls, user: User | UserColumns) -> UserSummary:
         """From a user row, or any row read with these columns (a prepared statement's)."""
         return cls(
             id=user.id,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from enum import Enum
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +39,15 @@ __all__ = [
 ]
 
 MAX_REVIEW = 4000
-CLEAR: Any = object()  # pass as rating or review to remove it
+
+
+class Clear(Enum):
+    """Pass as a rating or review: remove it."""
+
+    CLEAR = "clear"
+
+
+CLEAR: Final = Clear.CLEAR
 
 
 @dataclass(frozen=True)
@@ -215,8 +224,8 @@ async def update(
     kind: WatchlistType | None = None,
     season: int | None = None,
     episode: int | None = None,
-    rating: Any = None,
-    review: Any = None,
+    rating: int | Clear | None = None,
+    review: str | Clear | None = None,
 ) -> WatchlistView:
     """Change what is given; `CLEAR` removes a rating or review."""
     if rating is not None and rating is not CLEAR and not (isinstance(rating, int) and 1 <= rating <= 10):

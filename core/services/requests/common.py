@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, TypeAlias, cast
 
-from sqlalchemy import Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from core.db.models import Activity, Request, RequestWatcher, User
+from core.db.models import Activity, Media, Request, RequestWatcher, User, WatchlistEntry
 from core.db.pgtypes import USER_ROLE
-from core.db.prepared import Prepared, together
+from core.db.prepared import Call, Prepared, together
 from core.db.session import Work
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
 from core.errors import NotFound
@@ -78,7 +78,7 @@ def season_json(numbers: Iterable[int]) -> list[dict[str, Any]]:
     return [{"season_number": number, "monitored": True} for number in sorted(numbers)]
 
 
-def title_by_ids(model: Any) -> Any:
+def title_by_ids(model: type[Request] | type[Media] | type[WatchlistEntry]) -> ColumnElement[bool]:
     """Rows of `model` for one title, by either id, in a statement written once: values from `title_ids`."""
     return and_(
         model.content_type == bindparam("content_type"),
@@ -161,12 +161,11 @@ USER_ROW = Prepared(_USER)  # given `id`; see `person`
 USER_LOCKED = Prepared(_USER.with_for_update())  # the same, locked: see `create`
 
 
-def person(rows: list[Any], user_id: int) -> Person:
+def person(rows: Sequence[Person], user_id: int) -> Person:
     """The person a `USER_ROW` read found."""
     if not rows:
         raise NotFound("there is no user with id {id}", code="user.no_id", id=user_id)
-    found: Person = rows[0]
-    return found
+    return rows[0]
 
 
 async def load_user(session: Work, user_id: int) -> Person:
@@ -245,9 +244,7 @@ def _entry(
     )
 
 
-def record_reading(
-    kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int
-) -> tuple[Prepared[Any], dict[str, Any]]:
+def record_reading(kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int) -> Call:
     """The read `record` starts with, for a caller that sends it along with its own statements."""
     return outbox.reading(recipients, _announcement(kind, actor_id, requester_id))
 
@@ -266,8 +263,8 @@ async def record(
     holding: Permission | None = None,
     excluding: int | None = None,
     read: list[PersonRow] | None = None,
-    first: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
-    along: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
+    first: Sequence[Call] = (),
+    along: Sequence[Call] = (),
     library: LibraryEvent | None = None,
     **details: Any,
 ) -> Recorded:
@@ -324,7 +321,7 @@ async def record_change(
     kind: ActivityType,
     recipients: outbox.Recipients = (),
     *,
-    before: Sequence[tuple[Prepared[Any], Mapping[str, Any]]] = (),
+    before: Sequence[Call] = (),
     **options: Any,
 ) -> tuple[RequestRow, dict[int, PersonRow]]:
     """Change a claimed request (a `request_change` statement setting `values`) and `record` it, in one round

@@ -3,7 +3,6 @@ moderator chose or the content type's defaults."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -11,7 +10,7 @@ from sqlalchemy import Sequence, String, and_, bindparam, case, func, or_, selec
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import Instance, Media, QualityProfile, RootFolder
-from core.db.prepared import Prepared, together
+from core.db.prepared import Call, Prepared, together
 from core.db.session import Work
 from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
@@ -63,9 +62,7 @@ _PROFILES = _settings(QualityProfile, QualityProfile.name)
 _FOLDERS = _settings(RootFolder, RootFolder.path)
 
 
-def _chosen(
-    settings: tuple[Prepared[Any], Prepared[Any]], instance: int, wanted: str | None
-) -> tuple[Prepared[Any], dict[str, Any]]:
+def _chosen(settings: tuple[Prepared[Any], Prepared[Any]], instance: int, wanted: str | None) -> Call:
     """The read of the profile or folder named by `wanted` (a name or an id), else the instance's default."""
     named, default = settings
     return (named, {"instance": instance, **_named(wanted)}) if wanted else (default, {"instance": instance})
@@ -191,7 +188,7 @@ class Placing(NamedTuple):
 
     media: PlacedMedia
     change: ActivityType | None
-    write: tuple[Prepared[Any], dict[str, Any]]
+    write: Call
     more: list[list[Any]]
 
 
@@ -203,7 +200,7 @@ async def media_for(
     session: Work,
     request: RequestRow,
     placement: Placement | None = None,
-    *also: tuple[Prepared[Any], Mapping[str, Any]],
+    *also: Call,
 ) -> Placed:
     """The library record approval creates (or reuses), written now: see `place`."""
     placing = await place(session, request, placement, *also)
@@ -216,7 +213,7 @@ async def place(
     session: Work,
     request: RequestRow,
     placement: Placement | None = None,
-    *also: tuple[Prepared[Any], Mapping[str, Any]],
+    *also: Call,
 ) -> Placing:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder; `also` are the caller's own
