@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Activity
 from core.db.prepared import Prepared
@@ -52,9 +53,15 @@ def announce(work: Work, entry_id: int, bound: dict[str, Any]) -> None:
 
 
 async def write(work: Work, *, type: ActivityType, visibility: Visibility = Visibility.PUBLIC, **fields: Any) -> int:
-    """Write one entry in `work`'s transaction and announce it when that commits; its id."""
+    """Write one entry in `work`'s transaction and announce it when that commits; its id. In the style of the
+    use case it belongs to: through the ORM session's own connection, or as the prepared statement on a
+    unit of work."""
     bound = values(type=type, visibility=visibility, **fields)
-    (row,) = await WRITE.rows(work, **bound)
-    entry_id = int(row.id)
+    if isinstance(work, AsyncSession):
+        inserted = insert(Activity).values({key: bound[f"new_{key}"] for key in COLUMNS}).returning(Activity.id)
+        entry_id = int((await work.execute(inserted)).scalar_one())
+    else:
+        (row,) = await WRITE.rows(work, **bound)
+        entry_id = int(row.id)
     announce(work, entry_id, bound)
     return entry_id

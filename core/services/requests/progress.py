@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Boolean, Integer, bindparam, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request
-from core.db.session import Database
+from core.db.pgtypes import MEDIA_STATUS
+from core.db.prepared import Prepared
+from core.db.session import Database, Unit
 from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import InvalidInput, NotAllowed
 from core.metadata.types import TitleDetails
@@ -24,12 +25,12 @@ from core.services import outbox
 from core.services.requests.common import (
     CHANGE_SEASONS,
     MAX_REASON,
+    REQUEST_COLUMNS,
     LibraryEvent,
     RequestView,
     change,
     followers,
     load_user,
-    record,
     record_change,
     record_library,
     request_change,
@@ -52,24 +53,41 @@ __all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry
 _IN_PROGRESS = (RequestStatus.APPROVED, RequestStatus.PARTIAL)
 
 
-async def _season_rows(session: AsyncSession, media_id: int, seasons: Sequence[int]) -> set[int]:
+# Seasons arriving on a library record (upserted as available), and every season now available on it.
+_SEASONS_ARRIVED = Prepared(
+    insert(MediaSeason)
+    .from_select(
+        ["media_id", "season_number", "status"],
+        select(
+            bindparam("media", type_=Integer),
+            func.unnest(bindparam("seasons", type_=ARRAY(Integer))),
+            literal(MediaStatus.AVAILABLE, type_=MEDIA_STATUS),
+        ),
+    )
+    .on_conflict_do_update(
+        index_elements=[MediaSeason.media_id, MediaSeason.season_number], set_={"status": MediaStatus.AVAILABLE}
+    )
+)
+_SEASONS_AVAILABLE = Prepared(
+    select(MediaSeason.season_number).where(
+        MediaSeason.media_id == bindparam("media"), MediaSeason.status == MediaStatus.AVAILABLE
+    )
+)
+_MEDIA_AVAILABLE = Prepared(
+    update(Media)
+    .where(Media.id == bindparam("media"))
+    .values(
+        status=bindparam("status", type_=MEDIA_STATUS),
+        available_at=case((bindparam("complete", type_=Boolean), func.now()), else_=Media.available_at),
+    )
+)
+
+
+async def _season_rows(session: Unit, media_id: int, seasons: Sequence[int]) -> set[int]:
     """Mark seasons available on the library record; returns every season now available."""
     if seasons:
-        statement = insert(MediaSeason).values(
-            [{"media_id": media_id, "season_number": n, "status": MediaStatus.AVAILABLE} for n in sorted(set(seasons))]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[MediaSeason.media_id, MediaSeason.season_number],
-                set_={"status": MediaStatus.AVAILABLE},
-            )
-        )
-    rows = await session.execute(
-        select(MediaSeason.season_number).where(
-            MediaSeason.media_id == media_id, MediaSeason.status == MediaStatus.AVAILABLE
-        )
-    )
-    return set(rows.scalars().all())
+        await _SEASONS_ARRIVED.rows(session, media=media_id, seasons=sorted(set(seasons)))
+    return {row.season_number for row in await _SEASONS_AVAILABLE.rows(session, media=media_id)}
 
 
 _FOUND = request_change("status", "media_id")
@@ -91,7 +109,7 @@ async def mark_available(
     if seasons is not None and check_with is not None:
         asked = await get(database, request_id)
         choose_seasons((await check_with.title(asked.content_type, asked.lookup_ids())).details, seasons)
-    async with database.transaction() as session:
+    async with database.unit() as session:
         request = await claim(session, request_id, "marked available", _IN_PROGRESS)
         media = (await media_for(session, request)).media
         library: LibraryEvent | None = None
@@ -117,14 +135,8 @@ async def mark_available(
                 if library is not None:  # seasons nobody asked for here still arrived in the library
                     await record_library(session, request, None, library)
                 return await view_of(session, request)
-        await session.execute(
-            update(Media)
-            .where(Media.id == media.id)
-            .values(
-                status=MediaStatus.AVAILABLE if complete else MediaStatus.PARTIALLY_AVAILABLE,
-                available_at=func.now() if complete else Media.available_at,
-            )
-        )
+        status = MediaStatus.AVAILABLE if complete else MediaStatus.PARTIALLY_AVAILABLE
+        await _MEDIA_AVAILABLE.rows(session, media=media.id, status=status, complete=complete)
         found = {"status": RequestStatus.AVAILABLE if complete else RequestStatus.PARTIAL, "media_id": media.id}
         kind = ActivityType.REQUEST_AVAILABLE if complete else ActivityType.REQUEST_PARTIAL
         request, followed_by = await record_change(
@@ -154,6 +166,17 @@ async def retry(database: Database, request_id: int, *, actor_id: int) -> Reques
         return await view_of(session, approved.request, followed_by=approved.followed_by)
 
 
+_DUE = Prepared(
+    select(*REQUEST_COLUMNS)
+    .where(Request.status == RequestStatus.PENDING, Request.expires_at <= bindparam("moment"))
+    .order_by(Request.expires_at)
+    .limit(bindparam("batch"))
+    .with_for_update(skip_locked=True),
+    Request,
+)
+_EXPIRED = request_change("status")
+
+
 async def expire_due(database: Database, *, now: datetime | None = None, batch: int = 500) -> int:
     """Expire pending requests past their date; the scheduler runs this. Returns how many expired.
 
@@ -162,24 +185,13 @@ async def expire_due(database: Database, *, now: datetime | None = None, batch: 
     moment = now or datetime.now(UTC)
     expired = 0
     while True:
-        async with database.transaction() as session:
-            due = (
-                (
-                    await session.execute(
-                        select(Request)
-                        .where(Request.status == RequestStatus.PENDING, Request.expires_at <= moment)
-                        .order_by(Request.expires_at)
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        async with database.unit() as session:
+            due = await _DUE.rows(session, moment=moment, batch=batch)
             for request in due:
-                request.status = RequestStatus.EXPIRED
-                await session.flush()
-                await record(session, request, None, ActivityType.REQUEST_EXPIRED, followers(request))
+                expiring = {"status": RequestStatus.EXPIRED}
+                await record_change(
+                    session, request, _EXPIRED, expiring, None, ActivityType.REQUEST_EXPIRED, followers(request)
+                )
         expired += len(due)
         if len(due) < batch:
             return expired
