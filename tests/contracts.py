@@ -1,4 +1,5 @@
-"""The JSON fields operators and front ends rely on; one definition for every test that checks them."""
+"""The JSON fields operators and front ends rely on; one definition for every test that checks them. A
+contract is what must be there: a field added for new consumers breaks no old one."""
 
 ITEM_FIELDS = {
     "id",

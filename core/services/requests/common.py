@@ -4,8 +4,9 @@ notifications each change records."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import Enum
 from typing import Any, NamedTuple, Protocol, TypeAlias, cast
 
 from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
@@ -27,6 +28,10 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class RequestView:
+    """What a person is shown of a request. Every field named like a column of the request table is filled
+    from the row by that name (`_view`) and written to JSON like the rest (`to_json`): showing a new column
+    is adding it here. The others say in names what the row holds as ids."""
+
     id: int
     status: RequestStatus
     content_type: ContentType
@@ -35,13 +40,14 @@ class RequestView:
     tmdb_id: int | None
     tvdb_id: int | None
     imdb_id: str | None
+    denial_reason: str | None
+    created_at: datetime
+    modified_at: datetime
+    # Not columns as they are: the season numbers (the column holds Sonarr's season objects), and names.
     seasons: list[int]
     requested_by: str
     watchers: list[str]
     approved_by: str | None
-    denial_reason: str | None
-    created_at: datetime
-    modified_at: datetime
 
     def lookup_ids(self) -> ExternalIds:
         """The ids to read the requested title by: a show's by its TheTVDB id alone when it has one, since a
@@ -51,23 +57,15 @@ class RequestView:
         return ExternalIds(tmdb_id=self.tmdb_id, tvdb_id=self.tvdb_id, imdb_id=self.imdb_id)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status.value,
-            "content_type": self.content_type.value,
-            "title": self.title,
-            "year": self.year,
-            "tmdb_id": self.tmdb_id,
-            "tvdb_id": self.tvdb_id,
-            "imdb_id": self.imdb_id,
-            "seasons": self.seasons,
-            "requested_by": self.requested_by,
-            "watchers": self.watchers,
-            "approved_by": self.approved_by,
-            "denial_reason": self.denial_reason,
-            "created_at": self.created_at.isoformat(),
-            "modified_at": self.modified_at.isoformat(),
-        }
+        return {field.name: _json_value(getattr(self, field.name)) for field in fields(self)}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def season_numbers(seasons: Iterable[dict[str, Any]]) -> set[int]:
@@ -441,19 +439,17 @@ async def views_of(session: Work, requests: Sequence[RequestRow]) -> list[Reques
 
 def _view(request: RequestRow, names: Mapping[int, str], watching: Sequence[Any]) -> RequestView:
     return RequestView(
-        id=request.id,
-        status=request.status,
-        content_type=request.content_type,
-        title=request.title,
-        year=request.year,
-        tmdb_id=request.tmdb_id,
-        tvdb_id=request.tvdb_id,
-        imdb_id=request.imdb_id,
+        **{name: getattr(request, name) for name in _FROM_ROW},
         seasons=sorted(season_numbers(request.seasons)),
         requested_by=names[request.requested_by_id],
         watchers=[row.username for row in watching],
         approved_by=names.get(request.approved_by_id) if request.approved_by_id else None,
-        denial_reason=request.denial_reason,
-        created_at=request.created_at,
-        modified_at=request.modified_at,
     )
+
+
+# The view's fields that are the row's columns by the same name (`seasons` is drawn from its column instead).
+_FROM_ROW = tuple(
+    field.name
+    for field in fields(RequestView)
+    if field.name in {column.key for column in Request.__table__.columns} and field.name != "seasons"
+)

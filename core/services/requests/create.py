@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Sequence as DatabaseSequence
@@ -179,16 +180,18 @@ async def _create_once(
             "seasons": season_json(remaining),
             "expires_at": datetime.now(UTC) + timedelta(days=settings.expiry_days),
         }
+        inserting = _new_request(tuple(new))
         recorded = await record(
             session,
-            _NEW_REQUEST.row(**new, status=RequestStatus.PENDING),
+            # The row as the insert returns it, for the record sent in the same round trip (see `record`).
+            inserting.row(**new, status=RequestStatus.PENDING),
             actor.id,
             ActivityType.REQUEST_CREATED,
             recipients,
             holding=Permission.MANAGE_REQUESTS,
             excluding=actor.id,
             read=read,
-            first=[(_NEW_REQUEST, {f"new_{field}": value for field, value in new.items()})],
+            first=[(inserting, {f"new_{field}": value for field, value in new.items()})],
             seasons=sorted(remaining),
             requested_by=actor.username,
         )
@@ -205,29 +208,14 @@ _WATCH = Prepared(
 )
 # A new request's id is read with the checks before it (see `_create_once`).
 _NEXT_REQUEST_ID = Prepared(select(DatabaseSequence("request_id_seq").next_value().label("id")))
-_NEW_REQUEST = Prepared(
-    insert(Request)
-    .values(
-        {
-            field: bindparam(f"new_{field}")
-            for field in (
-                "id",
-                "requested_by_id",
-                "content_type",
-                "tmdb_id",
-                "tvdb_id",
-                "imdb_id",
-                "title",
-                "year",
-                "poster",
-                "overview",
-                "seasons",
-                "expires_at",
-            )
-        }
-    )
-    .returning(*REQUEST_COLUMNS)
-)
+
+
+@cache
+def _new_request(columns: tuple[str, ...]) -> Prepared[RequestRow]:
+    """The INSERT of a new request setting `columns` (from `new_COLUMN` values), returning the whole row;
+    compiled once for the columns `_create_once` sets, which are written down only there."""
+    inserted = insert(Request).values({column: bindparam(f"new_{column}") for column in columns})
+    return Prepared(inserted.returning(*REQUEST_COLUMNS), Request)
 
 
 async def _join(session: Work, request: RequestRow, actor: Person, new_seasons: set[int]) -> tuple[RequestRow, int]:
