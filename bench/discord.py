@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from tests.fake_discord import TOKEN, FakeDiscord
 from tests.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import serving
+from tests.processes import idkarr_running
 
 PEOPLE = 50
 FIRST_ID = 880_000_000_000_000_001
@@ -184,27 +184,12 @@ async def _idle_memory(database_url: str, redis_url: str, prefix: str) -> None:
                 "IDKARR_TELEGRAM__POLL_TIMEOUT": "1",
             }
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bots.cli",
-            "run",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert process.stderr is not None
         try:
-            async with asyncio.timeout(60):
-                while b"event=running" not in (line := await process.stderr.readline()):
-                    assert line, "idkarr run ended before it ran"
-            await discord_fake.identified(within=30)
-            await asyncio.sleep(5)  # idle: the dispatcher waiting, Telegram long-polling, Discord heartbeating
-            report("run_idle_rss", _rss_mb(process.pid), "MB")
+            async with idkarr_running(Path(data_dir), env, front_ends="telegram,discord") as process:
+                await discord_fake.identified(within=30)
+                await asyncio.sleep(5)  # idle: the dispatcher waiting, Telegram long-polling, Discord heartbeating
+                report("run_idle_rss", _rss_mb(process.pid), "MB")
         finally:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.communicate(), timeout=30)
             await telegram_fake.close()
             shutil.rmtree(data_dir, ignore_errors=True)
 

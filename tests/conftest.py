@@ -12,7 +12,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -34,6 +33,7 @@ from core.embedded import EmbeddedPostgres, EmbeddedRedis
 from core.runtime import Runtime
 from core.services.discovery_setup import open_discovery
 
+from .processes import idkarr_command
 from .scratch import PostgresServer
 
 
@@ -141,11 +141,6 @@ async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncItera
 
 
 # --- running the real `idkarr` command ---------------------------------------------------------------
-
-
-def idkarr_command() -> list[str]:
-    beside = Path(sys.executable).with_name("idkarr")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "bots.cli"]
 
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:

@@ -317,6 +317,12 @@ class FakeDiscord:
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: self.identifies >= count)
 
+    async def forge(self, channel: int, components: list[dict[str, Any]]) -> Posted:
+        """A message with these components that someone else (another bot) posted in `channel`."""
+        posted = Posted("forged", channel, next(self._ids), "look", [], components)
+        await self._record(posted, author=user_object(1, "someone"))
+        return posted
+
     def to(self, channel: int) -> list[Posted]:
         return [posted for posted in self.messages if posted.channel_id == channel]
 
@@ -430,13 +436,13 @@ class FakeDiscord:
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bot {self.token}"
 
-    async def _record(self, posted: Posted) -> dict[str, Any]:
+    async def _record(self, posted: Posted, author: dict[str, Any] = BOT_USER) -> dict[str, Any]:
         message = {
             "id": str(posted.message_id),
             "channel_id": str(posted.channel_id),
             "type": 0,
             "content": posted.content,
-            "author": BOT_USER,
+            "author": author,
             "embeds": posted.embeds,
             "components": posted.components,
             "attachments": [],

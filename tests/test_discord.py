@@ -440,27 +440,10 @@ async def test_wrong_and_hostile_input_gets_a_clear_answer(bot: Bot, db: Databas
     asked = await fake.command(ALICE, "cancel", {"id": 424242}, person="alice")
     assert (await fake.reply_to(asked)).content == "Sorry: there is no request #424242."
     # A button that is not idkarr's, or whose token was never issued.
-    forged = Posted("channel", GENERAL, 1, "x", [], [], interaction=None)
-    fake._message_objects[1] = {
-        "id": "1",
-        "channel_id": str(GENERAL),
-        "type": 0,
-        "content": "x",
-        "author": {"id": "1", "username": "someone", "discriminator": "0", "avatar": None},
-        "embeds": [],
-        "components": [],
-        "attachments": [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "timestamp": "2026-12-02T00:00:00+00:00",
-        "edited_timestamp": None,
-        "flags": 0,
-    }
     for custom_id in ("../../etc/passwd", "t:" + "A" * 90, "t:nosuchtoken", "q:\x00"):
-        forged.components = [{"type": 1, "components": [{"type": 2, "label": "go", "custom_id": custom_id}]}]
+        forged = await fake.forge(
+            GENERAL, [{"type": 1, "components": [{"type": 2, "label": "go", "custom_id": custom_id}]}]
+        )
         pressed = await fake.press(ALICE, forged, "go", person="alice")
         answer = await fake.reply_to(pressed)
         assert answer.ephemeral

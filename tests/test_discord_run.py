@@ -6,19 +6,17 @@ gateway, and when it goes the other takes over."""
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
-from .conftest import Idkarr, idkarr_command
+from .conftest import Idkarr
 from .fake_discord import GUILD, MODERATORS, TOKEN, FakeDiscord
 from .fakes import serving
+from .processes import idkarr_running
 
 ALICE, MOD = 7001, 7003
 
 
-@asynccontextmanager
-async def running(idkarr: Idkarr, fake: FakeDiscord, **extra: str) -> AsyncIterator[asyncio.subprocess.Process]:
+def running(idkarr: Idkarr, fake: FakeDiscord) -> AbstractAsyncContextManager[asyncio.subprocess.Process]:
     env = {
         **idkarr.env,
         "IDKARR_DISCORD__TOKEN": TOKEN,
@@ -26,31 +24,8 @@ async def running(idkarr: Idkarr, fake: FakeDiscord, **extra: str) -> AsyncItera
         "IDKARR_DISCORD__GATEWAY_URL": fake.gateway_url,
         "IDKARR_DISCORD__GUILD_IDS": f"[{GUILD}]",
         "IDKARR_DISCORD__MODERATORS_CHANNEL_ID": str(MODERATORS),
-        **extra,
     }
-    process = await asyncio.create_subprocess_exec(
-        *idkarr_command(),
-        "run",
-        cwd=idkarr.workdir,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    try:
-        async with asyncio.timeout(60):
-            while b"event=running" not in (line := await process.stderr.readline()):
-                assert line, "idkarr run ended before it ran"
-        assert b"front_ends=discord" in line
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        _, rest = await asyncio.wait_for(process.communicate(), timeout=30)
-        assert process.returncode in (0, -signal.SIGKILL), rest.decode()
-        assert b"Traceback" not in rest, rest.decode()
-        assert TOKEN.encode() not in rest, "the token never appears in the log"
+    return idkarr_running(idkarr.workdir, env, front_ends="discord", secrets=(TOKEN,))
 
 
 async def test_run_links_requests_notifies_and_buttons_survive_a_restart(idkarr: Idkarr) -> None:

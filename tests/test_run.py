@@ -28,7 +28,8 @@ from core.services import requests
 from core.services.dispatcher import Delivery, FrontEnd
 from core.services.users import add_user
 
-from .conftest import Idkarr, idkarr_command
+from .conftest import Idkarr
+from .processes import idkarr_command
 
 
 async def test_run_with_console_serves_delivers_and_stops_on_sigterm(idkarr: Idkarr, db: Database) -> None:

@@ -5,20 +5,18 @@ between sending buttons and their press, and the press still works."""
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
-from .conftest import Idkarr, idkarr_command
+from .conftest import Idkarr
 from .fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from .fakes import serving
+from .processes import idkarr_running
 
 ALICE, MOD = 1001, 2001
 MODERATORS = -100500
 
 
-@asynccontextmanager
-async def running(idkarr: Idkarr, fake: FakeTelegram) -> AsyncIterator[None]:
+def running(idkarr: Idkarr, fake: FakeTelegram) -> AbstractAsyncContextManager[asyncio.subprocess.Process]:
     env = {
         **idkarr.env,
         "IDKARR_TELEGRAM__TOKEN": TOKEN,
@@ -26,29 +24,7 @@ async def running(idkarr: Idkarr, fake: FakeTelegram) -> AsyncIterator[None]:
         "IDKARR_TELEGRAM__MODERATORS_CHAT_ID": str(MODERATORS),
         "IDKARR_TELEGRAM__POLL_TIMEOUT": "1",
     }
-    process = await asyncio.create_subprocess_exec(
-        *idkarr_command(),
-        "run",
-        cwd=idkarr.workdir,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    try:
-        async with asyncio.timeout(60):
-            while b"event=running" not in (line := await process.stderr.readline()):
-                assert line, "idkarr run ended before it ran"
-        assert b"front_ends=telegram" in line
-        yield
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        _, rest = await asyncio.wait_for(process.communicate(), timeout=30)
-        assert process.returncode == 0, rest.decode()
-        assert b"Traceback" not in rest
-        assert TOKEN.encode() not in rest, "the token never appears in the log"
+    return idkarr_running(idkarr.workdir, env, front_ends="telegram", secrets=(TOKEN,))
 
 
 async def test_run_links_requests_notifies_and_buttons_survive_a_restart(idkarr: Idkarr) -> None:
