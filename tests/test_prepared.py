@@ -198,14 +198,6 @@ async def test_a_busy_connection_is_not_pinged_before_each_unit_of_work(db: Data
         await database.dispose()
 
 
-async def test_a_row_drawn_ahead_of_a_write_has_the_shape_the_write_returns(db: Database) -> None:
-    ahead = _NEW_USER.row(status=UserStatus.ACTIVE)
-    async with db.transaction() as session:
-        (written,) = await _NEW_USER.rows(session, name="jo", new_role=UserRole.USER, new_permissions={})
-    assert type(ahead) is type(written)
-    assert (ahead.id, ahead.status, ahead.created_at) == (None, UserStatus.ACTIVE, None)
-
-
 async def test_json_values_cross_the_wire_as_the_standard_library_would_write_them(db: Database) -> None:
     # orjson (core.db.jsonb) in both pools: number keys become strings, as json.dumps makes them.
     value = {"x": True, 7: "seven", "ünï": ["😀", 1.5, None]}

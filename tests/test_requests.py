@@ -466,3 +466,43 @@ async def test_two_first_requests_for_a_title_at_the_same_moment_make_one_open_r
             )
         ).all()
     assert len(open_requests) == len(rounds) == len(set(open_requests))
+
+
+async def test_what_a_change_records_is_read_back_from_the_row_it_left(db: Database) -> None:
+    """Something else in the database (a trigger another tool or a later migration adds) changes the row as it
+    is updated: the entry, the notifications and the answer say what the row says, not what idkarr sent."""
+    from sqlalchemy import text
+
+    ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER))
+    made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "CREATE FUNCTION test_remaster() RETURNS trigger AS $$ BEGIN"
+                " NEW.title := NEW.title || ' (remastered)'; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await connection.execute(
+            text("CREATE TRIGGER test_remaster BEFORE UPDATE ON request FOR EACH ROW EXECUTE FUNCTION test_remaster()")
+        )
+    try:
+        approved = await requests.approve(db, made.request.id, actor_id=ids["mod"])
+    finally:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP TRIGGER test_remaster ON request"))
+            await connection.execute(text("DROP FUNCTION test_remaster()"))
+    assert approved.title == "The Matrix (remastered)"
+    async with db.session() as session:
+        entry = (
+            await session.execute(select(Activity.title).where(Activity.type == ActivityType.REQUEST_APPROVED))
+        ).scalar_one()
+        told = (
+            await session.execute(
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.event == "request_approved", OutboxMessage.recipient_user_id == ids["alice"]
+                )
+            )
+        ).scalar_one()
+    assert entry == "The Matrix (remastered)"
+    assert told["title"] == "The Matrix (remastered)"
+    assert told["status"] == "approved"

@@ -142,12 +142,6 @@ class Prepared(Generic[R]):
                 loaded[index] = loader(loaded[index])
         return self._row(*loaded)
 
-    def row(self, **values: Any) -> R:
-        """A row of this statement's shape holding `values` (None for the rest): what a write will return,
-        for a caller that must use it before the answer comes back."""
-        shape: Any = self._row
-        return cast(R, shape(*(values.get(name) for name in shape._fields)))
-
     async def first(self, session: Work, **values: Any) -> R | None:
         found = await self.rows(session, **values)
         return found[0] if found else None

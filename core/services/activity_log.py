@@ -9,7 +9,7 @@ notifications (see requests/common.py), and announces the same way.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,49 +19,66 @@ from core.db.prepared import Prepared
 from core.db.session import ACTIVITY, Work, signal
 from core.enums import ActivityType, ContentType, Visibility
 
-__all__ = ["COLUMNS", "WRITE", "announce", "values", "write"]
+__all__ = ["ANNOUNCED", "COLUMNS", "WRITE", "Entry", "announce", "values", "write"]
+
+
+class Entry(NamedTuple):
+    """An entry as its INSERT returns it: what real-time listeners are told of it."""
+
+    id: int
+    type: ActivityType
+    user_id: int | None
+    content_type: ContentType | None
+    title: str | None
+    request_id: int | None
+    visibility: Visibility
+    details: dict[str, Any] | None
+
 
 # Every column an entry is written with: all but its id and creation time.
 COLUMNS = tuple(column.key for column in Activity.__table__.columns if column.key not in ("id", "created_at"))
-WRITE = Prepared(insert(Activity).values({key: bindparam(f"new_{key}") for key in COLUMNS}).returning(Activity.id))
+_COLUMN_SET = frozenset(COLUMNS)
+_NONE = dict.fromkeys(f"new_{key}" for key in COLUMNS)
+ANNOUNCED = tuple(getattr(Activity, name) for name in Entry._fields)
+WRITE = Prepared(
+    insert(Activity).values({key: bindparam(f"new_{key}") for key in COLUMNS}).returning(*ANNOUNCED), Entry
+)
 
 
 def values(*, type: ActivityType, visibility: Visibility = Visibility.PUBLIC, **fields: Any) -> dict[str, Any]:
     """An entry's values as WRITE binds them (`new_<column>`); columns not given are NULL."""
-    unknown = set(fields) - set(COLUMNS)
-    if unknown:
-        raise TypeError(f"activity has no column {sorted(unknown)}")
-    given = {"type": type, "visibility": visibility, **fields}
-    return {f"new_{key}": given.get(key) for key in COLUMNS}
+    if not _COLUMN_SET.issuperset(fields):
+        raise TypeError(f"activity has no column {sorted(set(fields) - _COLUMN_SET)}")
+    bound = dict(_NONE)
+    bound.update({f"new_{key}": value for key, value in fields.items()})
+    bound["new_type"], bound["new_visibility"] = type, visibility
+    return bound
 
 
-def announce(work: Work, entry_id: int, bound: dict[str, Any]) -> None:
-    """Tell real-time listeners of entry `entry_id` (written with `bound`, as `values` made them) once the
-    transaction commits."""
-    content_type: ContentType | None = bound.get("new_content_type")
+def announce(work: Work, entry: Entry) -> None:
+    """Tell real-time listeners of `entry` once the transaction that wrote it commits."""
     message = {
-        "id": entry_id,
-        "type": str(bound["new_type"]),
-        "user_id": bound.get("new_user_id"),
-        "content_type": str(content_type) if content_type else None,
-        "title": bound.get("new_title"),
-        "request_id": bound.get("new_request_id"),
-        "visibility": str(bound.get("new_visibility") or Visibility.PUBLIC),
-        "details": bound.get("new_details") or {},
+        "id": entry.id,
+        "type": str(entry.type),
+        "user_id": entry.user_id,
+        "content_type": str(entry.content_type) if entry.content_type else None,
+        "title": entry.title,
+        "request_id": entry.request_id,
+        "visibility": str(entry.visibility),
+        "details": entry.details or {},
     }
     signal(work, ACTIVITY, json.dumps(message, default=str))
 
 
 async def write(work: Work, *, type: ActivityType, visibility: Visibility = Visibility.PUBLIC, **fields: Any) -> int:
-    """Write one entry in `work`'s transaction and announce it when that commits; its id. In the style of the
-    use case it belongs to: through the ORM session's own connection, or as the prepared statement on a
-    unit of work."""
+    """Write one entry in `work`'s transaction and announce it, as written, when that commits; its id. In the
+    style of the use case it belongs to: through the ORM session's own connection, or as the prepared
+    statement on a unit of work."""
     bound = values(type=type, visibility=visibility, **fields)
     if isinstance(work, AsyncSession):
-        inserted = insert(Activity).values({key: bound[f"new_{key}"] for key in COLUMNS}).returning(Activity.id)
-        entry_id = int((await work.execute(inserted)).scalar_one())
+        inserted = insert(Activity).values({key: bound[f"new_{key}"] for key in COLUMNS}).returning(*ANNOUNCED)
+        entry = Entry(*(await work.execute(inserted)).one())
     else:
-        (row,) = await WRITE.rows(work, **bound)
-        entry_id = int(row.id)
-    announce(work, entry_id, bound)
-    return entry_id
+        (entry,) = await WRITE.rows(work, **bound)
+    announce(work, entry)
+    return entry.id

@@ -14,9 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import CTE, ColumnElement, Integer, Select, String, any_, bindparam, column, func, null, or_, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from core.db.models import OutboxMessage, User
@@ -67,6 +81,9 @@ class Announcement:
     kind: str
     actor_id: int | None
     requester_id: int | None
+
+
+R = TypeVar("R")
 
 
 def wants(settings: Mapping[str, Any] | None, event: str) -> bool:
@@ -124,8 +141,9 @@ class Audience:
 Recipients = Iterable[int] | Audience
 
 
-def _planned_rows(prefix: ColumnElement[str]) -> Select[Any]:
-    """The planned rows (`Queued.values`), their dedup keys `prefix` + each row's suffix."""
+def _planned_rows(prefix: ColumnElement[str], under: ColumnElement[Any] | None = None) -> Select[Any]:
+    """The planned rows (`Queued.values`), their dedup keys `prefix` + each row's suffix; each payload laid
+    over `under` (a JSON object the statement reads), when given."""
     # One JSON value carries every row: dumped once, where four arrays would each be escaped element by element.
     planned = (
         func.jsonb_to_recordset(bindparam("planned", type_=JSONB))
@@ -137,9 +155,8 @@ def _planned_rows(prefix: ColumnElement[str]) -> Select[Any]:
         )
         .render_derived(name="planned", with_types=True)
     )
-    return select(
-        func.concat(prefix, planned.c.suffix), planned.c.event, planned.c.recipient_user_id, planned.c.payload
-    )
+    payload = planned.c.payload if under is None else type_coerce(under.op("||")(planned.c.payload), JSONB)
+    return select(func.concat(prefix, planned.c.suffix), planned.c.event, planned.c.recipient_user_id, payload)
 
 
 def _write(rows: Select[Any]) -> Any:
@@ -153,17 +170,22 @@ def _write(rows: Select[Any]) -> Any:
 _WRITE = Prepared(_write(_planned_rows(bindparam("prefix", type_=String))))
 
 
-class Written(NamedTuple):
-    id: int  # what the statement `written_with` wraps inserted
-
-
-def written_with(source: CTE, prefix: str) -> Prepared[Written]:
-    """One statement that runs `source` (an INSERT ... RETURNING id, as a CTE) and queues the planned rows,
-    their dedup keys `prefix` + the new id + each suffix; it returns the id. A change's record and its
-    notifications are then one round trip."""
-    keyed = _planned_rows(func.concat(prefix, source.c.id)).select_from(source)
+def written_with(
+    source: CTE,
+    prefix: str,
+    shape: type[R],
+    *,
+    under: tuple[ColumnElement[Any], ColumnElement[bool]] | None = None,
+) -> Prepared[R]:
+    """One statement that runs `source` (an INSERT ... RETURNING id and what else, as a CTE) and queues the
+    planned rows, their dedup keys `prefix` + the new id + each suffix; it returns `source`'s rows, typed as
+    `shape`. A change's record and its notifications are then one round trip. `under`: a JSON object each
+    payload is laid over, and the condition that finds the row it is read from."""
+    keyed = _planned_rows(func.concat(prefix, source.c.id), under[0] if under else None).select_from(source)
+    if under is not None:
+        keyed = keyed.where(under[1])
     queued = _write(keyed).cte("queued")
-    return Prepared(select(source.c.id).add_cte(queued), Written)
+    return Prepared(select(*source.c).add_cte(queued), shape)
 
 
 @dataclass(frozen=True)

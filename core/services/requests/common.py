@@ -7,16 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import Enum
-from typing import Any, NamedTuple, Protocol, TypeAlias, cast
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, null, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from core.db.models import Activity, Media, Request, RequestWatcher, User, WatchlistEntry
 from core.db.pgtypes import USER_ROLE
 from core.db.prepared import Call, Prepared, together
 from core.db.session import Work
-from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus
+from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
 from core.metadata.provider import ExternalIds
 from core.permissions import Permission, require
@@ -176,14 +176,62 @@ def require_permission(user: Person, permission: Permission) -> None:
     )
 
 
+# The request an entry is about. What an entry and its notifications say of the title and of the request's
+# state is read back from the request's row, as the statements sent before them in the same transaction (the
+# change, or the new request's insert) left it; only who did what, and the details, are bound.
+_ABOUT = bindparam("about", type_=Integer)
+_FROM_ROW_OF_REQUEST = ("content_type", "tvdb_id", "tmdb_id", "anidb_id", "imdb_id", "title", "poster", "year")
+_BOUND = tuple(key for key in activity_log.COLUMNS if key not in _FROM_ROW_OF_REQUEST)
+
+
+def _entry_column(key: str) -> ColumnElement[Any]:
+    if key in _FROM_ROW_OF_REQUEST:
+        return getattr(Request, key)  # type: ignore[no-any-return]
+    if key == "media_id":
+        # A library event names its own record; a request's entry the one the request's row points to.
+        return func.coalesce(bindparam("new_media_id", type_=Integer), Request.media_id)
+    return bindparam(f"new_{key}", type_=Activity.__table__.c[key].type)
+
+
+_ENTRY = insert(Activity).from_select(
+    list(activity_log.COLUMNS),
+    select(*(_entry_column(key) for key in activity_log.COLUMNS)).where(Request.id == _ABOUT),
+)
+# Every notification about a request carries what it is about, so it can act on the title (Add to
+# watchlist) without reading the request again; its own payload is laid over these.
+_ABOUT_REQUEST = func.jsonb_build_object(
+    "request_id",
+    Request.id,
+    "title",
+    Request.title,
+    "year",
+    Request.year,
+    "content_type",
+    Request.content_type,
+    "status",
+    Request.status,
+    "tmdb_id",
+    Request.tmdb_id,
+    "tvdb_id",
+    Request.tvdb_id,
+    type_=JSONB,
+)
 # The entry and the notifications it causes are written by one statement: a change's record is one round trip.
 _WRITE_ACTIVITY = outbox.written_with(
-    insert(Activity)
-    .values({key: bindparam(f"new_{key}") for key in activity_log.COLUMNS})
-    .returning(Activity.id)
-    .cte("recorded"),
+    _ENTRY.returning(*activity_log.ANNOUNCED).cte("recorded"),
     prefix="activity:",
+    shape=activity_log.Entry,
+    under=(_ABOUT_REQUEST, Request.id == _ABOUT),
 )
+# A library event's entry: nobody is notified of it (the request's own entry does that).
+_WRITE_LIBRARY = Prepared(_ENTRY.returning(*activity_log.ANNOUNCED), activity_log.Entry)
+
+
+def _entry(kind: ActivityType, actor_id: int | None, about: int, **fields: Any) -> dict[str, Any]:
+    """The values an entry about request `about` binds: who did what, and `fields` (the rest are NULL)."""
+    bound = {f"new_{key}": fields.get(key) for key in _BOUND}
+    bound.update(new_type=kind, new_user_id=actor_id, new_visibility=Visibility.PUBLIC, about=about)
+    return bound
 
 
 class Recorded(NamedTuple):
@@ -204,42 +252,21 @@ class LibraryEvent:
     season_number: int | None = None
     details: dict[str, Any] | None = None
 
-    def values(self, request: RequestRow, actor_id: int | None) -> dict[str, Any]:
-        entry = _entry(request, actor_id, self.kind, self.details, media_id=self.media_id, request_id=None)
-        return {**entry, "new_season_number": self.season_number}
+    def values(self, request_id: int, actor_id: int | None) -> dict[str, Any]:
+        return _entry(
+            self.kind,
+            actor_id,
+            request_id,
+            media_id=self.media_id,
+            season_number=self.season_number,
+            details=self.details or None,
+        )
 
 
 async def record_library(session: Work, request: RequestRow, actor_id: int | None, event: LibraryEvent) -> None:
     """A library event on its own, when the request itself did not change."""
-    bound = event.values(request, actor_id)
-    (row,) = await activity_log.WRITE.rows(session, **bound)
-    activity_log.announce(session, row.id, bound)
-
-
-def _entry(
-    request: RequestRow,
-    actor_id: int | None,
-    kind: ActivityType,
-    details: dict[str, Any] | None,
-    *,
-    media_id: int | None,
-    request_id: int | None,
-) -> dict[str, Any]:
-    """An activity entry about the request's title, as activity_log.values binds it."""
-    return activity_log.values(
-        type=kind,
-        user_id=actor_id,
-        content_type=request.content_type,
-        media_id=media_id,
-        tmdb_id=request.tmdb_id,
-        tvdb_id=request.tvdb_id,
-        imdb_id=request.imdb_id,
-        request_id=request_id,
-        title=request.title,
-        poster=request.poster,
-        year=request.year,
-        details=details or None,
-    )
+    (entry,) = await _WRITE_LIBRARY.rows(session, **event.values(request.id, actor_id))
+    activity_log.announce(session, entry)
 
 
 def record_reading(kind: ActivityType, recipients: outbox.Recipients, actor_id: int | None, requester_id: int) -> Call:
@@ -253,7 +280,8 @@ def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -
 
 async def record(
     session: Work,
-    request: RequestRow,
+    request_id: int,
+    requester_id: int,
     actor_id: int | None,
     kind: ActivityType,
     recipients: outbox.Recipients = (),
@@ -266,47 +294,36 @@ async def record(
     library: LibraryEvent | None = None,
     **details: Any,
 ) -> Recorded:
-    """The activity entry for a change and the notifications it causes, in the change's transaction.
+    """The activity entry for what happened to request `request_id` (made by `requester_id`) and the
+    notifications it causes, in the change's transaction.
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
     when the caller sent it along with its own statements; `first` the caller's writes the entry depends on
-    (the change itself, with `request` as the change leaves the row: see `record_change`), sent before it in
-    the same round trip, their rows returned; `along` the caller's writes that need no answer, sent after it;
-    `library` what the change did to the library record, written alongside. Returns, with those rows,
-    everyone read on the way (with `followers(request)`, what `view_of` needs to draw the request without
-    reading names again).
+    (the change itself), sent before it in the same round trip, their rows returned: the entry and the
+    notifications read the request's row as those leave it. `along` are the caller's writes that need no
+    answer, sent after it; `library` what the change did to the library record, written alongside. Returns,
+    with those rows, everyone read on the way (with `followers(request)`, what `view_of` needs to draw the
+    request without reading names again).
     """
-    entry = _entry(request, actor_id, kind, details, media_id=request.media_id, request_id=request.id)
-    payload = {
-        "request_id": request.id,
-        "title": request.title,
-        "year": request.year,
-        "content_type": str(request.content_type),
-        "status": str(request.status),
-        # So a notification can act on the title (Add to watchlist) without reading the request again.
-        "tmdb_id": request.tmdb_id,
-        "tvdb_id": request.tvdb_id,
-        **details,
-    }
     queued = await outbox.plan(
         session,
         event=kind.value if kind != ActivityType.REQUEST_CREATED else "request_pending",
         recipients=recipients,
-        payload=payload,
+        payload=details,
         holding=holding,
         excluding=excluding,
-        announcement=_announcement(kind, actor_id, request.requested_by_id),
+        announcement=_announcement(kind, actor_id, requester_id),
         read=read,
     )
-    write = (_WRITE_ACTIVITY, {**entry, **queued.values()})
-    library_entry = library.values(request, actor_id) if library else None
-    library_calls = [(activity_log.WRITE, library_entry)] if library_entry else []
+    entry = _entry(kind, actor_id, request_id, request_id=request_id, details=details or None)
+    write: Call = (_WRITE_ACTIVITY, {**entry, **queued.values()})
+    library_calls: list[Call] = [(_WRITE_LIBRARY, library.values(request_id, actor_id))] if library else []
     answers = await together(session, *first, write, *library_calls, *along)
     before, written, also = answers[: len(first)], answers[len(first)], answers[len(first) + 1 :]
     queued.signal(session)
-    if library_entry:
-        activity_log.announce(session, also[0][0].id, library_entry)
-    activity_log.announce(session, written[0].id, entry)
+    if library:
+        activity_log.announce(session, also[0][0])
+    activity_log.announce(session, written[0])
     return Recorded(queued.people, before)
 
 
@@ -323,12 +340,12 @@ async def record_change(
     **options: Any,
 ) -> tuple[RequestRow, dict[int, PersonRow]]:
     """Change a claimed request (a `request_change` statement setting `values`) and `record` it, in one round
-    trip: the entry is written from the row as the change will leave it, which the row lock keeps so.
-    `before`: writes the change depends on (the library record it points to). Returns the request as it now
-    is and everyone `record` read."""
+    trip. `before`: writes the change depends on (the library record it points to). Returns the request as
+    the change left it (its RETURNING) and everyone `record` read."""
     recorded = await record(
         session,
-        _as_changed(request, values),
+        request.id,
+        request.requested_by_id,
         actor_id,
         kind,
         recipients,
@@ -337,14 +354,6 @@ async def record_change(
     )
     changed: RequestRow = recorded.first[-1][0]
     return changed, recorded.people
-
-
-def _as_changed(request: RequestRow, values: Mapping[str, Any]) -> RequestRow:
-    """The claimed row as the change will leave it, for the activity entry and notifications written in the
-    same round trip as the change: the row lock keeps it so until commit, and what the change returns is
-    what the caller goes on with."""
-    row: Any = request
-    return cast(RequestRow, row._replace(**values))
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))

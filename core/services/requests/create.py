@@ -183,8 +183,8 @@ async def _create_once(
         inserting = _new_request(tuple(new))
         recorded = await record(
             session,
-            # The row as the insert returns it, for the record sent in the same round trip (see `record`).
-            inserting.row(**new, status=RequestStatus.PENDING),
+            new["id"],
+            actor.id,
             actor.id,
             ActivityType.REQUEST_CREATED,
             recipients,
@@ -231,7 +231,15 @@ async def _join(session: Work, request: RequestRow, actor: Person, new_seasons: 
         )
     if actor.id not in following:
         watch = (_WATCH, {"request": request.id, "user": actor.id})
-        await record(session, request, actor.id, ActivityType.REQUEST_JOINED, along=[watch], joined_by=actor.username)
+        await record(
+            session,
+            request.id,
+            request.requested_by_id,
+            actor.id,
+            ActivityType.REQUEST_JOINED,
+            along=[watch],
+            joined_by=actor.username,
+        )
         following.append(actor.id)
     if new_seasons:
         seasons = season_json(season_numbers(request.seasons) | new_seasons)
