@@ -17,7 +17,6 @@ PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others) with the o
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.support import bench_runtime, percentile, report
+from bench.support import bench_runtime, load_process, percentile, report, serve_load
 from bots.conversation.conversation import Conversation
 from bots.discord.app import DiscordFrontEnd
 from core import eventloop
@@ -108,47 +107,26 @@ async def _load(fake: FakeDiscord, people: list[int], seconds: float) -> dict[st
 
 
 async def _fake_process(seconds: float, people: list[int]) -> None:
-    """`python -m bench.discord --fake SECONDS IDS...`: the fake Discord and the people, in a process of their
-    own. Prints its port, waits for the bot's IDENTIFY, loads it, prints the figures as JSON, and serves until
-    its standard input closes (so the bot can stop cleanly)."""
-    async with serving(FakeDiscord()) as fake:
-        print(fake.port, flush=True)
-        await fake.identified(within=60)
-        result = await _load(fake, people, seconds)
-        print(json.dumps(result), flush=True)
-        await asyncio.to_thread(sys.stdin.read)
-        await fake.close()
+    """`python -m bench.discord --fake SECONDS IDS...`: the fake Discord and the people (see bench.support)."""
+    fake = FakeDiscord()
+    await serve_load(fake, lambda: fake.identified(within=60), lambda: _load(fake, people, seconds))
 
 
 async def _interactions(conversation: Conversation, people: list[int], seconds: float) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.discord",
-        "--fake",
-        str(seconds),
-        *map(str, people),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stdin is not None
-    port = int(await process.stdout.readline())
-    settings = DiscordSettings.model_validate(
-        {
-            "token": TOKEN,
-            "api_base_url": f"http://127.0.0.1:{port}/api/v10",
-            "gateway_url": f"ws://127.0.0.1:{port}/gateway",
-        }
-    )
-    front_end = DiscordFrontEnd(conversation, settings, ready_timeout=0.05)
-    await front_end.start()
-    try:
-        result = json.loads(await process.stdout.readline())
-    finally:
-        await front_end.stop()
-        process.stdin.close()
-        await process.wait()
+    async with load_process("bench.discord", str(seconds), *map(str, people)) as load:
+        settings = DiscordSettings.model_validate(
+            {
+                "token": TOKEN,
+                "api_base_url": f"http://127.0.0.1:{load.port}/api/v10",
+                "gateway_url": f"ws://127.0.0.1:{load.port}/gateway",
+            }
+        )
+        front_end = DiscordFrontEnd(conversation, settings, ready_timeout=0.05)
+        await front_end.start()
+        try:
+            result = await load.result()
+        finally:
+            await front_end.stop()
     latencies = result["latencies"]
     report("interactions_sent", result["sent"], "interactions")
     report("interaction_first_callback_p50", percentile(latencies, 0.50), "ms")

@@ -9,14 +9,17 @@ from the repository root: `python -m bench.NAME`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from core.config import load_settings
 from core.db import migrate
@@ -24,7 +27,16 @@ from core.dburl import DatabaseUrl
 from core.runtime import Runtime, open_database, open_runtime
 from tests.scratch import PostgresServer
 
-__all__ = ["bench_runtime", "host_cpu_seconds", "interpreter_speed", "percentile", "report"]
+__all__ = [
+    "LoadProcess",
+    "bench_runtime",
+    "host_cpu_seconds",
+    "interpreter_speed",
+    "load_process",
+    "percentile",
+    "report",
+    "serve_load",
+]
 
 
 @asynccontextmanager
@@ -103,3 +115,54 @@ def host_cpu_seconds() -> float | None:
     # user nice system idle iowait irq softirq steal: idle and iowait are not work.
     busy = sum(int(value) for index, value in enumerate(fields[:8]) if index not in (3, 4))
     return busy / os.sysconf("SC_CLK_TCK")
+
+
+class LoadProcess:
+    """A fake platform and the people loading it, in a process of their own (`python -m MODULE --fake ...`),
+    so the fake's work is not counted as idkarr's, as it would not be against the real platform."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+        self._process = process
+        self.port = port
+
+    async def result(self) -> dict[str, Any]:
+        """The figures the load printed once it finished."""
+        assert self._process.stdout is not None
+        figures: dict[str, Any] = json.loads(await self._process.stdout.readline())
+        return figures
+
+
+@asynccontextmanager
+async def load_process(module: str, *arguments: str) -> AsyncIterator[LoadProcess]:
+    """Start the load; it serves until the block ends (so the bot under test can stop cleanly first)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        "--fake",
+        *arguments,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    try:
+        yield LoadProcess(process, int(await process.stdout.readline()))
+    finally:
+        process.stdin.close()
+        await process.wait()
+
+
+async def serve_load(
+    fake: Any, ready: Callable[[], Awaitable[None]], load: Callable[[], Awaitable[dict[str, Any]]]
+) -> None:
+    """The load process's side: serve `fake`, print its port, wait until the bot is `ready`, run the `load`,
+    print its figures as JSON, and serve on until standard input closes."""
+    from tests.fakes import serving
+
+    async with serving(fake):
+        print(fake.port, flush=True)
+        await ready()
+        print(json.dumps(await load()), flush=True)
+        await asyncio.to_thread(sys.stdin.read)
+        await fake.close()

@@ -15,7 +15,6 @@ a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others) wit
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ from collections import defaultdict
 
 from sqlalchemy import insert
 
-from bench.support import bench_runtime, percentile, report
+from bench.support import bench_runtime, load_process, percentile, report, serve_load
 from bots.conversation.conversation import Conversation
 from bots.telegram.app import TelegramFrontEnd
 from core import eventloop
@@ -86,44 +85,31 @@ async def _load(fake: FakeTelegram, talkers: list[int], seconds: float) -> tuple
 
 
 async def _fake_process(seconds: float, talkers: list[int]) -> None:
-    """`python -m bench.telegram --fake SECONDS IDS...`: the fake Bot API and the people, in a process of their
-    own. Prints its port, waits for the bot's first long poll, loads it, prints the figures as JSON, and
-    serves until its standard input closes (so the bot can stop cleanly)."""
-    async with serving(FakeTelegram()) as fake:
-        print(fake.port, flush=True)
+    """`python -m bench.telegram --fake SECONDS IDS...`: the fake Bot API and the people (see bench.support);
+    the load starts at the bot's first long poll."""
+    fake = FakeTelegram()
+
+    async def polled() -> None:
         while "getUpdates" not in fake.calls:  # noqa: ASYNC110  (the fake has no event for a first call)
             await asyncio.sleep(0.05)
+
+    async def load() -> dict[str, object]:
         latencies, lost, twice = await _load(fake, talkers, seconds)
-        result = {"latencies": latencies, "lost": lost, "twice": twice, "violations": len(fake.violations)}
-        print(json.dumps(result), flush=True)
-        await asyncio.to_thread(sys.stdin.read)
-        await fake.close()
+        return {"latencies": latencies, "lost": lost, "twice": twice, "violations": len(fake.violations)}
+
+    await serve_load(fake, polled, load)
 
 
 async def _updates(conversation: Conversation, talkers: list[int], seconds: float) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.telegram",
-        "--fake",
-        str(seconds),
-        *map(str, talkers),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stdin is not None
-    port = int(await process.stdout.readline())
-    base_url = f"http://127.0.0.1:{port}/bot"
-    settings = TelegramSettings.model_validate({"token": TOKEN, "base_url": base_url, "poll_timeout": 1})
-    front_end = TelegramFrontEnd(conversation, settings)
-    await front_end.start()
-    try:
-        result = json.loads(await process.stdout.readline())
-    finally:
-        await front_end.stop()
-        process.stdin.close()
-        await process.wait()
+    async with load_process("bench.telegram", str(seconds), *map(str, talkers)) as loaded:
+        base_url = f"http://127.0.0.1:{loaded.port}/bot"
+        settings = TelegramSettings.model_validate({"token": TOKEN, "base_url": base_url, "poll_timeout": 1})
+        front_end = TelegramFrontEnd(conversation, settings)
+        await front_end.start()
+        try:
+            result = await loaded.result()
+        finally:
+            await front_end.stop()
     latencies = result["latencies"]
     report("update_reply_p50", percentile(latencies, 0.50), "ms")
     report("update_reply_p99", percentile(latencies, 0.99), "ms")

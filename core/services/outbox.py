@@ -175,7 +175,7 @@ def written_with(
     prefix: str,
     shape: type[R],
     *,
-    under: tuple[ColumnElement[Any], ColumnElement[bool]] | None = None,
+    under: tuple[ColumnElement[object], ColumnElement[bool]] | None = None,
 ) -> Prepared[R]:
     """One statement that runs `source` (an INSERT ... RETURNING id and what else, as a CTE) and queues the
     planned rows, their dedup keys `prefix` + the new id + each suffix; it returns `source`'s rows, typed as
