@@ -143,11 +143,11 @@ class FakeUpstreams:
 
 
 @asynccontextmanager
-async def serve_app(app: web.Application) -> AsyncIterator[int]:
-    """Serve an aiohttp application on 127.0.0.1, on a free port, for the length of the block."""
+async def serve_app(app: web.Application, port: int = 0) -> AsyncIterator[int]:
+    """Serve an aiohttp application on 127.0.0.1, on `port` (0: a free one), for the length of the block."""
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:
         yield runner.addresses[0][1]
@@ -166,8 +166,8 @@ F = TypeVar("F", bound=Fake)
 
 @asynccontextmanager
 async def serving(fake: F) -> AsyncIterator[F]:
-    """Serve a fake upstream for the length of the block, its `port` set to where it listens."""
-    async with serve_app(fake.app()) as port:
+    """Serve a fake upstream for the length of the block, on its `port` if set, else on a free one it is set to."""
+    async with serve_app(fake.app(), fake.port) as port:
         fake.port = port
         yield fake
 

@@ -80,3 +80,42 @@ async def test_two_processes_one_gateway_and_a_takeover(idkarr: Idkarr) -> None:
             asked = await fake.command(ALICE, "quota", {}, person="alice")
             quota = await fake.reply_to(asked)
             assert "movie" in quota.content
+
+
+async def test_a_refused_token_stops_idkarr_with_a_message_not_a_traceback(idkarr: Idkarr) -> None:
+    async with serving(FakeDiscord()) as fake:
+        env = {
+            "IDKARR_DISCORD__TOKEN": "wrong.token",
+            "IDKARR_DISCORD__API_BASE_URL": fake.api_base_url,
+            "IDKARR_DISCORD__GATEWAY_URL": fake.gateway_url,
+        }
+        done = await idkarr.run_async("run", env=env)
+    assert done.returncode == 1
+    assert "idkarr: Discord refused the bot token (discord.token, IDKARR_DISCORD__TOKEN)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "wrong.token" not in done.stderr
+    assert "Unclosed" not in done.stderr
+
+
+async def test_discord_out_of_reach_at_start_is_waited_for(idkarr: Idkarr) -> None:
+    """idkarr starts while Discord cannot be reached; once it can, the bot logs in and answers."""
+    assert (await idkarr.run_async("user", "add", "alice")).returncode == 0
+    code = (await idkarr.run_async("user", "link-code", "alice")).stdout.splitlines()[-1]
+    fake = FakeDiscord()
+    async with serving(fake):
+        port = fake.port
+    # Nothing listens on `port` now: idkarr starts, and keeps trying.
+    env = {
+        **idkarr.env,
+        "IDKARR_DISCORD__TOKEN": TOKEN,
+        "IDKARR_DISCORD__API_BASE_URL": f"http://127.0.0.1:{port}/api/v10",
+        "IDKARR_DISCORD__GATEWAY_URL": f"ws://127.0.0.1:{port}/gateway",
+    }
+    # Entered in order: idkarr is running (and failing to reach Discord) before Discord comes back.
+    async with (
+        idkarr_running(idkarr.workdir, env, front_ends="discord", secrets=(TOKEN,)),
+        serving(FakeDiscord(port=port)) as again,
+    ):
+        await again.identified(within=30)
+        asked = await again.command(ALICE, "link", {"code": code}, channel=None, person="alice")
+        assert (await again.reply_to(asked)).content == "This account is now linked to alice. Welcome!"

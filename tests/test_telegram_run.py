@@ -57,3 +57,13 @@ async def test_run_links_requests_notifies_and_buttons_survive_a_restart(idkarr:
             told = await fake.wait_for(lambda s: s.chat_id == ALICE and "was approved" in s.text, after=mark, within=30)
             assert told.text == "Your request for The Matrix (1999) was approved."
     assert fake.violations == []
+
+
+async def test_a_refused_token_stops_idkarr_with_a_message_not_a_traceback(idkarr: Idkarr) -> None:
+    async with serving(FakeTelegram()) as fake:
+        env = {"IDKARR_TELEGRAM__TOKEN": "123:wrong", "IDKARR_TELEGRAM__BASE_URL": fake.base_url}
+        done = await idkarr.run_async("run", env=env)
+    assert done.returncode == 1
+    assert "idkarr: Telegram refused the bot token (telegram.token, IDKARR_TELEGRAM__TOKEN)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "123:wrong" not in done.stderr

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -35,6 +36,7 @@ from bots.leader import DISCORD_GATEWAY, LeaderLock
 from bots.stamp import stamped
 from core.config import DiscordSettings
 from core.enums import ChatPlatform
+from core.errors import StartupError
 from core.services import users
 
 __all__ = ["DiscordFrontEnd", "discord_front_end"]
@@ -132,11 +134,43 @@ class DiscordFrontEnd:
     # --- lifetime ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        assert self.settings.token is not None
-        # REST only: every process sends; one at a time holds the gateway and receives (see bots/leader.py).
-        await self.client.login(self.settings.token.get_secret_value())
+        """Log in (REST: every process sends) and contend for the gateway (one process at a time receives,
+        see bots/leader.py). A refused token stops idkarr with a clear message; Discord out of reach does not:
+        logging in is retried in the background, and deliveries wait in the outbox meanwhile."""
+        try:
+            await self._login()
+        except discord.LoginFailure:
+            await self.client.close()
+            raise StartupError(
+                "Discord refused the bot token (discord.token, IDKARR_DISCORD__TOKEN): copy the bot's token from"
+                " the Discord developer portal again"
+            ) from None
+        except (aiohttp.ClientError, OSError, discord.HTTPException) as error:
+            log.warning("event=discord_unreachable error=%s retry=background", type(error).__name__)
+            self._leading = asyncio.create_task(self._login_then_lead())
+            return
         self._leading = asyncio.create_task(self._lock.run(self._connect, self._disconnect))
         log.info("event=discord_started bot=%s", self.client.user)
+
+    async def _login(self) -> None:
+        assert self.settings.token is not None
+        await self.client.login(self.settings.token.get_secret_value())
+
+    async def _login_then_lead(self) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._login()
+            except discord.LoginFailure:
+                log.error("event=discord_token_refused")
+                return
+            except (aiohttp.ClientError, OSError, discord.HTTPException) as error:
+                log.warning("event=discord_unreachable error=%s retry_in=%.0f", type(error).__name__, delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            log.info("event=discord_started bot=%s", self.client.user)
+            await self._lock.run(self._connect, self._disconnect)
 
     async def _connect(self) -> None:
         application = self.client.application_id

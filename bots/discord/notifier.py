@@ -39,6 +39,9 @@ class DiscordNotifier:
         self._settings = settings
 
     async def deliver(self, delivery: Delivery) -> bool:
+        if self._client.user is None:
+            # Not logged in yet (Discord was out of reach at start): the dispatcher tries again later.
+            raise ConnectionError("not logged in to Discord yet")
         if delivery.recipient_id is None:
             return await self._announce(delivery)
         user = delivery.identities.get("discord")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Chat, Message, Update, User
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -42,6 +42,7 @@ from bots.telegram.username import remember_username
 from bots.telegram.webhook import WebhookReceiver
 from core.config import TelegramSettings
 from core.enums import ChatPlatform
+from core.errors import StartupError
 
 __all__ = ["TelegramFrontEnd", "telegram_front_end"]
 
@@ -101,7 +102,12 @@ class TelegramFrontEnd:
 
     async def start(self) -> None:
         app = self.application
-        await app.initialize()
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise StartupError(
+                "Telegram refused the bot token (telegram.token, IDKARR_TELEGRAM__TOKEN): ask @BotFather for it again"
+            ) from None
         self.username = app.bot.username or ""
         runtime = self.conversation.runtime
         await remember_username(runtime.redis, runtime.settings.redis.key_prefix, self.username)
