@@ -465,3 +465,12 @@ async def test_wrong_and_hostile_input_gets_a_clear_answer(bot: Bot, db: Databas
     )
     gone = await fake.reply_to(pressed)
     assert gone.content == "That question is no longer open (it expired, or you moved on). Press the button again."
+
+
+async def test_the_activity_says_a_link_was_a_link(bot: Bot, db: Database) -> None:
+    await linked(bot, db, "alice", UserRole.USER, ALICE)
+    asked = await bot.fake.command(ALICE, "activity", {}, person="alice")
+    lines = (await bot.fake.reply_to(asked)).content.splitlines()
+    assert lines[0] == "Latest activity:"
+    assert lines[1].endswith(" · linked a Discord account · alice")
+    assert lines[2].endswith(" · joined idkarr · alice")

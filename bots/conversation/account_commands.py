@@ -185,6 +185,14 @@ def activity_name(ctx: Context, kind: ActivityType) -> str:
     return ctx.t(key) if key in ENGLISH else kind.value.replace("_", " ")
 
 
+def _what(ctx: Context, entry: activity_feed.ActivityEntry) -> str:
+    # Linking a chat account is recorded as joining (the seed's type); said as what it was.
+    linked = entry.details.get("linked") if entry.type == ActivityType.USER_JOINED else None
+    if isinstance(linked, str):
+        return ctx.t("activity.linked", platform=linked.capitalize())
+    return activity_name(ctx, entry.type)
+
+
 async def activity(ctx: Context, args: Arguments) -> Reply:
     word = args.text("type")
     types = [parse_choice(ActivityType, word.replace(" ", "_"), "an activity type")] if word else None
@@ -195,7 +203,7 @@ async def activity(ctx: Context, args: Arguments) -> Reply:
         ctx.t(
             "activity.line",
             when=f"{entry.created_at:%Y-%m-%d %H:%M}",
-            type=activity_name(ctx, entry.type),
+            type=_what(ctx, entry),
             who=entry.user or "idkarr",
             title=f": {entry.title}" if entry.title else "",
         )

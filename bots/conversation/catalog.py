@@ -198,6 +198,7 @@ ENGLISH: Mapping[str, str] = {
     "activity.type.episode_watched": "watched an episode",
     "activity.type.movie_watched": "watched a movie",
     "activity.type.user_joined": "joined idkarr",
+    "activity.linked": "linked a {platform} account",
     # account
     "account.linked": "This account is now linked to {username}. Welcome!",
     "account.registered": "Welcome, {username}! You can search and request right away.",
@@ -444,6 +445,7 @@ SPANISH: Mapping[str, str] = {
     "activity.type.episode_watched": "vio un episodio",
     "activity.type.movie_watched": "vio una película",
     "activity.type.user_joined": "se unió a idkarr",
+    "activity.linked": "vinculó una cuenta de {platform}",
     "account.linked": "Esta cuenta ya está vinculada a {username}. ¡Bienvenido!",
     "account.registered": "¡Bienvenido, {username}! Ya puedes buscar y pedir.",
     "account.pending": "Gracias, {username}. Un administrador aprobará tu cuenta pronto; te avisaré entonces.",

@@ -59,7 +59,7 @@ def caption_of(title: str, subtitle: str, overview: str, badges: tuple[str, ...]
         lines.append(overview)
     if badges:
         lines.append(" ".join(f"[{badge}]" for badge in badges))
-    if reference:
+    if reference and not subtitle.startswith(reference + " "):  # a request's line begins with its "#12"
         lines.append(reference)
     return "\n".join(lines)
 

@@ -90,7 +90,7 @@ def _embed(card: Card, number: int) -> discord.Embed:
     lines = [part for part in (card.subtitle, card.overview) if part]
     if card.badges:
         lines.append(" ".join(f"`{badge}`" for badge in card.badges))
-    if card.reference:
+    if card.reference and not card.subtitle.startswith(card.reference + " "):
         lines.append(card.reference)
     title = f"{number}. {card.title}" if number else card.title
     embed = discord.Embed(
