@@ -101,7 +101,6 @@ ENGLISH: Mapping[str, str] = {
     "question.answer_button": "Write the reason",
     "question.input": "Reason",
     "question.form_title": "Your reason",
-    "discord.busy": "Still working on it: I will post the answer here when it is ready.",
     "inline.link": "Link your account to request",
     # discovery
     "search.none": "Nothing found for “{term}”.",
@@ -354,7 +353,6 @@ SPANISH: Mapping[str, str] = {
     "question.answer_button": "Escribir el motivo",
     "question.input": "Motivo",
     "question.form_title": "Tu motivo",
-    "discord.busy": "Sigo en ello: publicaré la respuesta aquí cuando esté lista.",
     "inline.link": "Vincula tu cuenta para pedir",
     "search.none": "No encontré nada para “{term}”.",
     "search.results": "Resultados para “{term}”:",
