@@ -474,3 +474,13 @@ async def test_the_activity_says_a_link_was_a_link(bot: Bot, db: Database) -> No
     assert lines[0] == "Latest activity:"
     assert lines[1].endswith(" · linked a Discord account · alice")
     assert lines[2].endswith(" · joined idkarr · alice")
+
+
+def test_the_invite_link_asks_for_what_the_bot_uses() -> None:
+    from bots.discord.app import invite_url
+
+    link = invite_url(4242)
+    assert link.startswith("https://discord.com/oauth2/authorize?client_id=4242&")
+    assert "scope=bot+applications.commands" in link
+    permissions = int(link.rsplit("permissions=", 1)[1])
+    assert permissions == 1024 | 2048 | 16384 | 65536  # view, send, embed links, read history: nothing more

@@ -48,6 +48,18 @@ _ASK_SECONDS = 1.5
 _INTEGER = 4  # Discord's option type for integers
 
 
+# View channels, send messages, embed links, read message history: what posting cards and decisions needs.
+INVITE_PERMISSIONS = 1024 | 2048 | 16384 | 65536
+
+
+def invite_url(application_id: int | None) -> str:
+    """The link that adds the bot to a server with the scopes and permissions it uses."""
+    return (
+        f"https://discord.com/oauth2/authorize?client_id={application_id}"
+        f"&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS}"
+    )
+
+
 def point_at(settings: DiscordSettings) -> None:
     """discord.py reads its REST base and gateway from class attributes: point them where settings say."""
     discord.http.Route.BASE = settings.api_base_url.rstrip("/")
@@ -150,7 +162,7 @@ class DiscordFrontEnd:
             self._leading = asyncio.create_task(self._login_then_lead())
             return
         self._leading = asyncio.create_task(self._lock.run(self._connect, self._disconnect))
-        log.info("event=discord_started bot=%s", self.client.user)
+        log.info("event=discord_started bot=%s invite=%s", self.client.user, invite_url(self.client.application_id))
 
     async def _login(self) -> None:
         assert self.settings.token is not None
