@@ -102,7 +102,7 @@ def test_deny_asks_for_the_reason_and_the_requester_hears_it(idkarr: Idkarr) -> 
     assert "(type your answer on the next line; a command instead drops the question)" in out
     assert "Request #1, Breaking Bad (2008), denied by admin: We already have it on disc." in out
     assert "🔔 @alice: Your request for Breaking Bad (2008) was denied: We already have it on disc." in out
-    assert "(#1 · Denied · requested by alice · seasons 1, 2)  · #1\n   Reason: We already have it on disc." in out
+    assert "(#1 · Denied · requested by alice · seasons 1, 2)\n   Reason: We already have it on disc." in out
 
 
 def test_end_of_input_ends_the_session_cleanly(idkarr: Idkarr) -> None:

@@ -13,7 +13,7 @@ def render(reply: Reply) -> str:
         lines.append(("! " if reply.error else "") + reply.text)
     number = 0
     for card in reply.cards:
-        reference = f"  · {card.reference}" if card.reference else ""
+        reference = f"  · {card.shown_reference}" if card.shown_reference else ""
         lines.append(f"── {card.title}" + (f"  ({card.subtitle})" if card.subtitle else "") + reference)
         if card.overview:
             lines.append(f"   {card.overview}")

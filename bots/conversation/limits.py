@@ -59,7 +59,7 @@ def caption_of(title: str, subtitle: str, overview: str, badges: tuple[str, ...]
         lines.append(overview)
     if badges:
         lines.append(" ".join(f"[{badge}]" for badge in badges))
-    if reference and not subtitle.startswith(reference + " "):  # a request's line begins with its "#12"
+    if reference:
         lines.append(reference)
     return "\n".join(lines)
 
@@ -82,7 +82,7 @@ def violations(reply: Reply) -> list[str]:
             found.append(f"card {card.title!r} has {len(card.buttons)} buttons (one row of {BUTTONS_PER_ROW})")
         if not 1 <= len(card.title) <= DISCORD_EMBED_TITLE:
             found.append(f"card title of {len(card.title)} characters (Discord: 1 to {DISCORD_EMBED_TITLE})")
-        caption = caption_of(card.title, card.subtitle, card.overview, card.badges, card.reference)
+        caption = caption_of(card.title, card.subtitle, card.overview, card.badges, card.shown_reference)
         if len(caption) > TELEGRAM_CAPTION:
             found.append(f"card caption of {len(caption)} characters (Telegram: {TELEGRAM_CAPTION})")
         if len(caption) > DISCORD_EMBED_DESCRIPTION:

@@ -73,6 +73,12 @@ class Card:
         if len(self.buttons) > limits.BUTTONS_PER_ROW:
             raise ValueError(f"a card carries at most {limits.BUTTONS_PER_ROW} buttons (one row)")
 
+    @property
+    def shown_reference(self) -> str:
+        """The reference as a front end shows it: not again when the subtitle begins with it (a request's
+        line begins with its "#12")."""
+        return "" if self.subtitle.startswith(self.reference + " ") else self.reference
+
 
 @dataclass(frozen=True)
 class Question:

@@ -90,8 +90,8 @@ def _embed(card: Card, number: int) -> discord.Embed:
     lines = [part for part in (card.subtitle, card.overview) if part]
     if card.badges:
         lines.append(" ".join(f"`{badge}`" for badge in card.badges))
-    if card.reference and not card.subtitle.startswith(card.reference + " "):
-        lines.append(card.reference)
+    if card.shown_reference:
+        lines.append(card.shown_reference)
     title = f"{number}. {card.title}" if number else card.title
     embed = discord.Embed(
         title=title[:DISCORD_EMBED_TITLE], description="\n".join(lines)[:DISCORD_EMBED_DESCRIPTION], url=card.link

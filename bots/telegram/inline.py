@@ -34,7 +34,7 @@ async def answer_inline(conversation: Conversation, query: InlineQuery, speaker:
         return
     results = []
     for number, card in enumerate(reply.cards):
-        text = caption_of(card.title, card.subtitle, card.overview, card.badges, card.reference)
+        text = caption_of(card.title, card.subtitle, card.overview, card.badges, card.shown_reference)
         buttons = [InlineKeyboardButton(button.label, callback_data=button.token) for button in card.buttons[:1]]
         results.append(
             InlineQueryResultArticle(

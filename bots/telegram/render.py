@@ -53,7 +53,7 @@ def split_text(text: str, limit: int = TELEGRAM_TEXT) -> list[str]:
 
 
 def _photo_card(card: Card, reply: Reply) -> Outgoing:
-    text = caption_of(card.title, card.subtitle, card.overview, card.badges, card.reference)
+    text = caption_of(card.title, card.subtitle, card.overview, card.badges, card.shown_reference)
     rows = ((card.buttons,) if card.buttons else ()) + _rows(reply.buttons)
     return Outgoing(text=text[:TELEGRAM_CAPTION], buttons=rows, photo=card.poster)
 
@@ -81,7 +81,7 @@ def messages_of(reply: Reply) -> list[Outgoing]:
         # Several cards share one message: their overviews are shortened so a page stays one message.
         overview = trim(card.overview, _SHARED_OVERVIEW) if many else card.overview
         title = f"{number}. {card.title}" if many else card.title
-        blocks.append(caption_of(title, card.subtitle, overview, card.badges, card.reference))
+        blocks.append(caption_of(title, card.subtitle, overview, card.badges, card.shown_reference))
         if card.buttons:
             rows.append(_numbered(number, card.buttons) if many else card.buttons)
     if reply.footer:
