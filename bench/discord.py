@@ -19,17 +19,15 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.support import bench_runtime, load_process, percentile, report, serve_load
+from bench.support import bench_runtime, load_process, percentile, report, run_bench, serve_load
 from bots.conversation.conversation import Conversation
 from bots.discord.app import DiscordFrontEnd
-from core import eventloop
 from core.config import DiscordSettings
 from core.db.models import ChatIdentity
 from core.enums import ChatPlatform, UserRole
@@ -193,10 +191,7 @@ def _redis_url(runtime: Runtime) -> str:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--fake"]:
-        eventloop.run(_fake_process(float(sys.argv[2]), [int(value) for value in sys.argv[3:]]))
-        return
-    eventloop.run(_bench())
+    run_bench(_bench, _fake_process)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "load_process",
     "percentile",
     "report",
+    "run_bench",
     "serve_load",
 ]
 
@@ -166,3 +167,16 @@ async def serve_load(
         print(json.dumps(await load()), flush=True)
         await asyncio.to_thread(sys.stdin.read)
         await fake.close()
+
+
+def run_bench(
+    bench: Callable[[], Coroutine[Any, Any, None]], fake: Callable[[float, list[int]], Coroutine[Any, Any, None]]
+) -> None:
+    """A chat benchmark's entry point: `--fake SECONDS IDS...` runs its load process (see `load_process`),
+    anything else the benchmark itself."""
+    from core import eventloop
+
+    if sys.argv[1:2] == ["--fake"]:
+        eventloop.run(fake(float(sys.argv[2]), [int(value) for value in sys.argv[3:]]))
+        return
+    eventloop.run(bench())

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from collections import defaultdict
 
 from sqlalchemy import insert
 
-from bench.support import bench_runtime, load_process, percentile, report, serve_load
+from bench.support import bench_runtime, load_process, percentile, report, run_bench, serve_load
 from bots.conversation.conversation import Conversation
 from bots.telegram.app import TelegramFrontEnd
-from core import eventloop
 from core.config import TelegramSettings
 from core.db.models import ChatIdentity, OutboxMessage
 from core.enums import ChatPlatform, UserRole
@@ -173,10 +171,7 @@ async def _bench() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--fake"]:
-        eventloop.run(_fake_process(float(sys.argv[2]), [int(value) for value in sys.argv[3:]]))
-        return
-    eventloop.run(_bench())
+    run_bench(_bench, _fake_process)
 
 
 if __name__ == "__main__":

@@ -72,26 +72,22 @@ def console_front_end(out: TextIO) -> Starter:
     return running
 
 
+# The chat platforms' libraries are imported when a token asks for them: python-telegram-bot and discord.py
+# cost memory and start-up time that a console-only idkarr need not pay.
 def telegram_starter(settings: Settings) -> Starter:
-    @asynccontextmanager
-    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
-        # Imported here: python-telegram-bot costs memory and start-up time a console-only idkarr need not pay.
+    def running(conversation: Conversation, stop: asyncio.Event) -> AbstractAsyncContextManager[FrontEnd]:
         from bots.telegram.app import telegram_front_end
 
-        async with telegram_front_end(conversation, settings.telegram) as notifier:
-            yield notifier
+        return telegram_front_end(conversation, settings.telegram)
 
     return running
 
 
 def discord_starter(settings: Settings) -> Starter:
-    @asynccontextmanager
-    async def running(conversation: Conversation, stop: asyncio.Event) -> AsyncIterator[FrontEnd | None]:
-        # Imported here, like Telegram: discord.py is not loaded by an idkarr that does not use it.
+    def running(conversation: Conversation, stop: asyncio.Event) -> AbstractAsyncContextManager[FrontEnd]:
         from bots.discord.app import discord_front_end
 
-        async with discord_front_end(conversation, settings.discord) as notifier:
-            yield notifier
+        return discord_front_end(conversation, settings.discord)
 
     return running
 

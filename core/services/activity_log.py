@@ -1,9 +1,9 @@
 """Writing the activity feed: the one way an entry is written and announced.
 
-Every entry, whoever writes it (a request's change, a library event, a user joining, a watchlist moving),
-is one prepared INSERT of the same columns, and is announced to real-time listeners by `announce` once its
-transaction commits. A request's change sends the same columns inside the statement that also queues its
-notifications (see requests/common.py), and announces the same way.
+Every entry, whoever writes it (a user joining, a watchlist moving), is one INSERT of the same columns,
+returning what `announce` tells real-time listeners once its transaction commits. An entry about a request
+(its change, a library event) is written by requests/common.py in the statement that also queues its
+notifications, reading the title from the request's row, and announced the same way.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ COLUMNS = tuple(column.key for column in Activity.__table__.columns if column.ke
 _COLUMN_SET = frozenset(COLUMNS)
 _NONE = dict.fromkeys(f"new_{key}" for key in COLUMNS)
 ANNOUNCED = tuple(getattr(Activity, name) for name in Entry._fields)
-WRITE = Prepared(
-    insert(Activity).values({key: bindparam(f"new_{key}") for key in COLUMNS}).returning(*ANNOUNCED), Entry
-)
+_INSERT = insert(Activity).values({key: bindparam(f"new_{key}") for key in COLUMNS}).returning(*ANNOUNCED)
+WRITE = Prepared(_INSERT, Entry)
 
 
 def values(*, type: ActivityType, visibility: Visibility = Visibility.PUBLIC, **fields: Any) -> dict[str, Any]:
@@ -76,8 +75,7 @@ async def write(work: Work, *, type: ActivityType, visibility: Visibility = Visi
     statement on a unit of work."""
     bound = values(type=type, visibility=visibility, **fields)
     if isinstance(work, AsyncSession):
-        inserted = insert(Activity).values({key: bound[f"new_{key}"] for key in COLUMNS}).returning(*ANNOUNCED)
-        entry = Entry(*(await work.execute(inserted)).one())
+        entry = Entry(*(await work.execute(_INSERT, bound)).one())
     else:
         (entry,) = await WRITE.rows(work, **bound)
     announce(work, entry)
