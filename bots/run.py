@@ -119,14 +119,16 @@ async def serve(
         runtime = await stack.enter_async_context(open_runtime(settings))
         discovery = await stack.enter_async_context(open_discovery(runtime))
         conversation = Conversation(runtime=runtime, discovery=discovery)
-        scheduler = build_scheduler(settings, runtime.database)
-        scheduler.start()
-        stack.callback(scheduler.shutdown, wait=True)
         delivering: list[FrontEnd] = []
         for start in starters if starters is not None else front_ends_of(settings, console=console, out=out):
             front_end = await stack.enter_async_context(start(conversation, stop))
             if front_end is not None:
                 delivering.append(front_end)
+        # Started once everything else is up, so a front end that cannot start never races a job; stopped
+        # first, letting a job in flight finish while the database it uses is still open.
+        scheduler = build_scheduler(settings, runtime.database)
+        scheduler.start()
+        stack.push_async_callback(scheduler.stop)
         # Without a front end nothing can be delivered: the outbox waits for one rather than failing rows.
         dispatching: asyncio.Task[None] | None = None
         if delivering:

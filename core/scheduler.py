@@ -2,14 +2,18 @@
 
 Every job is safe to run in several idkarr processes at once (expiry takes rows with SKIP LOCKED, the token
 purge is one DELETE), so no job needs a leader; a job that overruns is not started twice in one process and
-missed runs coalesce.
+missed runs coalesce. Stopping lets a job in flight finish: APScheduler's own shutdown cancels it and does
+not wait, which left it unwinding while the database it was using closed (a process that never exited).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -18,7 +22,7 @@ from core.config import Settings
 from core.db.session import Database
 from core.services import action_tokens, requests
 
-__all__ = ["build_scheduler", "expire_requests", "purge_action_tokens"]
+__all__ = ["Scheduler", "build_scheduler", "expire_requests", "purge_action_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +48,45 @@ async def purge_action_tokens(database: Database) -> int:
     return await _counted("purge_action_tokens", action_tokens.purge_expired(database), "action_tokens_purged")
 
 
-def build_scheduler(settings: Settings, database: Database) -> AsyncIOScheduler:
+T = TypeVar("T")
+
+
+class Scheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3 ships no type hints
+    """APScheduler's asyncio scheduler, whose jobs can be waited for when it stops."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone=UTC)
+        self._in_flight: set[asyncio.Task[object]] = set()
+
+    def tracked(self, job: Callable[[Database], Awaitable[T]]) -> Callable[[Database], Awaitable[T]]:
+        """`job`, noted while it runs, so `stop` can wait for it."""
+
+        @functools.wraps(job)
+        async def running(database: Database) -> T:
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                return await job(database)
+            finally:
+                self._in_flight.discard(task)
+
+        return running
+
+    async def stop(self) -> None:
+        """Start no more runs, let those in flight finish, then shut down."""
+        self.pause()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self.shutdown(wait=False)
+        await asyncio.sleep(0)  # the asyncio scheduler shuts down on the loop's next turn (call_soon_threadsafe)
+
+
+def build_scheduler(settings: Settings, database: Database) -> Scheduler:
     """The scheduler with every job of this process, not yet started (start it inside the event loop)."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler = Scheduler()
     scheduler.add_job(
-        expire_requests,
+        scheduler.tracked(expire_requests),
         IntervalTrigger(seconds=settings.scheduler.expiry_check_seconds, timezone=UTC),
         args=[database],
         id="expire_requests",
@@ -59,7 +97,7 @@ def build_scheduler(settings: Settings, database: Database) -> AsyncIOScheduler:
     )
     # Every button ever drawn leaves a row; a plain DELETE of old ones is safe in any number of processes.
     scheduler.add_job(
-        purge_action_tokens,
+        scheduler.tracked(purge_action_tokens),
         IntervalTrigger(hours=1, timezone=UTC),
         args=[database],
         id="purge_action_tokens",

@@ -44,3 +44,28 @@ async def test_the_scheduler_expires_overdue_requests_on_its_interval(db: Databa
         scheduler.shutdown(wait=False)
     assert (await requests.get(db, made[0].request.id)).status == RequestStatus.EXPIRED
     assert (await requests.get(db, made[1].request.id)).status == RequestStatus.PENDING
+
+
+async def test_stopping_lets_a_job_in_flight_finish(db: Database) -> None:
+    """APScheduler's own shutdown cancels a running job and does not wait: idkarr's stop waits for it, so
+    the job never unwinds while the database it is using closes."""
+    from datetime import UTC, datetime
+
+    from core.scheduler import Scheduler
+
+    began, finished = asyncio.Event(), []
+
+    async def slow(database: Database) -> int:
+        began.set()
+        await asyncio.sleep(0.3)
+        finished.append(await requests.expire_due(database))
+        return 0
+
+    scheduler = Scheduler()
+    scheduler.add_job(scheduler.tracked(slow), next_run_time=datetime.now(UTC), args=[db])
+    scheduler.start()
+    async with asyncio.timeout(5):
+        await began.wait()
+    await scheduler.stop()
+    assert finished == [0], "the job ran to its end before stop returned"
+    assert not scheduler.running
