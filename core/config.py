@@ -36,6 +36,7 @@ from core.enums import ContentType, UserRole
 
 __all__ = [
     "CONFIG_ENV",
+    "ApiSettings",
     "CacheSettings",
     "ConfigError",
     "DatabaseSettings",
@@ -43,7 +44,9 @@ __all__ = [
     "LogSettings",
     "RedisSettings",
     "RequestSettings",
+    "SecuritySettings",
     "Settings",
+    "SyncSettings",
     "TelegramSettings",
     "TmdbSettings",
     "TvdbSettings",
@@ -296,6 +299,42 @@ class SchedulerSettings(_Section):
     expiry_check_seconds: float = Field(default=300.0, ge=0.05, le=86_400)
 
 
+class ApiSettings(_Section):
+    """idkarr's HTTP server: webhooks from Sonarr, Radarr, Jellyfin, Emby and Plex (and the HTTP API)."""
+
+    enabled: bool = True
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(default=8484, ge=0, le=65535, description="0 picks a free port (tests)")
+    # Webhook senders prove themselves with this, in the X-Idkarr-Secret header or the `secret` query
+    # parameter (Plex's webhooks cannot set headers); no secret configured means webhooks are refused.
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters, so it cannot be guessed")
+        return value
+
+
+class SecuritySettings(_Section):
+    # Encrypts media-server and Sonarr/Radarr tokens at rest. Unset: a key is made once in the data
+    # directory (secret.key). Either way, losing it means adding the servers again.
+    secret_key: SecretStr | None = None
+
+
+class SyncSettings(_Section):
+    """Media-server library sync."""
+
+    page_size: int = Field(default=2000, ge=50, le=10_000, description="items asked for per page")
+    concurrency: int = Field(default=4, ge=1, le=32, description="pages fetched at once from one server")
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # The hand-off to Sonarr and Radarr: how often approved requests not yet sent are looked for (an
+    # approval also wakes it at once), and how many failed attempts fail the request.
+    handoff_seconds: float = Field(default=30.0, ge=0.05, le=3600)
+    handoff_attempts: int = Field(default=5, ge=1, le=100)
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -325,6 +364,9 @@ class Settings(BaseSettings):
     users: UsersSettings = UsersSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     log: LogSettings = LogSettings()
+    api: ApiSettings = ApiSettings()
+    security: SecuritySettings = SecuritySettings()
+    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(

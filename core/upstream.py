@@ -59,6 +59,25 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _error_detail(body: bytes) -> str:
+    """What a refusal says, when it is JSON in one of the usual forms (Sonarr and Radarr's validation list,
+    a `message` or `error`), in one short line: a person reads it in a failed request's reason."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(data, list):
+        parts = [
+            str(entry.get("errorMessage")) for entry in data if isinstance(entry, dict) and entry.get("errorMessage")
+        ]
+        text = "; ".join(parts)
+    elif isinstance(data, dict):
+        text = str(data.get("message") or data.get("error") or data.get("title") or "")
+    else:
+        text = ""
+    return " ".join(text.split())[:200]
+
+
 class Upstream:
     def __init__(
         self,
@@ -111,7 +130,8 @@ class Upstream:
                 if status == 404:
                     raise UpstreamNotFound(self.service, "HTTP 404")
                 if status != 429 and status < 500:
-                    raise UpstreamBadResponse(self.service, f"HTTP {status}")
+                    detail = _error_detail(body)
+                    raise UpstreamBadResponse(self.service, f"HTTP {status}" + (f": {detail}" if detail else ""))
                 reason = f"HTTP {status}"
                 delay = retry_after_seconds(response_headers.get("retry-after"))
                 if delay is not None and delay > self.retry.max_retry_after:

@@ -4,7 +4,7 @@ from core.db.models.activity import Activity
 from core.db.models.delivery import ActionToken, OutboxMessage
 from core.db.models.discovery_cache import DiscoveryCacheEntry
 from core.db.models.library import Instance, Media, MediaSeason, QualityProfile, RootFolder
-from core.db.models.media_servers import MediaServer, WatchedItem
+from core.db.models.media_servers import Handoff, LibraryItem, MediaServer, WatchedItem
 from core.db.models.requests import Request, RequestWatcher
 from core.db.models.users import ChatIdentity, User
 from core.db.models.watchlists import WatchlistEntry
@@ -14,7 +14,9 @@ __all__ = [
     "Activity",
     "ChatIdentity",
     "DiscoveryCacheEntry",
+    "Handoff",
     "Instance",
+    "LibraryItem",
     "Media",
     "MediaSeason",
     "MediaServer",

@@ -9,7 +9,14 @@ from core.services.requests.common import MAX_REASON, RequestView
 from core.services.requests.create import Allowance, CreateResult, allowance, choose_seasons, create
 from core.services.requests.decisions import approve, cancel, check_can_decide, deny
 from core.services.requests.placement import Placement
-from core.services.requests.progress import edit_seasons, expire_due, mark_available, mark_failed, retry
+from core.services.requests.progress import (
+    edit_seasons,
+    expire_due,
+    mark_available,
+    mark_failed,
+    mark_removed,
+    retry,
+)
 from core.services.requests.reading import Abilities, abilities, demand, get, list_requests, may_decide
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "list_requests",
     "mark_available",
     "mark_failed",
+    "mark_removed",
     "may_decide",
     "retry",
 ]

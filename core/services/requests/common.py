@@ -41,6 +41,7 @@ class RequestView:
     tvdb_id: int | None
     imdb_id: str | None
     denial_reason: str | None
+    failure_reason: str | None
     created_at: datetime
     modified_at: datetime
     # Not columns as they are: the season numbers (the column holds Sonarr's season objects), and names.

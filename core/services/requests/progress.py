@@ -48,7 +48,7 @@ from core.text import clean_text
 if TYPE_CHECKING:
     from core.services.discovery import DiscoveryService
 
-__all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "retry"]
+__all__ = ["edit_seasons", "expire_due", "mark_available", "mark_failed", "mark_removed", "retry"]
 
 _IN_PROGRESS = (RequestStatus.APPROVED, RequestStatus.PARTIAL)
 
@@ -147,9 +147,20 @@ async def mark_available(
 
 async def mark_failed(database: Database, request_id: int, *, reason: str) -> RequestView:
     """The download side could not take or complete the request."""
+    return await _fail(database, request_id, reason, _IN_PROGRESS)
+
+
+async def mark_removed(database: Database, request_id: int, *, server: str) -> RequestView:
+    """What the request brought is gone from the media servers: it is no longer available, and its people
+    are told; retrying it sends it to the download side again."""
+    reason = f"removed from the library (no media server has it any more; last seen on {server})"
+    return await _fail(database, request_id, reason, (RequestStatus.AVAILABLE, RequestStatus.PARTIAL))
+
+
+async def _fail(database: Database, request_id: int, reason: str, allowed: tuple[RequestStatus, ...]) -> RequestView:
     reason = clean_text(reason)[:MAX_REASON] or "unknown error"
     async with database.unit() as session:
-        request = await claim(session, request_id, "marked failed", _IN_PROGRESS)
+        request = await claim(session, request_id, "marked failed", allowed)
         failing = {"status": RequestStatus.FAILED, "failure_reason": reason}
         request, followed_by = await record_change(
             session, request, _FAILED, failing, None, ActivityType.REQUEST_FAILED, followers(request), reason=reason
