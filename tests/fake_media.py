@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 from .fakes import json_response
 
@@ -131,7 +134,7 @@ class FakeJellyfin(_Faulty):
         return header.startswith("MediaBrowser ") and f'Token="{self.token}"' in header
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.calls.append(f"{request.method} {request.path}")
         if not self._authorised(request):
             return web.Response(status=401, text="Unauthorized")
@@ -245,7 +248,7 @@ class FakePlex(_Faulty):
         return f"http://127.0.0.1:{self.port}"
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.calls.append(f"{request.method} {request.path}")
         if request.path != "/identity":
             token = request.headers.get("X-Plex-Token") or request.query.get("X-Plex-Token")

@@ -19,7 +19,7 @@ from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.secretbox import SecretBox
 from core.services import requests
-from core.services.library_sync import find_server, sync_server
+from core.services.library_sync import SyncResult, find_server, sync_server
 from core.services.servers import add_server, list_servers, remove_server
 from core.services.users import add_user
 from core.upstream_errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamUnavailable
@@ -44,12 +44,14 @@ async def plex() -> AsyncIterator[FakePlex]:
         yield fake
 
 
-async def approved(db: Database, who: str, kind: ContentType, *, seasons: list[int] | None = None, **ids: int) -> int:
+async def approved(
+    db: Database, who: str, kind: ContentType, *, seasons: list[int] | None = None, **ids: int | None
+) -> int:
     users = {
         name: (await add_user(db, name, role)).id
         for name, role in ((who, UserRole.USER), (f"mod-{who}", UserRole.MODERATOR))
     }
-    details = await CATALOG.details(kind, ExternalIds(**ids))
+    details = await CATALOG.details(kind, ExternalIds(tmdb_id=ids.get("tmdb_id"), tvdb_id=ids.get("tvdb_id")))
     made = await requests.create(db, details, actor_id=users[who], seasons=seasons)
     await requests.approve(db, made.request.id, actor_id=users[f"mod-{who}"])
     return made.request.id
@@ -66,7 +68,7 @@ async def media_status(db: Database, **ids: int) -> MediaStatus | None:
         return await session.scalar(select(Media.status).where(column == next(iter(ids.values()))))
 
 
-async def sync(db: Database, name: str, *, full: bool = False) -> object:
+async def sync(db: Database, name: str, *, full: bool = False) -> SyncResult:
     return await sync_server(db, BOX, await find_server(db, name), full=full, settings=QUICK)
 
 
@@ -84,18 +86,23 @@ async def test_a_jellyfin_sync_fulfils_requests_per_season_and_finds_new_seasons
     added = await add_server(db, BOX, "jellyfin", "Living Room", url=jellyfin.base, token=jellyfin.token)
     assert (added.kind, added.version) == ("jellyfin", "10.9.11")
     first = await sync(db, "living room")
-    assert first.full and first.items == 4 and first.unidentified == 1 and first.changed == 3  # type: ignore[attr-defined]
+    assert first.full
+    assert first.items == 4
+    assert first.unidentified == 1
+    assert first.changed == 3
 
     assert (await requests.get(db, film)).status == RequestStatus.AVAILABLE
     assert (await requests.get(db, show)).status == RequestStatus.PARTIAL  # seasons 1 and 2 of 1 to 3
-    assert await told(db, "request_available") >= 1 and await told(db, "request_partial") >= 1
+    assert await told(db, "request_available") >= 1
+    assert await told(db, "request_partial") >= 1
     assert await media_status(db, tvdb=999001) == MediaStatus.AVAILABLE  # added to idkarr's library too
     assert await media_status(db, tvdb=81189) == MediaStatus.AVAILABLE
 
     # Season 3 arrives in a show already there: only its episodes were saved, the show itself was not.
     library.add_episodes("s1", 3, 13)
     second = await sync(db, "Living Room")
-    assert not second.full and second.items == 1  # type: ignore[attr-defined]
+    assert not second.full
+    assert second.items == 1
     assert (await requests.get(db, show)).status == RequestStatus.AVAILABLE
     async with db.session() as session:
         seasons = dict(
@@ -111,17 +118,23 @@ async def test_a_jellyfin_sync_fulfils_requests_per_season_and_finds_new_seasons
 
     # Nothing changed: a full sync reads everything and writes nothing.
     unchanged = await sync(db, "Living Room", full=True)
-    assert unchanged.changed == 0 and unchanged.removed == 0 and unchanged.titles_updated == 0  # type: ignore[attr-defined]
+    assert unchanged.changed == 0
+    assert unchanged.removed == 0
+    assert unchanged.titles_updated == 0
 
     library.remove("m1")
     gone = await sync(db, "Living Room", full=True)
-    assert gone.removed == 1 and gone.requests_removed == [film]  # type: ignore[attr-defined]
+    assert gone.removed == 1
+    assert gone.requests_removed == [film]
     assert await media_status(db, tmdb=603) == MediaStatus.DELETED
     removed = await requests.get(db, film)
-    assert removed.status == RequestStatus.FAILED and "removed from the library" in (removed.failure_reason or "")
+    assert removed.status == RequestStatus.FAILED
+    assert "removed from the library" in (removed.failure_reason or "")
 
     (view,) = [server for server in await list_servers(db) if server.name == "Living Room"]
-    assert view.items == 2 and view.last_sync_success is True and view.last_sync_error is None
+    assert view.items == 2
+    assert view.last_sync_success is True
+    assert view.last_sync_error is None
 
 
 async def test_a_title_on_two_servers_stays_available_while_either_has_it(db: Database, jellyfin: FakeJellyfin) -> None:
@@ -132,7 +145,8 @@ async def test_a_title_on_two_servers_stays_available_while_either_has_it(db: Da
         await add_server(db, BOX, "emby", "two", url=emby.base, token=emby.token)
         await sync(db, "one")
         await sync(db, "two")
-        assert emby.calls and all("X-Emby-Token" not in call for call in emby.calls)
+        assert emby.calls
+        assert all("X-Emby-Token" not in call for call in emby.calls)
         jellyfin.library.remove("x")
         await sync(db, "one", full=True)
         assert await media_status(db, tmdb=603) == MediaStatus.AVAILABLE
@@ -150,13 +164,14 @@ async def test_a_plex_sync_reads_new_and_legacy_agent_ids(db: Database, plex: Fa
     show = await approved(db, "bob", ContentType.SERIES, tvdb_id=81189, seasons=[1, 2])
     await add_server(db, BOX, "plex", "Plex", url=plex.base, token=PLEX_TOKEN)
     result = await sync(db, "plex")
-    assert result.items == 2 and result.changed == 2  # type: ignore[attr-defined]
+    assert result.items == 2
+    assert result.changed == 2
     assert (await requests.get(db, film)).status == RequestStatus.AVAILABLE
     assert (await requests.get(db, show)).status == RequestStatus.PARTIAL
     plex.library.add_episodes("202", 2, 13)
     again = await sync(db, "plex")
     # Plex's times are whole seconds: what changed in the second the last sync started is read again.
-    assert again.changed == 1  # type: ignore[attr-defined]
+    assert again.changed == 1
     assert (await requests.get(db, show)).status == RequestStatus.AVAILABLE
 
 
@@ -178,7 +193,9 @@ async def test_a_wrong_token_or_address_is_refused_before_anything_is_saved(
     await add_server(db, BOX, "jellyfin", "den", url=jellyfin.base, token=jellyfin.token)
     async with db.session() as session:
         sealed = await session.scalar(select(MediaServer.api_key_encrypted))
-    assert sealed and jellyfin.token not in sealed and BOX.open(sealed) == jellyfin.token
+    assert sealed
+    assert jellyfin.token not in sealed
+    assert BOX.open(sealed) == jellyfin.token
     assert await remove_server(db, "DEN") == "jellyfin"
     assert await list_servers(db) == []
 
@@ -211,7 +228,9 @@ async def test_a_failing_server_leaves_the_library_as_it_was_and_records_why(
         held = await session.scalar(select(func.count()).select_from(LibraryItem))
         server = await session.scalar(select(MediaServer))
     assert held == 120  # nothing removed by a sync that did not finish
-    assert server is not None and server.last_sync_success is False and server.last_sync_error
+    assert server is not None
+    assert server.last_sync_success is False
+    assert server.last_sync_error
     assert jellyfin.token not in server.last_sync_error
     assert await media_status(db, tmdb=10_000) == MediaStatus.AVAILABLE
 
@@ -222,6 +241,6 @@ async def test_a_failing_server_leaves_the_library_as_it_was_and_records_why(
         None,
     )
     recovered = await sync(db, "den", full=True)
-    assert recovered.removed == 1  # type: ignore[attr-defined]
+    assert recovered.removed == 1
     assert await media_status(db, tmdb=10_000) == MediaStatus.DELETED
     assert await media_status(db, tmdb=20_000) == MediaStatus.AVAILABLE
