@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 from .fakes import json_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 JELLYFIN_TOKEN = "jellyfin-token-5f2e9a"
 EMBY_TOKEN = "emby-token-77c1d0"
