@@ -21,11 +21,15 @@ from typing import TextIO
 from bots.console.notifier import ConsoleNotifier
 from bots.console.session import ConsoleSession, stdin_lines
 from bots.conversation.conversation import Conversation
+from bots.http.app import build_app, http_server
 from core.config import Settings
 from core.runtime import open_runtime
 from core.scheduler import build_scheduler
+from core.secretbox import secret_box
 from core.services.discovery_setup import open_discovery
 from core.services.dispatcher import Dispatcher, FrontEnd
+from core.services.handoff import HandoffWorker
+from core.services.webhook_syncs import SyncTrigger
 
 __all__ = ["chat", "console_front_end", "serve"]
 
@@ -124,9 +128,15 @@ async def serve(
             front_end = await stack.enter_async_context(start(conversation, stop))
             if front_end is not None:
                 delivering.append(front_end)
+        box = secret_box(settings)
+        syncs = SyncTrigger(runtime.database, box, settings.sync, discovery)
+        stack.push_async_callback(syncs.close)
+        if settings.api.enabled:
+            app = build_app(settings, runtime.database, box, syncs)
+            await stack.enter_async_context(http_server(app, settings.api))
         # Started once everything else is up, so a front end that cannot start never races a job; stopped
         # first, letting a job in flight finish while the database it uses is still open.
-        scheduler = build_scheduler(settings, runtime.database)
+        scheduler = build_scheduler(settings, runtime.database, box=box, discovery=discovery)
         scheduler.start()
         stack.push_async_callback(scheduler.stop)
         # Without a front end nothing can be delivered: the outbox waits for one rather than failing rows.
@@ -135,10 +145,13 @@ async def serve(
             dispatcher = Dispatcher(runtime.database, delivering)
             prefix = settings.redis.key_prefix
             dispatching = asyncio.create_task(dispatcher.run(stop, redis=runtime.redis, prefix=prefix))
+        handoff = HandoffWorker(runtime.database, box, settings.sync)
+        handing_off = asyncio.create_task(handoff.run(stop, redis=runtime.redis, prefix=settings.redis.key_prefix))
         names = ",".join(front_end.name for front_end in delivering) or "none"
         log.info("event=running console=%s front_ends=%s", console, names)
         await stop.wait()
         log.info("event=stopping")
         if dispatching is not None:
             await dispatching  # finishes the batch in hand while the front ends still run
+        await handing_off
     log.info("event=stopped")

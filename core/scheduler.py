@@ -13,14 +13,18 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.config import Settings
 from core.db.session import Database
-from core.services import action_tokens, requests
+from core.secretbox import SecretBox
+from core.services import action_tokens, library_sync, requests
+
+if TYPE_CHECKING:
+    from core.services.discovery import DiscoveryService
 
 __all__ = ["Scheduler", "build_scheduler", "expire_requests", "purge_action_tokens"]
 
@@ -82,9 +86,34 @@ class Scheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3 ships 
         await asyncio.sleep(0)  # the asyncio scheduler shuts down on the loop's next turn (call_soon_threadsafe)
 
 
-def build_scheduler(settings: Settings, database: Database) -> Scheduler:
+def build_scheduler(
+    settings: Settings,
+    database: Database,
+    *,
+    box: SecretBox | None = None,
+    discovery: DiscoveryService | None = None,
+) -> Scheduler:
     """The scheduler with every job of this process, not yet started (start it inside the event loop)."""
     scheduler = Scheduler()
+    if box is not None:
+        sealed = box
+
+        async def sync_media_servers(database: Database) -> int:
+            work = library_sync.sync_due(database, sealed, discovery=discovery, settings=settings.sync)
+            return await _counted("sync_media_servers", work, "media_servers_synced")
+
+        # Each server has its own interval; this only looks for those due. Across processes a server's sync
+        # runs once: an advisory lock, and a second look at whether it is still due once the lock is held.
+        scheduler.add_job(
+            scheduler.tracked(sync_media_servers),
+            IntervalTrigger(seconds=60, timezone=UTC),
+            args=[database],
+            id="sync_media_servers",
+            name="sync each media server whose interval has passed",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     scheduler.add_job(
         scheduler.tracked(expire_requests),
         IntervalTrigger(seconds=settings.scheduler.expiry_check_seconds, timezone=UTC),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -24,15 +25,25 @@ KEY_FILE = "secret.key"
 
 
 class SecretBox:
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+    """Seals and opens tokens; the key is read (or made) at first use, so a process that never touches a
+    server's token never creates one."""
+
+    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
+        self._key = key
+        self._fernet: Fernet | None = None
+
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(self._key() if callable(self._key) else self._key)
+        return self._fernet
 
     def seal(self, secret: str) -> str:
-        return self._fernet.encrypt(secret.encode()).decode("ascii")
+        return self.fernet.encrypt(secret.encode()).decode("ascii")
 
     def open(self, sealed: str) -> str:
         try:
-            return self._fernet.decrypt(sealed.encode("ascii")).decode()
+            return self.fernet.decrypt(sealed.encode("ascii")).decode()
         except (InvalidToken, ValueError):
             raise StartupError(
                 "a stored server token cannot be decrypted: the secret key changed since it was saved "
@@ -66,4 +77,4 @@ def secret_box(settings: Settings) -> SecretBox:
     configured = settings.security.secret_key
     if configured is not None:
         return SecretBox(_stretched(configured.get_secret_value()))
-    return SecretBox(_key_file(prepare_data_dir(settings.data_dir)))
+    return SecretBox(lambda: _key_file(prepare_data_dir(settings.data_dir)))

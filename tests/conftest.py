@@ -36,6 +36,9 @@ from core.services.discovery_setup import open_discovery
 from .processes import idkarr_command
 from .scratch import PostgresServer
 
+# In-process `serve` builds Settings from the environment: its HTTP server takes a free port, never 8484.
+os.environ.setdefault("IDKARR_API__PORT", "0")
+
 
 @pytest.fixture(scope="session")
 def servers_dir() -> Iterator[Path]:
@@ -145,6 +148,8 @@ async def conversation(db: Database, redis_client: aioredis.Redis) -> AsyncItera
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDKARR_")}
+    # Several idkarr processes run at once in some tests: each HTTP server takes a free port.
+    env["IDKARR_API__PORT"] = "0"
     env.update(extra)
     return env
 

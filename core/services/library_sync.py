@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -78,6 +78,18 @@ class SyncResult:
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
         }
+
+
+FULL_EVERY = timedelta(days=1)
+
+
+def is_due(server: MediaServer, now: datetime) -> bool:
+    return server.last_sync is None or server.last_sync + timedelta(seconds=server.sync_interval) <= now
+
+
+def scheduled_full(server: MediaServer, now: datetime) -> bool:
+    """A scheduled sync is full once a day (it alone notices removals), incremental otherwise."""
+    return server.last_full_sync is None or server.last_full_sync + FULL_EVERY <= now
 
 
 def sync_lock_key(server_id: int) -> int:
@@ -382,6 +394,7 @@ async def sync_server(
     discovery: DiscoveryService | None = None,
     settings: SyncSettings = SyncSettings(),
     progress: Progress | None = None,
+    only_if_due: bool = False,
 ) -> SyncResult:
     """Sync one server now: full, or (by default) what changed since its last successful sync; a server never
     synced before is read whole. Raises the server's error after recording it on the server's row."""
@@ -396,6 +409,16 @@ async def sync_server(
             result.skipped = "another idkarr process is syncing this server"
             return result
         try:
+            # Read again under the lock: another process may have just finished this very sync.
+            async with database.session() as session:
+                fresh = await session.get(MediaServer, server.id)
+            if fresh is None:
+                result.skipped = "the server was removed"
+                return result
+            server = fresh
+            if only_if_due and not is_due(server, datetime.now(UTC)):
+                result.skipped = "synced meanwhile by another idkarr process"
+                return result
             # The cursor is taken before reading, a little early rather than late: an item saved while
             # the sync reads is read again next time, never missed.
             started = datetime.now(UTC)
@@ -430,3 +453,36 @@ async def sync_server(
         result.seconds,
     )
     return result
+
+
+async def sync_due(
+    database: Database,
+    box: SecretBox,
+    *,
+    discovery: DiscoveryService | None = None,
+    settings: SyncSettings = SyncSettings(),
+) -> int:
+    """Sync every enabled server whose interval has passed (the scheduler runs this every minute); returns
+    how many were synced. A server's failure is recorded on it and the others go on."""
+    now = datetime.now(UTC)
+    async with database.session() as session:
+        servers = list(await session.scalars(select(MediaServer).where(MediaServer.enabled).order_by(MediaServer.id)))
+    synced = 0
+    for server in servers:
+        if not is_due(server, now):
+            continue
+        try:
+            result = await sync_server(
+                database,
+                box,
+                server,
+                full=scheduled_full(server, now),
+                discovery=discovery,
+                settings=settings,
+                only_if_due=True,
+            )
+        except (IdkarrError, OSError) as error:
+            log.warning("event=scheduled_sync_failed server=%s error=%r", server.name, str(error))
+            continue
+        synced += result.skipped is None
+    return synced

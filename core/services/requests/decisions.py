@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
 
-from core.db.models import Request, User
+from core.db.models import Handoff, Instance, Request, User
 from core.db.prepared import Prepared, together
 from core.db.session import Database, Work
-from core.enums import ActivityType, ContentType, RequestStatus
+from core.enums import ActivityType, ContentType, InstanceBackend, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
 from core.services.outbox import PersonRow
@@ -46,6 +47,25 @@ _APPROVED = request_change(
     "instance_id",
     "quality_profile_id",
     "root_folder_id",
+)
+
+
+# An approval for an instance with Sonarr or Radarr behind it is to be sent there (core.services.handoff);
+# approving again after a failure makes it due again.
+_HANDOFF = Prepared(
+    insert(Handoff)
+    .from_select(
+        ["request_id"],
+        select(bindparam("request", type_=Integer)).where(
+            exists().where(
+                Instance.id == bindparam("instance"), Instance.backend != InstanceBackend.NONE, Instance.enabled
+            )
+        ),
+    )
+    .on_conflict_do_update(
+        index_elements=[Handoff.request_id],
+        set_={"due_at": func.now(), "attempts": literal(0), "sent_at": None, "last_error": None, "external_id": None},
+    )
 )
 
 
@@ -108,7 +128,7 @@ async def approve_row(
         actor_id,
         ActivityType.REQUEST_APPROVED,
         audience,
-        before=[library_write],
+        before=[library_write, (_HANDOFF, {"request": request.id, "instance": media.instance_id})],
         read=read,
         library=library,
         **details,

@@ -1,0 +1,171 @@
+"""The FastAPI application and its server. Webhooks prove themselves with the shared secret
+(`api.webhook_secret`), in the X-Idkarr-Secret header or the `secret` query parameter (Plex's webhooks cannot
+set headers); anything unauthenticated or malformed gets a 4xx and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Annotated, Any, Literal
+
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.config import ApiSettings, Settings
+from core.db.session import Database
+from core.secretbox import SecretBox
+from core.services import arrivals
+from core.services.webhook_syncs import SyncTrigger
+
+__all__ = ["build_app", "http_server"]
+
+log = logging.getLogger(__name__)
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Series(_Loose):
+    id: int = Field(ge=1)
+    tvdbId: int = Field(ge=1)
+    title: str = Field(default="", max_length=500)
+
+
+class _Movie(_Loose):
+    id: int = Field(ge=1)
+    tmdbId: int = Field(ge=1)
+    title: str = Field(default="", max_length=500)
+
+
+class SonarrEvent(_Loose):
+    eventType: str = Field(max_length=50)
+    series: _Series | None = None
+
+
+class RadarrEvent(_Loose):
+    eventType: str = Field(max_length=50)
+    movie: _Movie | None = None
+
+
+class JellyfinEvent(_Loose):
+    NotificationType: str = Field(max_length=50)
+    ServerId: str | None = Field(default=None, max_length=100)
+
+
+class _PlexServer(_Loose):
+    uuid: str = Field(max_length=100)
+
+
+class PlexEvent(_Loose):
+    event: str = Field(max_length=50)
+    Server: _PlexServer | None = None
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def build_app(settings: Settings, database: Database, box: SecretBox, syncs: SyncTrigger) -> FastAPI:
+    app = FastAPI(title="idkarr", openapi_url="/api/v3/openapi.json", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        field = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query"))
+        return _error(400, "invalid", f"{field or 'body'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(error.status_code, "error")
+        return _error(error.status_code, code, str(error.detail))
+
+    def authenticated(
+        x_idkarr_secret: Annotated[str | None, Header()] = None,
+        secret: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> None:
+        configured = settings.api.webhook_secret
+        if configured is None:
+            raise HTTPException(403, "webhooks are off: set api.webhook_secret (IDKARR_API__WEBHOOK_SECRET)")
+        given = x_idkarr_secret or secret or ""
+        if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+            raise HTTPException(401, "a webhook needs the shared secret, in X-Idkarr-Secret or ?secret=")
+
+    hooks = APIRouter(prefix="/api/v3/webhooks", dependencies=[Depends(authenticated)])
+
+    @hooks.post("/sonarr")
+    async def sonarr(event: SonarrEvent) -> dict[str, Any]:
+        if event.eventType == "Download" and event.series is not None:
+            done = await arrivals.series_imported(database, box, event.series.tvdbId, event.series.id, settings.sync)
+            return {"event": event.eventType, "requests_available": done}
+        return {"event": event.eventType, "requests_available": []}
+
+    @hooks.post("/radarr")
+    async def radarr(event: RadarrEvent) -> dict[str, Any]:
+        if event.eventType == "Download" and event.movie is not None:
+            done = await arrivals.movie_imported(database, event.movie.tmdbId)
+            return {"event": event.eventType, "requests_available": done}
+        return {"event": event.eventType, "requests_available": []}
+
+    @hooks.post("/jellyfin", status_code=202)
+    @hooks.post("/emby", status_code=202)
+    async def jellyfin(event: JellyfinEvent) -> dict[str, Any]:
+        # The plugin's item events say what changed; an incremental sync reads it with season counts.
+        queued = await syncs.soon(event.ServerId, kinds=("jellyfin", "emby"))
+        return {"event": event.NotificationType, "syncs": queued}
+
+    @hooks.post("/plex", status_code=202)
+    async def plex(payload: Annotated[str, Form(max_length=1_000_000)]) -> dict[str, Any]:
+        try:
+            event = PlexEvent.model_validate(json.loads(payload))
+        except (ValueError, ValidationError):
+            raise HTTPException(400, "payload: not a Plex webhook") from None
+        queued = (
+            await syncs.soon(event.Server.uuid if event.Server else None, kinds=("plex",))
+            if event.event == "library.new"
+            else []
+        )
+        return {"event": event.event, "syncs": queued}
+
+    app.include_router(hooks)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Literal["ok"]]:
+        return {"status": "ok"}
+
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal handlers: `idkarr run` owns SIGINT and SIGTERM and stops it."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@asynccontextmanager
+async def http_server(app: FastAPI, api: ApiSettings) -> AsyncIterator[int]:
+    """Serve `app` inside this event loop until the block ends; yields the port it listens on."""
+    config = uvicorn.Config(app, host=api.host, port=api.port, log_level="warning", access_log=False, lifespan="off")
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # the port is taken, or the host is wrong: say so
+            raise OSError(f"the HTTP server stopped at start ({api.host}:{api.port})")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    log.info("event=http_listening host=%s port=%d", api.host, port)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,149 @@
+"""The download side, end to end against fake Sonarr and Radarr through the real clients: an approval is sent
+with the body their API takes, their import webhook makes the request available at once and its requester is
+told; a refusal fails the request with the reason, and a retry sends it again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from bots.http.app import build_app, http_server
+from core.config import Settings
+from core.db.models import OutboxMessage
+from core.db.session import Database
+from core.enums import ContentType, RequestStatus, UserRole
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import ExternalIds
+from core.secretbox import SecretBox
+from core.services import requests
+from core.services.handoff import send_due
+from core.services.servers import add_server
+from core.services.users import add_user
+from core.services.webhook_syncs import SyncTrigger
+
+from .fake_arr import FakeArr
+from .fakes import serving
+
+BOX = SecretBox(Fernet.generate_key())
+SECRET = "webhook-secret-0123456789"
+CATALOG = OfflineCatalog()
+
+
+@pytest.fixture
+async def sonarr() -> AsyncIterator[FakeArr]:
+    async with serving(FakeArr("Sonarr")) as fake:
+        fake.known[81189] = {
+            "title": "Breaking Bad",
+            "tvdbId": 81189,
+            "year": 2008,
+            "seasons": [{"seasonNumber": n, "monitored": False} for n in range(0, 6)],
+        }
+        yield fake
+
+
+@pytest.fixture
+async def radarr() -> AsyncIterator[FakeArr]:
+    async with serving(FakeArr("Radarr")) as fake:
+        fake.known[603] = {"title": "The Matrix", "tmdbId": 603, "year": 1999}
+        yield fake
+
+
+async def told(db: Database, event: str, user: int) -> int:
+    async with db.session() as session:
+        query = select(func.count()).where(OutboxMessage.event == event, OutboxMessage.recipient_user_id == user)
+        return int(await session.scalar(query) or 0)
+
+
+async def test_an_approved_show_goes_to_sonarr_and_its_import_makes_it_available(db: Database, sonarr: FakeArr) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+    await add_server(db, BOX, "sonarr", "TV", url=sonarr.base, token=sonarr.key)
+    details = await CATALOG.details(ContentType.SERIES, ExternalIds(tvdb_id=81189))
+    made = await requests.create(db, details, actor_id=alice, seasons=[1, 2])
+    await requests.approve(db, made.request.id, actor_id=mod)
+
+    assert await send_due(db, BOX) == 1
+    assert await send_due(db, BOX) == 0  # sent once
+    (body,) = sonarr.added
+    assert body["tvdbId"] == 81189
+    assert body["title"] == "Breaking Bad"
+    assert body["qualityProfileId"] == 1
+    assert body["rootFolderPath"] == "/tv"
+    assert [s["seasonNumber"] for s in body["seasons"] if s["monitored"]] == [1, 2]
+    assert body["seriesType"] == "standard"
+    assert body["seasonFolder"] is True
+    assert body["addOptions"]["searchForMissingEpisodes"] is True
+    assert [tag["label"] for tag in sonarr.tags] == ["idkarr-alice"]
+    assert body["tags"] == [1]
+
+    settings = Settings.model_validate({"api": {"port": 0, "webhook_secret": SECRET}})
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync))
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+        series_id = next(iter(sonarr.library))
+        event = {
+            "eventType": "Download",
+            "series": {"id": series_id, "tvdbId": 81189, "title": "Breaking Bad"},
+            "episodes": [{"seasonNumber": 1, "episodeNumber": 1}],
+        }
+        refused = await web.post("/api/v3/webhooks/sonarr", json=event, headers={"X-Idkarr-Secret": "wrong" * 4})
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "unauthenticated"
+        malformed = await web.post(
+            "/api/v3/webhooks/sonarr",
+            json={"eventType": "Download", "series": {"id": "x"}},
+            headers={"X-Idkarr-Secret": SECRET},
+        )
+        assert malformed.status_code == 400
+        assert "series" in malformed.json()["message"]
+        assert (await requests.get(db, made.request.id)).status == RequestStatus.APPROVED
+
+        sonarr.import_files(series_id, season=1)
+        started = time.perf_counter()
+        first = await web.post("/api/v3/webhooks/sonarr", json=event, params={"secret": SECRET})
+        assert first.status_code == 200
+        assert first.json()["requests_available"] == [made.request.id]
+        assert time.perf_counter() - started < 5
+        assert (await requests.get(db, made.request.id)).status == RequestStatus.PARTIAL
+        sonarr.import_files(series_id, season=2)
+        await web.post("/api/v3/webhooks/sonarr", json=event, headers={"X-Idkarr-Secret": SECRET})
+    assert (await requests.get(db, made.request.id)).status == RequestStatus.AVAILABLE
+    assert await told(db, "request_available", alice) == 1
+
+
+async def test_a_refused_film_fails_with_the_reason_and_a_retry_sends_it_again(db: Database, radarr: FakeArr) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+    await add_server(db, BOX, "radarr", "Movies", url=radarr.base, token=radarr.key)
+    details = await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+    made = await requests.create(db, details, actor_id=alice)
+    radarr.library[99] = {"id": 99, "tmdbId": 603, "title": "The Matrix", "monitored": False}  # already there
+    await requests.approve(db, made.request.id, actor_id=mod)
+    assert await send_due(db, BOX) == 1
+    assert radarr.added == []  # not added twice: monitored and searched instead
+    assert radarr.updated[0]["monitored"] is True
+    assert radarr.commands == [{"name": "MoviesSearch", "movieIds": [99]}]
+
+    del radarr.library[99]
+    radarr.fail_with = 400
+    await requests.mark_failed(db, made.request.id, reason="test")
+    await requests.retry(db, made.request.id, actor_id=mod)
+    assert await send_due(db, BOX) == 1
+    failed = await requests.get(db, made.request.id)
+    assert failed.status == RequestStatus.FAILED
+    assert "Radarr" in (failed.failure_reason or "")
+    assert await told(db, "request_failed", alice) >= 1
+
+    radarr.fail_with = None
+    await requests.retry(db, made.request.id, actor_id=mod)
+    assert await send_due(db, BOX) == 1
+    (body,) = radarr.added
+    assert body["tmdbId"] == 603
+    assert body["minimumAvailability"] == "released"
+    assert body["addOptions"] == {"searchForMovie": True}
+    assert body["monitored"] is True
+    assert (await requests.get(db, made.request.id)).status == RequestStatus.APPROVED
