@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import access, activity, chat, db, discover, doctor, requests, users, watchlist
+from bots.cli import access, activity, chat, db, discover, doctor, requests, servers, users, watchlist
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -26,6 +26,8 @@ for command in (access.show, access.permit, access.limits):
     users.app.command()(command)
 app.add_typer(requests.app, name="request")
 app.add_typer(watchlist.app, name="watchlist")
+app.add_typer(servers.app, name="server")
+app.command()(servers.sync)
 app.command("chat")(chat.chat)
 app.command("run")(chat.serve)
 app.command()(doctor.doctor)

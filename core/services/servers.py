@@ -5,6 +5,7 @@ token given; tokens are stored sealed (core.secretbox) and never shown.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from core.config import SyncSettings
 from core.db.models import Instance, LibraryItem, MediaServer, QualityProfile, RootFolder
 from core.db.session import Database
 from core.enums import ContentType, InstanceBackend, MediaServerType
-from core.errors import AlreadyExists, InvalidInput, NotFound
+from core.errors import AlreadyExists, IdkarrError, InvalidInput, NotFound
 from core.integrations.arr import Folder, Profile, open_arr
 from core.integrations.connection import Endpoint
 from core.integrations.jellyfin import open_jellyfin
@@ -41,6 +42,7 @@ __all__ = [
     "open_media_client",
     "refresh_backend",
     "remove_server",
+    "server_status",
 ]
 
 KINDS = ("plex", "jellyfin", "emby", "sonarr", "radarr")
@@ -368,3 +370,39 @@ async def remove_server(database: Database, name: str) -> str:
         kind = instance.backend.value
         instance.backend, instance.base_url, instance.api_key_encrypted = InstanceBackend.NONE, None, None
         return kind
+
+
+async def server_status(
+    database: Database, box: SecretBox, name: str | None, sync: SyncSettings = SyncSettings()
+) -> list[tuple[ServerView, bool, str]]:
+    """Each server (or the one named) with whether it answers now and what it said."""
+    views = await list_servers(database)
+    if name is not None:
+        views = [view for view in views if view.name.lower() == name.strip().lower()]
+        if not views:
+            raise NotFound("there is no server named {name}", code="server.unknown", name=name.strip()[:100])
+    checks = await asyncio.gather(*(_check(database, box, view, sync) for view in views))
+    return [(view, ok, answer) for view, (ok, answer) in zip(views, checks, strict=True)]
+
+
+async def _check(database: Database, box: SecretBox, view: ServerView, sync: SyncSettings) -> tuple[bool, str]:
+    timeout = min(sync.timeout_seconds, 10.0)
+    try:
+        async with database.session() as session:
+            if view.kind in ("sonarr", "radarr"):
+                instance = await session.scalar(select(Instance).where(Instance.name == view.name))
+                assert instance is not None
+                endpoint = arr_endpoint(instance, box, timeout)
+            else:
+                server = await session.scalar(select(MediaServer).where(MediaServer.name == view.name))
+                assert server is not None
+                endpoint = media_endpoint(server, box, timeout)
+        if view.kind in ("sonarr", "radarr"):
+            async with open_arr(InstanceBackend(view.kind), endpoint) as arr:
+                info = await arr.info()
+        else:
+            async with open_media_client(MediaServerType(view.kind), endpoint, sync) as client:
+                info = await client.info()
+    except IdkarrError as error:
+        return False, str(error)
+    return True, f"{info.name} {info.version}"
