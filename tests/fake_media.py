@@ -44,12 +44,14 @@ class FakeTitle:
 @dataclass
 class FakeLibrary:
     titles: dict[str, FakeTitle] = field(default_factory=dict)
+    version: int = 0  # bumped on every change, so fakes may keep listings between changes
 
     def movie(
         self, key: str, title: str, *, tmdb: int | None = None, imdb: str | None = None, year: int = 2000
     ) -> FakeTitle:
         entry = FakeTitle(key, "movie", title, year, tmdb=tmdb, imdb=imdb)
         self.titles[key] = entry
+        self.version += 1
         return entry
 
     def show(
@@ -59,6 +61,7 @@ class FakeLibrary:
         entry = FakeTitle(key, "show", title, 2010, tmdb=tmdb, tvdb=tvdb, seasons=dict(seasons))
         entry.season_saved = dict.fromkeys(seasons, now)
         self.titles[key] = entry
+        self.version += 1
         return entry
 
     def add_episodes(self, key: str, season: int, count: int) -> None:
@@ -67,9 +70,11 @@ class FakeLibrary:
         entry = self.titles[key]
         entry.seasons[season] = entry.seasons.get(season, 0) + count
         entry.season_saved[season] = time.time()
+        self.version += 1
 
     def remove(self, key: str) -> None:
         del self.titles[key]
+        self.version += 1
 
     def of_kind(self, kind: str) -> list[FakeTitle]:
         return [entry for entry in self.titles.values() if entry.kind == kind]
@@ -194,6 +199,22 @@ class FakeJellyfin(_Faulty):
             wanted = query["Ids"].split(",")
             listed = [self._item(self.library.titles[key]) for key in wanted if key in self.library.titles]
             return json_response({"Items": listed, "TotalRecordCount": len(listed), "StartIndex": 0})
+        cache_key = (self.library.version, tuple(sorted(kinds)), since)
+        if self._listing is not None and self._listing[0] == cache_key:
+            rows = self._listing[1]
+        else:
+            rows = self._rows(kinds, since)
+            self._listing = (cache_key, rows)
+        start = int(query.get("StartIndex", 0))
+        limit = int(query.get("Limit", 100_000))
+        page = rows[start : start + limit]
+        if self.faults.malformed:
+            return json_response({"Items": {"not": "a list"}, "TotalRecordCount": "many"})
+        return json_response({"Items": page, "TotalRecordCount": len(rows), "StartIndex": start})
+
+    _listing: tuple[Any, list[dict[str, Any]]] | None = None
+
+    def _rows(self, kinds: set[str], since: float | None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         if "Season" in kinds:
             for entry in self.library.of_kind("show"):
@@ -218,12 +239,7 @@ class FakeJellyfin(_Faulty):
                 rows.extend(
                     self._item(entry) for entry in self.library.of_kind(kind) if since is None or entry.saved >= since
                 )
-        start = int(query.get("StartIndex", 0))
-        limit = int(query.get("Limit", 100_000))
-        page = rows[start : start + limit]
-        if self.faults.malformed:
-            return json_response({"Items": {"not": "a list"}, "TotalRecordCount": "many"})
-        return json_response({"Items": page, "TotalRecordCount": len(rows), "StartIndex": start})
+        return rows
 
     async def show_seasons(self, request: web.Request) -> web.Response:
         if failure := await self._fault():
@@ -342,9 +358,29 @@ class FakePlex(_Faulty):
         section = request.match_info["section"]
         added_after = int(query["addedAt>>"]) if "addedAt>>" in query else None
         updated_after = int(query["updatedAt>>"]) if "updatedAt>>" in query else None
-        titles = self.library.of_kind("movie" if section == "1" else "show")
         if section not in ("1", "2"):
             return json_response({"MediaContainer": {"size": 0, "totalSize": 0, "offset": 0}})
+        cache_key = (self.library.version, section, kind, added_after, updated_after)
+        if self._listing is not None and self._listing[0] == cache_key:
+            rows = self._listing[1]
+        else:
+            rows = self._rows(section, kind, added_after, updated_after)
+            self._listing = (cache_key, rows)
+        start = int(query.get("X-Plex-Container-Start", 0))
+        size = int(query.get("X-Plex-Container-Size", 50))
+        page = rows[start : start + size]
+        if self.faults.malformed:
+            return json_response({"MediaContainer": "nothing here"})
+        return json_response(
+            {"MediaContainer": {"size": len(page), "totalSize": len(rows), "offset": start, "Metadata": page}}
+        )
+
+    _listing: tuple[Any, list[dict[str, Any]]] | None = None
+
+    def _rows(
+        self, section: str, kind: int, added_after: int | None, updated_after: int | None
+    ) -> list[dict[str, Any]]:
+        titles = self.library.of_kind("movie" if section == "1" else "show")
         rows: list[dict[str, Any]]
         if kind in (1, 2):
             picked = [
@@ -369,14 +405,7 @@ class FakePlex(_Faulty):
                 for number, saved in entry.season_saved.items()
                 if added_after is None or saved > added_after
             ]
-        start = int(query.get("X-Plex-Container-Start", 0))
-        size = int(query.get("X-Plex-Container-Size", 50))
-        page = rows[start : start + size]
-        if self.faults.malformed:
-            return json_response({"MediaContainer": "nothing here"})
-        return json_response(
-            {"MediaContainer": {"size": len(page), "totalSize": len(rows), "offset": start, "Metadata": page}}
-        )
+        return rows
 
     async def metadata(self, request: web.Request) -> web.Response:
         if failure := await self._fault():

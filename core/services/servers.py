@@ -106,13 +106,17 @@ def _parse_url(value: str) -> _Url:
     text = value.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("--url must be an http:// or https:// address, such as http://192.168.1.10:8096")
+        raise InvalidInput(
+            "--url must be an http:// or https:// address, such as http://192.168.1.10:8096", code="server.url"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise InvalidInput("--url takes only scheme, host, port and path; give the token with --token")
+        raise InvalidInput(
+            "--url takes only scheme, host, port and path; give the token with --token", code="server.url"
+        )
     try:
         port = parts.port
     except ValueError:
-        raise InvalidInput("--url has a port that is not a number from 1 to 65535") from None
+        raise InvalidInput("--url has a port that is not a number from 1 to 65535", code="server.url") from None
     if port is None:
         port = 443 if parts.scheme == "https" else 80
     return _Url(parts.scheme == "https", parts.hostname, port, parts.path.rstrip("/"))
@@ -122,7 +126,8 @@ def _checked_name(name: str) -> str:
     cleaned = clean_text(name)
     if not _NAME.fullmatch(cleaned):
         raise InvalidInput(
-            "a server's name is 1 to 100 letters, digits, spaces, dots or dashes, starting with a letter or digit"
+            "a server's name is 1 to 100 letters, digits, spaces, dots or dashes, starting with a letter or digit",
+            code="server.name",
         )
     return cleaned
 
@@ -130,7 +135,9 @@ def _checked_name(name: str) -> str:
 def _checked_token(token: str) -> str:
     cleaned = token.strip()
     if not 1 <= len(cleaned) <= 500 or any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
-        raise InvalidInput("--token must be the server's API key or token: one word, at most 500 characters")
+        raise InvalidInput(
+            "--token must be the server's API key or token: one word, at most 500 characters", code="server.token"
+        )
     return cleaned
 
 
@@ -172,7 +179,10 @@ async def add_server(
     """Add a server after checking it answers with this token (a typo in either is caught here)."""
     if kind.strip().lower() not in KINDS:
         raise InvalidInput(
-            "{kind!r} is not a server kind; choose one of {kinds}", kind=kind[:40], kinds=", ".join(KINDS)
+            "{kind!r} is not a server kind; choose one of {kinds}",
+            code="server.kind",
+            kind=kind[:40],
+            kinds=", ".join(KINDS),
         )
     kind = kind.strip().lower()
     name, token, where = _checked_name(name), _checked_token(token), _parse_url(url)
@@ -180,7 +190,7 @@ async def add_server(
     if kind in ("sonarr", "radarr"):
         return await _add_backend(database, box, InstanceBackend(kind), name, endpoint, content_type)
     if content_type is not None:
-        raise InvalidInput("--type is for Sonarr and Radarr; a media server holds every kind")
+        raise InvalidInput("--type is for Sonarr and Radarr; a media server holds every kind", code="server.type")
     server_kind = MediaServerType(kind)
     async with database.session() as session:
         if await session.scalar(select(MediaServer.id).where(func.lower(MediaServer.name) == name.lower())):
@@ -213,12 +223,12 @@ async def _add_backend(
 ) -> ServerView:
     if backend == InstanceBackend.RADARR:
         if content_type not in (None, ContentType.MOVIE):
-            raise InvalidInput("Radarr holds films: leave out --type, or give --type movie")
+            raise InvalidInput("Radarr holds films: leave out --type, or give --type movie", code="server.type")
         content_type = ContentType.MOVIE
     elif content_type is None:
         content_type = ContentType.SERIES
     elif content_type == ContentType.MOVIE:
-        raise InvalidInput("Sonarr holds series and anime: give --type series or --type anime")
+        raise InvalidInput("Sonarr holds series and anime: give --type series or --type anime", code="server.type")
     async with open_arr(backend, endpoint) as client:
         info = await client.info()
         profiles, folders = await client.profiles(), await client.folders()
