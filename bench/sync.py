@@ -80,7 +80,7 @@ async def _fake(kind: str, films: int, shows: int, seasons: int, episodes: int) 
     app = fake.app
 
     def with_control() -> web.Application:
-        served = app()
+        served: web.Application = app()
 
         async def change(request: web.Request) -> web.Response:
             _change(fake.library, int(request.query["count"]))
