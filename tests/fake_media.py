@@ -81,6 +81,17 @@ class FakeLibrary:
 
 
 @dataclass
+class Play:
+    """A viewing: of a film (`key`), or of an episode of a show (`key` the show's)."""
+
+    key: str
+    season: int | None = None
+    episode: int | None = None
+    count: int = 1
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
 class Faults:
     status: int | None = None  # every authenticated call answers this
     delay: float = 0.0  # seconds before every answer
@@ -120,6 +131,8 @@ class FakeJellyfin(_Faulty):
 
     flavour: str = "jellyfin"
     library: FakeLibrary = field(default_factory=FakeLibrary)
+    users: dict[str, str] = field(default_factory=dict)  # id -> name
+    plays: dict[str, list[Play]] = field(default_factory=dict)  # user id -> what they played
     faults: Faults = field(default_factory=Faults)
     port: int = 0
     calls: list[str] = field(default_factory=list)
@@ -150,7 +163,40 @@ class FakeJellyfin(_Faulty):
         app.router.add_get("/System/Info", self.system_info)
         app.router.add_get("/Items", self.items)
         app.router.add_get("/Shows/{id}/Seasons", self.show_seasons)
+        app.router.add_get("/Users", self.user_list)
+        app.router.add_get("/Users/{id}/Items", self.user_items)
         return app
+
+    async def user_list(self, request: web.Request) -> web.Response:
+        return json_response([{"Name": name, "Id": key, "HasPassword": True} for key, name in self.users.items()])
+
+    async def user_items(self, request: web.Request) -> web.Response:
+        user = request.match_info["id"]
+        if user not in self.users:
+            return web.Response(status=404, text="User not found")
+        rows = []
+        for play in self.plays.get(user, []):
+            entry = self.library.titles.get(play.key)
+            if entry is None:
+                continue
+            data = {"Played": True, "PlayCount": play.count, "LastPlayedDate": _iso(play.at), "IsFavorite": False}
+            if play.season is None:
+                rows.append({**self._item(entry), "UserData": data})
+            else:
+                rows.append(
+                    {
+                        "Id": f"{entry.key}-s{play.season}-e{play.episode}",
+                        "Type": "Episode",
+                        "SeriesId": entry.key,
+                        "ParentIndexNumber": play.season,
+                        "IndexNumber": play.episode,
+                        "ProviderIds": {"Tvdb": "12345"},
+                        "UserData": data,
+                    }
+                )
+        start = int(request.query.get("StartIndex", 0))
+        limit = int(request.query.get("Limit", 100_000))
+        return json_response({"Items": rows[start : start + limit], "TotalRecordCount": len(rows), "StartIndex": start})
 
     async def system_info(self, request: web.Request) -> web.Response:
         if failure := await self._fault():
@@ -258,6 +304,8 @@ class FakePlex(_Faulty):
     port: int = 0
     calls: list[str] = field(default_factory=list)
     legacy_guids: bool = False  # answer with the old agents' guid field instead of the Guid list
+    accounts: dict[int, str] = field(default_factory=dict)  # id -> name
+    plays: dict[int, list[Play]] = field(default_factory=dict)  # account id -> viewings
 
     @property
     def base(self) -> str:
@@ -279,7 +327,39 @@ class FakePlex(_Faulty):
         app.router.add_get("/library/sections/{section}/all", self.section_all)
         app.router.add_get("/library/metadata/{keys}/children", self.children)
         app.router.add_get("/library/metadata/{keys}", self.metadata)
+        app.router.add_get("/accounts", self.account_list)
+        app.router.add_get("/status/sessions/history/all", self.history)
         return app
+
+    async def account_list(self, request: web.Request) -> web.Response:
+        accounts = [{"id": key, "key": f"/accounts/{key}", "name": name} for key, name in self.accounts.items()]
+        return json_response({"MediaContainer": {"size": len(accounts), "Account": accounts}})
+
+    async def history(self, request: web.Request) -> web.Response:
+        account = int(request.query.get("accountID", "0"))
+        rows = []
+        for play in self.plays.get(account, []):
+            for _ in range(play.count):
+                if play.season is None:
+                    rows.append(
+                        {"ratingKey": play.key, "type": "movie", "viewedAt": int(play.at), "accountID": account}
+                    )
+                else:
+                    rows.append(
+                        {
+                            "ratingKey": f"{play.key}{play.season:03d}{play.episode:03d}",
+                            "type": "episode",
+                            "grandparentRatingKey": play.key,
+                            "parentIndex": play.season,
+                            "index": play.episode,
+                            "viewedAt": int(play.at),
+                            "accountID": account,
+                        }
+                    )
+        start = int(request.query.get("X-Plex-Container-Start", 0))
+        size = int(request.query.get("X-Plex-Container-Size", 50))
+        page = rows[start : start + size]
+        return json_response({"MediaContainer": {"size": len(page), "totalSize": len(rows), "Metadata": page}})
 
     async def identity(self, request: web.Request) -> web.Response:
         return json_response(

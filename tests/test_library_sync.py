@@ -13,21 +13,23 @@ from sqlalchemy import func, select
 from core.config import SyncSettings
 from core.db.models import LibraryItem, Media, MediaSeason, MediaServer, OutboxMessage
 from core.db.session import Database
-from core.enums import ContentType, MediaStatus, RequestStatus, UserRole
+from core.enums import ActivityType, ContentType, MediaStatus, RequestStatus, UserRole, WatchlistType
 from core.errors import InvalidInput
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.secretbox import SecretBox
-from core.services import requests
+from core.services import requests, watchlists
+from core.services.activity import feed
 from core.services.library_sync import SyncResult, find_server, sync_server
 from core.services.servers import add_server, list_servers, remove_server
-from core.services.users import add_user
+from core.services.users import MediaAccounts, add_user, set_media_accounts
 from core.upstream_errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamUnavailable
 
-from .fake_media import PLEX_TOKEN, FakeJellyfin, FakePlex
+from .fake_media import PLEX_TOKEN, FakeJellyfin, FakePlex, Play
 from .fakes import serving
 
 CATALOG = OfflineCatalog()
+WATCHED = [ActivityType.EPISODE_WATCHED, ActivityType.MOVIE_WATCHED]
 BOX = SecretBox(Fernet.generate_key())
 QUICK = SyncSettings(timeout_seconds=1.0, page_size=50)
 
@@ -244,3 +246,52 @@ async def test_a_failing_server_leaves_the_library_as_it_was_and_records_why(
     assert recovered.removed == 1
     assert await media_status(db, tmdb=10_000) == MediaStatus.DELETED
     assert await media_status(db, tmdb=20_000) == MediaStatus.AVAILABLE
+
+
+@pytest.mark.parametrize("flavour", ["jellyfin", "plex"])
+async def test_what_people_watch_moves_their_watchlist_and_is_in_the_feed(db: Database, flavour: str) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    bob = (await add_user(db, "bob", UserRole.USER)).id  # not configured: his plays are nobody's
+    fake: FakeJellyfin | FakePlex = FakeJellyfin() if flavour == "jellyfin" else FakePlex()
+    async with serving(fake):
+        fake.library.movie("101", "The Matrix", tmdb=603)
+        fake.library.show("202", "Breaking Bad", {1: 7, 2: 13}, tvdb=81189)
+        if isinstance(fake, FakeJellyfin):
+            fake.users = {"a1b2-c3": "Alice", "d4e5": "Bob"}
+            account, other = "a1b2-c3", "d4e5"
+            await set_media_accounts(db, "alice", MediaAccounts(jellyfin="A1B2C3"))  # dashes and case differ
+            token = fake.token
+        else:
+            fake.accounts = {1: "alice_plex", 2: "bob_plex"}
+            account, other = 1, 2  # type: ignore[assignment]
+            await set_media_accounts(db, "alice", MediaAccounts(plex="Alice_Plex"))
+            token = PLEX_TOKEN
+        fake.plays[account] = [Play("101"), Play("202", 1, 3), Play("202", 1, 4)]  # type: ignore[index]
+        fake.plays[other] = [Play("101")]  # type: ignore[index]
+        await add_server(db, BOX, flavour, "home", url=fake.base, token=token)
+        first = await sync(db, "home")
+        assert first.watched_plays == 3
+        assert first.watchlists_moved == 2
+        film = await watchlists.entries(db, owner_id=alice, reader=alice)
+        kinds = {entry.title: (entry.type, entry.season, entry.episode) for entry in film}
+        assert kinds == {
+            "The Matrix": (WatchlistType.WATCHED, None, None),
+            "Breaking Bad": (WatchlistType.WATCHING, 1, 4),
+        }
+        assert await watchlists.entries(db, owner_id=bob, reader=bob) == []
+        seen = [(e.type, e.title, e.details) for e in await feed(db, reader=alice, types=WATCHED)]
+        assert (ActivityType.MOVIE_WATCHED, "The Matrix", None) in [(t, n, d or None) for t, n, d in seen]
+        assert any(t == ActivityType.EPISODE_WATCHED and (d or {}).get("episode") == 4 for t, _, d in seen)
+
+        again = await sync(db, "home")
+        assert again.watched_plays == 0  # nothing new: nothing written, nothing moved
+        assert again.watchlists_moved == 0
+        fake.plays[account].append(Play("202", 2, 1))  # type: ignore[index]
+        later = await sync(db, "home")
+        assert later.watchlists_moved == 1
+        (show,) = [
+            entry
+            for entry in await watchlists.entries(db, owner_id=alice, reader=alice)
+            if entry.title == "Breaking Bad"
+        ]
+        assert (show.season, show.episode) == (2, 1)

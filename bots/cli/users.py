@@ -128,3 +128,18 @@ def unlink(
     parsed = parse_platform(platform)
     owner = with_runtime(ctx, lambda runtime: identity.unlink(runtime.database, parsed, platform_user_id))
     typer.echo(f"{platform} account {platform_user_id} is no longer linked to {owner}")
+
+
+@app.command()
+def media(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The idkarr user."),
+    jellyfin: str | None = typer.Option(None, "--jellyfin", help="Their Jellyfin user id ('' clears it)."),
+    emby: str | None = typer.Option(None, "--emby", help="Their Emby user id ('' clears it)."),
+    plex: str | None = typer.Option(None, "--plex", help="Their Plex account name ('' clears it)."),
+) -> None:
+    """Say who a user is on the media servers, so what they watch there moves their watchlist."""
+    accounts = users.MediaAccounts(jellyfin=jellyfin, emby=emby, plex=plex)
+    now = with_runtime(ctx, lambda rt: users.set_media_accounts(rt.database, name, accounts))
+    shown = ", ".join(f"{server} {value}" for server, value in now.items() if value) or "no media-server accounts"
+    typer.echo(f"{name}: {shown}")

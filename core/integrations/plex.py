@@ -13,12 +13,12 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core.enums import ContentType
 from core.integrations.connection import Endpoint, connect
-from core.integrations.types import LibraryItem, ServerInfo, id_number, imdb_id
+from core.integrations.types import LibraryItem, Played, ServerInfo, ServerUser, id_number, imdb_id
 from core.upstream import Upstream
 from core.upstream_errors import UpstreamBadResponse
 
@@ -188,6 +188,33 @@ class PlexClient:
                 _count(counts, season)
         return counts
 
+    async def users(self) -> list[ServerUser]:
+        """The server's accounts (the owner and the people it is shared with), by id and name."""
+        container = _container(await self.upstream.get_json("/accounts"), self.service)
+        accounts = container.get("Account", [])
+        return [
+            ServerUser(str(account["id"]), str(account.get("name") or account["id"]))
+            for account in (accounts if isinstance(accounts, list) else [])
+            if isinstance(account, dict) and account.get("id") is not None and account.get("name")
+        ]
+
+    async def played(self, user: str) -> AsyncIterator[list[Played]]:
+        """What an account has watched, from the server's watch history (one entry per viewing, folded into
+        play counts by the caller)."""
+        start = 0
+        while True:
+            body = await self.upstream.get_json(
+                "/status/sessions/history/all",
+                params={"accountID": user, "X-Plex-Container-Start": start, "X-Plex-Container-Size": self.page_size},
+            )
+            container = _container(body, self.service)
+            rows = _metadata(container)
+            yield [played for played in map(_played, rows) if played is not None]
+            start += len(rows)
+            total = container.get("totalSize")
+            if not rows or not isinstance(total, int) or start >= total:
+                return
+
     async def _show_seasons(self, shows: Iterable[str]) -> dict[str, dict[int, int]]:
         async def one(show: str) -> tuple[str, dict[int, int]]:
             body = await self.upstream.get_json(f"/library/metadata/{show}/children")
@@ -203,6 +230,28 @@ def _count(counts: dict[str, dict[int, int]], season: dict[str, Any]) -> None:
     show, number, episodes = season.get("parentRatingKey"), season.get("index"), season.get("leafCount")
     if show is not None and isinstance(number, int) and 0 <= number < 10_000:
         counts.setdefault(str(show), {})[number] = episodes if isinstance(episodes, int) and episodes >= 0 else 0
+
+
+def _played(raw: dict[str, Any]) -> Played | None:
+    kind = raw.get("type")
+    if kind not in ("movie", "episode"):
+        return None
+    key = raw.get("ratingKey") if kind == "movie" else raw.get("grandparentRatingKey")
+    if key is None:
+        return None
+    viewed = raw.get("viewedAt")
+    season, episode = raw.get("parentIndex"), raw.get("index")
+    return Played(
+        item_key=str(key),
+        content_type=ContentType.MOVIE if kind == "movie" else ContentType.SERIES,
+        tmdb_id=None,
+        tvdb_id=None,
+        imdb_id=None,
+        season_number=season if kind == "episode" and isinstance(season, int) else None,
+        episode_number=episode if kind == "episode" and isinstance(episode, int) else None,
+        play_count=1,
+        last_played=datetime.fromtimestamp(viewed, UTC) if isinstance(viewed, int) and viewed > 0 else None,
+    )
 
 
 @asynccontextmanager

@@ -40,6 +40,7 @@ from core.secretbox import SecretBox
 from core.services import requests
 from core.services.requests.common import season_numbers
 from core.services.servers import media_endpoint, open_media_client
+from core.services.watched_sync import sync_watched
 from core.upstream_errors import UpstreamError
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class SyncResult:
     titles_updated: int = 0  # titles whose availability changed
     requests_fulfilled: list[int] = field(default_factory=list)
     requests_removed: list[int] = field(default_factory=list)
+    watched_plays: int = 0  # plays new or changed (watched sync)
+    watchlists_moved: int = 0
     seconds: float = 0.0
     skipped: str | None = None  # why nothing ran (another process holds the server's sync)
 
@@ -77,6 +80,8 @@ class SyncResult:
             "titles_updated": self.titles_updated,
             "requests_fulfilled": self.requests_fulfilled,
             "requests_removed": self.requests_removed,
+            "watched_plays": self.watched_plays,
+            "watchlists_moved": self.watchlists_moved,
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
         }
@@ -506,9 +511,12 @@ async def sync_server(
                         await run.write(page)
                         if progress is not None:
                             progress(result.items, None)
-                if full:
-                    await run.remove_gone()
-                await run.settle(discovery)
+                    if full:
+                        await run.remove_gone()
+                    await run.settle(discovery)
+                    if server.sync_watched_status:
+                        watched = await sync_watched(database, server, client)
+                        result.watched_plays, result.watchlists_moved = watched.plays, watched.moved
             except (IdkarrError, OSError) as error:
                 await _record(database, server.id, started=started, full=full, error=str(error)[:500])
                 raise

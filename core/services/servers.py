@@ -27,7 +27,7 @@ from core.integrations.connection import Endpoint
 from core.integrations.jellyfin import open_jellyfin
 from core.integrations.plex import open_plex
 from core.integrations.types import LibraryItem as ServerItem
-from core.integrations.types import ServerInfo
+from core.integrations.types import Played, ServerInfo, ServerUser
 from core.secretbox import SecretBox
 from core.text import clean_text
 
@@ -58,6 +58,10 @@ class MediaClient(Protocol):
     async def info(self) -> ServerInfo: ...
 
     def items(self, since: datetime | None = None) -> AsyncIterator[list[ServerItem]]: ...
+
+    async def users(self) -> list[ServerUser]: ...
+
+    def played(self, user: str) -> AsyncIterator[list[Played]]: ...
 
 
 @dataclass(frozen=True)

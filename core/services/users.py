@@ -23,6 +23,7 @@ from core.services import activity_log
 __all__ = [
     "NOTIFICATION_KEYS",
     "PRIVACY_KEYS",
+    "MediaAccounts",
     "Preferences",
     "UserSummary",
     "add_user",
@@ -33,6 +34,7 @@ __all__ = [
     "follow_platform_role",
     "get_by_name",
     "list_users",
+    "set_media_accounts",
     "set_role",
     "switched_on",
     "update_preferences",
@@ -196,6 +198,39 @@ async def disable_user(database: Database, username: str, *, by_id: int | None =
         await session.flush()
         await session.refresh(user)
         return UserSummary.of(user)
+
+
+@dataclass(frozen=True)
+class MediaAccounts:
+    """Who a person is on the media servers, for watched sync; None leaves one as it is, "" clears it."""
+
+    jellyfin: str | None = None
+    emby: str | None = None
+    plex: str | None = None
+
+
+def _account(value: str, label: str) -> str | None:
+    cleaned = value.strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > 100 or not cleaned.isprintable():
+        raise InvalidInput(
+            "a {label} account is at most 100 printable characters", code="user.media_account", label=label
+        )
+    return cleaned
+
+
+async def set_media_accounts(database: Database, username: str, accounts: MediaAccounts) -> dict[str, str | None]:
+    """Set who `username` is on Jellyfin (user id), Emby (user id) and Plex (account name)."""
+    async with database.transaction() as session:
+        user = await get_by_name(session, username, lock=True)
+        if accounts.jellyfin is not None:
+            user.jellyfin_user_id = _account(accounts.jellyfin, "Jellyfin")
+        if accounts.emby is not None:
+            user.emby_user_id = _account(accounts.emby, "Emby")
+        if accounts.plex is not None:
+            user.plex_username = _account(accounts.plex, "Plex")
+        return {"jellyfin": user.jellyfin_user_id, "emby": user.emby_user_id, "plex": user.plex_username}
 
 
 async def enable_user(database: Database, username: str, *, by_id: int | None = None) -> UserSummary:
