@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
+from bots.conversation.conversation import Conversation
 from bots.http.app import build_app, http_server
 from core.config import Settings
 from core.db.models import OutboxMessage
@@ -19,13 +21,16 @@ from core.db.session import Database
 from core.enums import ContentType, RequestStatus, UserRole
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
-from core.secretbox import SecretBox
+from core.runtime import Runtime
+from core.secretbox import SecretBox, secret_box
 from core.services import requests
+from core.services.discovery_setup import open_discovery
 from core.services.handoff import send_due
 from core.services.servers import add_server
 from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
 
+from .chat import people
 from .fake_arr import FakeArr
 from .fakes import serving
 
@@ -147,3 +152,44 @@ async def test_a_refused_film_fails_with_the_reason_and_a_retry_sends_it_again(d
     assert body["addOptions"] == {"searchForMovie": True}
     assert body["monitored"] is True
     assert (await requests.get(db, made.request.id)).status == RequestStatus.APPROVED
+
+
+async def test_a_requests_details_show_what_is_downloading_for_it(
+    db: Database, redis_client: aioredis.Redis, sonarr: FakeArr
+) -> None:
+    settings = Settings.model_validate({"security": {"secret_key": "details-test-key"}})
+    box = secret_box(settings)
+    runtime = Runtime(settings=settings, database=db, redis=redis_client, started_at=time.perf_counter())
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await add_server(db, box, "sonarr", "TV", url=sonarr.base, token=sonarr.key)
+    async with open_discovery(runtime) as discovery:
+        conversation = Conversation(runtime=runtime, discovery=discovery)
+        await conversation.say("/request series 81189 1", actor=who["alice"])
+        await conversation.say("/approve 1", actor=who["mod"])
+        before = await conversation.say("/details 1", actor=who["alice"])
+        assert "Request #1" in before.text
+        assert "download" not in before.text.lower()
+        assert await send_due(db, box) == 1
+        sonarr.queue = [
+            {
+                "title": "Breaking.Bad.S01E01.1080p",
+                "status": "downloading",
+                "trackedDownloadState": "downloading",
+                "size": 1000,
+                "sizeleft": 250,
+                "timeleft": "00:04:10",
+                "episode": {"seasonNumber": 1},
+            }
+        ]
+        shown = await conversation.say("/details 1", actor=who["alice"])
+        assert "Breaking.Bad.S01E01.1080p · downloading · 75% · 00:04:10 left" in shown.text
+        sonarr.fail_with = 503
+        down = await conversation.say("/details 1", actor=who["alice"])
+        assert "can't be read right now" in down.text
+        assert down.cards[0].title.startswith("Breaking Bad")
+        sonarr.fail_with, sonarr.queue = None, []
+        idle = await conversation.say("/details 1", actor=who["alice"])
+        assert "Nothing is downloading" in idle.text
+        missing = await conversation.say("/details 99", actor=who["alice"])
+        assert missing.error
+        assert "#99" in missing.text

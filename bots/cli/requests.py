@@ -3,6 +3,7 @@ and, until sync and the download side report it themselves, mark them available 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TypeVar
 
 import typer
@@ -12,13 +13,17 @@ from rich.table import Table
 from bots.cli.common import emit_json, title_ids, user_id_of, with_runtime
 from bots.cli.discover import parse_content
 from core.enums import RequestStatus, parse_choice
+from core.errors import StartupError
+from core.integrations.arr import Download
 from core.metadata.query import parse_seasons
 from core.metadata.types import TitleDetails
 from core.runtime import Runtime
-from core.services import requests
+from core.secretbox import secret_box
+from core.services import handoff, requests
 from core.services.discovery_setup import open_discovery
 from core.services.operator import OPERATOR
 from core.services.requests import RequestView
+from core.upstream_errors import UpstreamError
 
 app = typer.Typer(
     help="Requests: list, create, approve, deny, cancel, edit, retry; mark available or failed.", no_args_is_help=True
@@ -226,3 +231,41 @@ def failed(
         return await requests.mark_failed(runtime.database, request_id, reason=reason)
 
     _print(with_runtime(ctx, go), "failed")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., help="Request number."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One request in full, with what Sonarr or Radarr is downloading for it."""
+
+    async def go(runtime: Runtime) -> tuple[RequestView, list[Download] | None, str | None]:
+        view = await requests.get(runtime.database, request_id)
+        try:
+            box = secret_box(runtime.settings)
+            queue = await handoff.download_queue(runtime.database, box, request_id, runtime.settings.sync)
+        except (UpstreamError, StartupError) as error:
+            return view, None, str(error)
+        return view, None if queue is None else list(queue), None
+
+    view, queue, unreadable = with_runtime(ctx, go)
+    if as_json:
+        downloads = None if queue is None else [dataclasses.asdict(download) for download in queue]
+        emit_json({**view.to_json(), "downloads": downloads, "downloads_error": unreadable})
+        return
+    typer.echo(
+        f"request #{view.id}: {view.title} ({view.year or '?'}) [{view.status.value}], requested by {view.requested_by}"
+        + (f", approved by {view.approved_by}" if view.approved_by else "")
+    )
+    if view.failure_reason and view.status == RequestStatus.FAILED:
+        typer.echo(f"failed: {view.failure_reason}")
+    if unreadable:
+        typer.echo(f"downloads: cannot be read now ({unreadable})")
+    elif queue is not None:
+        if not queue:
+            typer.echo("downloads: nothing downloading now")
+        for download in queue:
+            left = f", {download.time_left} left" if download.time_left else ""
+            typer.echo(f"downloading: {download.title} · {download.state} · {download.percent:g}%{left}")

@@ -78,6 +78,7 @@ COMMANDS = Registry(
         Command("cancel", request_commands.cancel, (_ID,)),
         Command("edit", request_commands.edit, (_ID, Option("seasons", required=True, rest=True, max_length=100))),
         Command("retry", request_commands.retry, (_ID,), audience=Audience.MODERATOR),
+        Command("details", request_commands.details, (_ID,)),
         Command(
             "watchlist",
             account_commands.watchlist,

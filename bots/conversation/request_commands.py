@@ -12,12 +12,14 @@ from bots.conversation.registry import Arguments
 from bots.conversation.replies import Button, Card, Choice, Question, Reply
 from bots.conversation.titles import details_of, find_title, is_id, offer
 from core.enums import ContentType, RequestStatus
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, StartupError
 from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_seasons
 from core.metadata.types import Title, TitleDetails
-from core.services import requests
+from core.secretbox import secret_box
+from core.services import handoff, requests
 from core.services.requests import CreateResult, RequestView
+from core.upstream_errors import UpstreamError
 
 __all__ = ["ACTIONS", "FILTERS", "approve", "cancel", "deny", "deny_reason", "edit", "list_", "request", "retry"]
 
@@ -208,6 +210,8 @@ def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
     if view.content_type != ContentType.MOVIE:
         line += " · " + _seasons_text(ctx, view.seasons)
     overview = t("request.reason", reason=view.denial_reason) if view.denial_reason else ""
+    if view.status == RequestStatus.FAILED and view.failure_reason:
+        overview = t("request.failed_reason", reason=view.failure_reason)
     return Card(
         title=f"{view.title} ({view.year or '?'})",
         subtitle=line,
@@ -215,6 +219,38 @@ def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
         buttons=tuple(request_buttons(ctx, view, decides=decides)),
         reference=f"#{view.id}",
     )
+
+
+async def details(ctx: Context, args: Arguments) -> Reply:
+    """/details ID: the request's card, and what Sonarr or Radarr is downloading for it."""
+    view = await requests.get(ctx.runtime.database, _id(args))
+    card = _request_card(ctx, view, decides=(await ctx.abilities()).decide)
+    lines = [ctx.t("request.details_title", id=view.id)]
+    try:
+        queue = await handoff.download_queue(
+            ctx.runtime.database, secret_box(ctx.runtime.settings), view.id, ctx.runtime.settings.sync
+        )
+    except UpstreamError as error:
+        lines.append(ctx.t("request.queue_unknown", reason=error.reason))
+    except StartupError as error:  # the stored key cannot be opened: the admin must add the server again
+        lines.append(ctx.t("request.queue_unknown", reason=str(error)))
+    else:
+        if queue is not None and not queue:
+            lines.append(ctx.t("request.queue_empty"))
+        elif queue:
+            lines.append(ctx.t("request.queue_title"))
+            for download in queue[:10]:
+                left = ctx.t("request.queue_left", left=download.time_left) if download.time_left else ""
+                lines.append(
+                    ctx.t(
+                        "request.queue_line",
+                        title=download.title,
+                        state=download.state,
+                        percent=f"{download.percent:g}",
+                        left=left,
+                    )
+                )
+    return Reply(text="\n".join(lines), cards=(card,))
 
 
 async def approve(ctx: Context, args: Arguments) -> Reply:
