@@ -12,7 +12,9 @@ from core.config import Settings
 from core.errors import StartupError
 from core.health import Check, check_database, check_redis, check_tmdb, check_tvdb
 from core.runtime import open_database, open_redis
+from core.secretbox import secret_box
 from core.services.discovery_setup import describe_providers
+from core.services.servers import server_status
 
 
 async def _database(settings: Settings) -> Check:
@@ -31,6 +33,17 @@ async def _redis(settings: Settings) -> Check:
         return Check("redis", False, str(error))
 
 
+async def _servers(settings: Settings) -> list[Check]:
+    """Each media server and Sonarr/Radarr, answering now (nothing when the database cannot be reached: its
+    own line says why)."""
+    try:
+        async with open_database(settings) as database:
+            checks = await server_status(database, secret_box(settings), None, settings.sync)
+    except StartupError:
+        return []
+    return [Check(f"{view.kind} {view.name}", ok, answer) for view, ok, answer in checks]
+
+
 def _metadata(settings: Settings) -> Check:
     return Check("metadata", True, describe_providers(settings))
 
@@ -44,7 +57,7 @@ async def diagnose(settings: Settings) -> list[Check]:
         check_discord(settings),
         check_telegram(settings),
     )
-    return [_metadata(settings), *checks]
+    return [_metadata(settings), *checks, *await _servers(settings)]
 
 
 def doctor(ctx: typer.Context) -> None:
