@@ -4,6 +4,7 @@ told; a refusal fails the request with the reason, and a retry sends it again.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -18,12 +19,14 @@ from bots.http.app import build_app, http_server
 from core.config import Settings
 from core.db.models import OutboxMessage
 from core.db.session import Database
-from core.enums import ContentType, RequestStatus, UserRole
+from core.enums import ActivityType, ContentType, RequestStatus, UserRole
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
+from core.metadata.types import Title, TitleDetails
 from core.runtime import Runtime
 from core.secretbox import SecretBox, secret_box
 from core.services import requests
+from core.services.activity import feed
 from core.services.discovery_setup import open_discovery
 from core.services.handoff import send_due
 from core.services.servers import add_server
@@ -111,7 +114,7 @@ async def test_an_approved_show_goes_to_sonarr_and_its_import_makes_it_available
         started = time.perf_counter()
         first = await web.post("/api/v3/webhooks/sonarr", json=event, params={"secret": SECRET})
         assert first.status_code == 200
-        assert first.json()["requests_available"] == [made.request.id]
+        assert first.json()["requests"] == [made.request.id]
         assert time.perf_counter() - started < 5
         assert (await requests.get(db, made.request.id)).status == RequestStatus.PARTIAL
         sonarr.import_files(series_id, season=2)
@@ -193,3 +196,49 @@ async def test_a_requests_details_show_what_is_downloading_for_it(
         missing = await conversation.say("/details 99", actor=who["alice"])
         assert missing.error
         assert "#99" in missing.text
+
+
+async def test_two_senders_at_once_send_each_approval_once(db: Database, radarr: FakeArr) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+    await add_server(db, BOX, "radarr", "Movies", url=radarr.base, token=radarr.key)
+    for tmdb in range(1, 13):
+        radarr.known[tmdb] = {"title": f"Film {tmdb}", "tmdbId": tmdb, "year": 2000}
+        details = TitleDetails(Title(ContentType.MOVIE, f"Film {tmdb}", 2000, tmdb_id=tmdb))
+        made = await requests.create(db, details, actor_id=alice)
+        await requests.approve(db, made.request.id, actor_id=mod)
+    counts = await asyncio.gather(send_due(db, BOX, batch=5), send_due(db, BOX, batch=5), send_due(db, BOX, batch=5))
+    counts += await asyncio.gather(send_due(db, BOX, batch=5), send_due(db, BOX, batch=5))
+    assert sum(counts) == 12
+    assert sorted(body["tmdbId"] for body in radarr.added) == list(range(1, 13))
+
+
+async def test_grabs_reach_the_feed_and_a_deletion_with_files_unfulfils_the_request(db: Database) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+    details = await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+    made = await requests.create(db, details, actor_id=alice)
+    await requests.approve(db, made.request.id, actor_id=mod)
+    settings = Settings.model_validate({"api": {"port": 0, "webhook_secret": SECRET}})
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync))
+    movie = {"id": 7, "tmdbId": 603, "title": "The Matrix"}
+    signed = {"X-Idkarr-Secret": SECRET}
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+        grab = {"eventType": "Grab", "movie": movie, "release": {"releaseTitle": "The.Matrix.1999.1080p.BluRay"}}
+        assert (await web.post("/api/v3/webhooks/radarr", json=grab, headers=signed)).json()["requests"] == [1]
+        entries = await feed(db, reader=alice, types=[ActivityType.DOWNLOAD_STARTED])
+        assert [(e.title, e.details) for e in entries] == [("The Matrix", {"release": "The.Matrix.1999.1080p.BluRay"})]
+        imported = await web.post(
+            "/api/v3/webhooks/radarr", json={"eventType": "Download", "movie": movie}, headers=signed
+        )
+        assert imported.json()["requests"] == [1]
+        kept = {"eventType": "MovieDelete", "movie": movie, "deletedFiles": False}
+        assert (await web.post("/api/v3/webhooks/radarr", json=kept, headers=signed)).json()["requests"] == []
+        assert (await requests.get(db, made.request.id)).status == RequestStatus.AVAILABLE
+        gone = {"eventType": "MovieDelete", "movie": movie, "deletedFiles": True}
+        assert (await web.post("/api/v3/webhooks/radarr", json=gone, headers=signed)).json()["requests"] == [1]
+        test = await web.post("/api/v3/webhooks/radarr", json={"eventType": "Test"}, headers=signed)
+        assert test.status_code == 200
+    removed = await requests.get(db, made.request.id)
+    assert removed.status == RequestStatus.FAILED
+    assert removed.failure_reason == "removed from the library (gone from Radarr)"

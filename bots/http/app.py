@@ -45,14 +45,24 @@ class _Movie(_Loose):
     title: str = Field(default="", max_length=500)
 
 
+class _Release(_Loose):
+    releaseTitle: str = Field(default="", max_length=500)
+
+
 class SonarrEvent(_Loose):
+    """Sonarr's webhook body, as far as idkarr reads it (the field names are Sonarr's)."""
+
     eventType: str = Field(max_length=50)
     series: _Series | None = None
+    release: _Release | None = None
+    deletedFiles: bool = False
 
 
 class RadarrEvent(_Loose):
     eventType: str = Field(max_length=50)
     movie: _Movie | None = None
+    release: _Release | None = None
+    deletedFiles: bool = False
 
 
 class JellyfinEvent(_Loose):
@@ -100,19 +110,39 @@ def build_app(settings: Settings, database: Database, box: SecretBox, syncs: Syn
 
     hooks = APIRouter(prefix="/api/v3/webhooks", dependencies=[Depends(authenticated)])
 
+    # Sonarr and Radarr name their events alike: Grab, Download (an import or upgrade), SeriesDelete and
+    # MovieDelete (with deletedFiles), Test, and others idkarr has nothing to do with (answered, ignored).
     @hooks.post("/sonarr")
     async def sonarr(event: SonarrEvent) -> dict[str, Any]:
-        if event.eventType == "Download" and event.series is not None:
-            done = await arrivals.series_imported(database, box, event.series.tvdbId, event.series.id, settings.sync)
-            return {"event": event.eventType, "requests_available": done}
-        return {"event": event.eventType, "requests_available": []}
+        answer: dict[str, Any] = {"event": event.eventType, "requests": []}
+        if event.series is None:
+            return answer
+        tvdb = event.series.tvdbId
+        if event.eventType == "Download":
+            answer["requests"] = await arrivals.series_imported(database, box, tvdb, event.series.id, settings.sync)
+        elif event.eventType == "Grab":
+            release = event.release.releaseTitle if event.release else ""
+            answer["requests"] = await arrivals.download_started(
+                database, film=False, external_id=tvdb, release=release
+            )
+        elif event.eventType == "SeriesDelete" and event.deletedFiles:
+            answer["requests"] = await arrivals.files_deleted(database, film=False, external_id=tvdb, service="Sonarr")
+        return answer
 
     @hooks.post("/radarr")
     async def radarr(event: RadarrEvent) -> dict[str, Any]:
-        if event.eventType == "Download" and event.movie is not None:
-            done = await arrivals.movie_imported(database, event.movie.tmdbId)
-            return {"event": event.eventType, "requests_available": done}
-        return {"event": event.eventType, "requests_available": []}
+        answer: dict[str, Any] = {"event": event.eventType, "requests": []}
+        if event.movie is None:
+            return answer
+        tmdb = event.movie.tmdbId
+        if event.eventType == "Download":
+            answer["requests"] = await arrivals.movie_imported(database, tmdb)
+        elif event.eventType == "Grab":
+            release = event.release.releaseTitle if event.release else ""
+            answer["requests"] = await arrivals.download_started(database, film=True, external_id=tmdb, release=release)
+        elif event.eventType == "MovieDelete" and event.deletedFiles:
+            answer["requests"] = await arrivals.files_deleted(database, film=True, external_id=tmdb, service="Radarr")
+        return answer
 
     @hooks.post("/jellyfin", status_code=202)
     @hooks.post("/emby", status_code=202)

@@ -10,15 +10,15 @@ from sqlalchemy import text
 
 from core.config import SyncSettings
 from core.db.session import Database
-from core.enums import InstanceBackend
+from core.enums import ActivityType, InstanceBackend
 from core.errors import AlreadyDecided
 from core.integrations.arr import open_arr
 from core.integrations.connection import Endpoint
 from core.secretbox import SecretBox
-from core.services import requests
+from core.services import activity_log, requests
 from core.services.requests.common import season_numbers
 
-__all__ = ["movie_imported", "series_imported"]
+__all__ = ["download_started", "files_deleted", "movie_imported", "series_imported"]
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,59 @@ async def series_imported(
             await requests.mark_available(database, row.id, seasons=arrived)
             done.append(row.id)
     return done
+
+
+# Requests still waiting for a title, by TMDB id for a film or TheTVDB id for a show.
+_WAITING_FOR = text("""
+    SELECT r.id, r.content_type, r.tmdb_id, r.tvdb_id, r.imdb_id, r.title, r.year, r.poster, r.media_id,
+           r.requested_by_id
+    FROM request r
+    WHERE r.status IN ('approved', 'partial')
+      AND CASE WHEN :film THEN r.content_type = 'movie' AND r.tmdb_id = :id
+               ELSE r.content_type <> 'movie' AND r.tvdb_id = :id END
+    ORDER BY r.id
+""")
+_FULFILLED_BY = text("""
+    SELECT id FROM request
+    WHERE status IN ('available', 'partial')
+      AND CASE WHEN :film THEN content_type = 'movie' AND tmdb_id = :id
+               ELSE content_type <> 'movie' AND tvdb_id = :id END
+    ORDER BY id
+""")
+
+
+async def download_started(database: Database, *, film: bool, external_id: int, release: str) -> list[int]:
+    """Sonarr or Radarr grabbed a release for a title: download_started in the feed of each request waiting
+    for it. Returns those requests."""
+    async with database.transaction() as session:
+        waiting = list((await session.execute(_WAITING_FOR, {"film": film, "id": external_id})).all())
+        for request in waiting:
+            await activity_log.write(
+                session,
+                type=ActivityType.DOWNLOAD_STARTED,
+                user_id=request.requested_by_id,
+                request_id=request.id,
+                media_id=request.media_id,
+                content_type=request.content_type,
+                tmdb_id=request.tmdb_id,
+                tvdb_id=request.tvdb_id,
+                imdb_id=request.imdb_id,
+                title=request.title,
+                year=request.year,
+                poster=request.poster,
+                details={"release": " ".join(release.split())[:300]} if release.strip() else None,
+            )
+    return [request.id for request in waiting]
+
+
+async def files_deleted(database: Database, *, film: bool, external_id: int, service: str) -> list[int]:
+    """Sonarr or Radarr deleted a title with its files: requests it had fulfilled are no longer available
+    (their people are told; a retry sends them again)."""
+    async with database.session() as session:
+        fulfilled = list((await session.execute(_FULFILLED_BY, {"film": film, "id": external_id})).scalars())
+    removed = []
+    for request_id in fulfilled:
+        with suppress(AlreadyDecided):
+            await requests.mark_removed(database, request_id, server=service)
+            removed.append(request_id)
+    return removed

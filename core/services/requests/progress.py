@@ -153,7 +153,7 @@ async def mark_failed(database: Database, request_id: int, *, reason: str) -> Re
 async def mark_removed(database: Database, request_id: int, *, server: str) -> RequestView:
     """What the request brought is gone from the media servers: it is no longer available, and its people
     are told; retrying it sends it to the download side again."""
-    reason = f"removed from the library (no media server has it any more; last seen on {server})"
+    reason = f"removed from the library (gone from {server})"
     return await _fail(database, request_id, reason, (RequestStatus.AVAILABLE, RequestStatus.PARTIAL))
 
 
