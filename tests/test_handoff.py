@@ -207,8 +207,8 @@ async def test_two_senders_at_once_send_each_approval_once(db: Database, radarr:
         details = TitleDetails(Title(ContentType.MOVIE, f"Film {tmdb}", 2000, tmdb_id=tmdb))
         made = await requests.create(db, details, actor_id=alice)
         await requests.approve(db, made.request.id, actor_id=mod)
-    counts = await asyncio.gather(send_due(db, BOX, batch=5), send_due(db, BOX, batch=5), send_due(db, BOX, batch=5))
-    counts += await asyncio.gather(send_due(db, BOX, batch=5), send_due(db, BOX, batch=5))
+    counts = [*await asyncio.gather(*(send_due(db, BOX, batch=5) for _ in range(3)))]
+    counts += await asyncio.gather(*(send_due(db, BOX, batch=5) for _ in range(2)))
     assert sum(counts) == 12
     assert sorted(body["tmdbId"] for body in radarr.added) == list(range(1, 13))
 
