@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 
 import httpx
 from cryptography.fernet import Fernet
@@ -16,16 +17,22 @@ from bots.http.app import build_app, http_server
 from core.config import Settings, SyncSettings
 from core.db.models import LibraryItem, MediaServer
 from core.db.session import Database
+from core.enums import ContentType, RequestStatus, UserRole
+from core.metadata.offline import OfflineCatalog
+from core.metadata.provider import ExternalIds
 from core.scheduler import build_scheduler
 from core.secretbox import SecretBox, secret_box
+from core.services import requests
 from core.services.library_sync import find_server, sync_due, sync_server
 from core.services.servers import add_server
+from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
 
 from .conftest import Idkarr
+from .fake_arr import FakeArr
 from .fake_media import PLEX_TOKEN, FakeJellyfin, FakePlex
 from .fakes import serving
-from .processes import idkarr_command
+from .processes import idkarr_command, idkarr_running
 
 BOX = SecretBox(Fernet.generate_key())
 SECRET = "push-secret-0123456789"
@@ -153,3 +160,36 @@ async def test_a_sync_killed_half_way_loses_nothing_on_the_next_run(db: Database
         assert finished.returncode == 0, finished.stderr
         assert "read 200 items" in finished.stdout
         assert await held(db) == 200
+
+
+async def test_idkarr_run_sends_approvals_to_radarr_and_takes_its_webhooks(db: Database, idkarr: Idkarr) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings.model_validate({"data_dir": idkarr.env["IDKARR_DATA_DIR"]})
+    box = secret_box(settings)
+    env = {
+        **idkarr.env,
+        "IDKARR_API__PORT": str(port),
+        "IDKARR_API__WEBHOOK_SECRET": SECRET,
+        "IDKARR_SYNC__HANDOFF_SECONDS": "0.2",
+    }
+    async with serving(FakeArr("Radarr")) as radarr:
+        radarr.known[603] = {"title": "The Matrix", "tmdbId": 603, "year": 1999}
+        await add_server(db, box, "radarr", "Movies", url=radarr.base, token=radarr.key)
+        alice = (await add_user(db, "alice", UserRole.USER)).id
+        mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+        async with idkarr_running(idkarr.workdir, env, front_ends="none", secrets=(radarr.key, SECRET)):
+            details = await OfflineCatalog().details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
+            made = await requests.create(db, details, actor_id=alice)
+            await requests.approve(db, made.request.id, actor_id=mod)
+            for _ in range(250):
+                if radarr.added:
+                    break
+                await asyncio.sleep(0.02)
+            assert [body["tmdbId"] for body in radarr.added] == [603]
+            event = {"eventType": "Download", "movie": {"id": 1, "tmdbId": 603, "title": "The Matrix"}}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+                answer = await web.post("/api/v3/webhooks/radarr", json=event, headers={"X-Idkarr-Secret": SECRET})
+            assert answer.json()["requests"] == [made.request.id]
+    assert (await requests.get(db, made.request.id)).status == RequestStatus.AVAILABLE
