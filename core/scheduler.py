@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from core.config import Settings
 from core.db.session import Database
 from core.secretbox import SecretBox
-from core.services import action_tokens, library_sync, requests
+from core.services import action_tokens, library_sync, requests, servers
 
 if TYPE_CHECKING:
     from core.services.discovery import DiscoveryService
@@ -104,6 +104,19 @@ def build_scheduler(
 
         # Each server has its own interval; this only looks for those due. Across processes a server's sync
         # runs once: an advisory lock, and a second look at whether it is still due once the lock is held.
+        async def refresh_backends(database: Database) -> int:
+            return await _counted("refresh_backends", servers.refresh_backends(database, sealed), "backends_refreshed")
+
+        # Profiles and folders change rarely in Sonarr and Radarr; approval offers what was read last.
+        scheduler.add_job(
+            scheduler.tracked(refresh_backends),
+            IntervalTrigger(hours=6, timezone=UTC),
+            args=[database],
+            id="refresh_backends",
+            name="read Sonarr's and Radarr's quality profiles and root folders again",
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.add_job(
             scheduler.tracked(sync_media_servers),
             IntervalTrigger(seconds=60, timezone=UTC),

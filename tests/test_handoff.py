@@ -242,3 +242,35 @@ async def test_grabs_reach_the_feed_and_a_deletion_with_files_unfulfils_the_requ
     removed = await requests.get(db, made.request.id)
     assert removed.status == RequestStatus.FAILED
     assert removed.failure_reason == "removed from the library (gone from Radarr)"
+
+
+async def test_a_moderator_approves_into_the_profile_they_pick_and_no_one_else_can(
+    db: Database, redis_client: aioredis.Redis, sonarr: FakeArr
+) -> None:
+    settings = Settings.model_validate({"security": {"secret_key": "placing-test-key"}})
+    box = secret_box(settings)
+    runtime = Runtime(settings=settings, database=db, redis=redis_client, started_at=time.perf_counter())
+    who = await people(db, ("alice", UserRole.USER), ("mod", UserRole.MODERATOR))
+    await add_server(db, box, "sonarr", "TV", url=sonarr.base, token=sonarr.key)  # profiles Any and HD-1080p
+    async with open_discovery(runtime) as discovery:
+        conversation = Conversation(runtime=runtime, discovery=discovery)
+        await conversation.say("/request series 81189 1", actor=who["alice"])
+        listed = await conversation.say("/requests pending", actor=who["mod"])
+        (card,) = listed.cards
+        labels = [button.label for button in card.buttons]
+        assert labels == ["Approve", "Deny", "Approve in…"]
+        mine = await conversation.say("/requests", actor=who["alice"])
+        assert "Approve in…" not in [button.label for button in mine.cards[0].buttons]
+
+        refused = await conversation.press(card.buttons[2].token, actor=who["alice"])
+        assert refused.error
+        asked = await conversation.press(card.buttons[2].token, actor=who["mod"])
+        assert asked.text == "Request #1 (Breaking Bad) into TV, with which quality profile?"
+        assert [button.label for button in asked.buttons] == ["Any (default)", "HD-1080p", "Cancel"]
+        assert (await requests.get(db, 1)).status == RequestStatus.PENDING  # nothing decided yet
+        sneaky = await conversation.press(asked.buttons[1].token, actor=who["alice"])
+        assert sneaky.error
+        placed = await conversation.press(asked.buttons[1].token, actor=who["mod"])
+        assert placed.text == "Request #1, Breaking Bad (2008), approved by mod into TV · HD-1080p · /tv (5 TB free)."
+    assert await send_due(db, box) == 1
+    assert sonarr.added[0]["qualityProfileId"] == 4

@@ -15,7 +15,15 @@ from core.runtime import Runtime
 from core.secretbox import secret_box
 from core.services.discovery_setup import open_discovery
 from core.services.library_sync import SyncResult, find_server, sync_server
-from core.services.servers import KINDS, ServerView, add_server, list_servers, remove_server, server_status
+from core.services.servers import (
+    KINDS,
+    ServerView,
+    add_server,
+    list_servers,
+    refresh_backends,
+    remove_server,
+    server_status,
+)
 
 app = typer.Typer(
     help="Media servers (Plex, Jellyfin, Emby) and the download side (Sonarr, Radarr).", no_args_is_help=True
@@ -88,6 +96,16 @@ def remove(ctx: typer.Context, name: str = typer.Argument(..., help="The server'
     """Remove a server (a Sonarr or Radarr instance keeps its name, with nothing behind it)."""
     kind = with_runtime(ctx, lambda rt: remove_server(rt.database, name))
     typer.echo(f"removed {kind} server {name}")
+
+
+@app.command()
+def refresh(
+    ctx: typer.Context, name: str | None = typer.Argument(None, help="One Sonarr or Radarr (default: all).")
+) -> None:
+    """Read Sonarr's and Radarr's quality profiles and root folders again (approval offers them)."""
+    box = secret_box(settings_of(ctx))
+    read = with_runtime(ctx, lambda rt: refresh_backends(rt.database, box, name))
+    typer.echo(f"read the profiles and folders of {read} server{'s' if read != 1 else ''}")
 
 
 @app.command()

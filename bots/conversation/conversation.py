@@ -24,9 +24,9 @@ from bots.conversation.context import Actor, Context
 from bots.conversation.notifications import announcement_text, notification_text
 from bots.conversation.questions import Place, Questions
 from bots.conversation.registry import Audience, Command, Completion
-from bots.conversation.replies import Choice, Question, Reply
+from bots.conversation.replies import Button, Choice, Question, Reply
 from bots.conversation.tokens import ButtonMaker
-from core.enums import ChatPlatform
+from core.enums import ChatPlatform, ContentType
 from core.errors import DomainError, InvalidInput
 from core.runtime import Runtime
 from core.services import action_tokens, identity, requests
@@ -235,8 +235,12 @@ class Conversation:
             t("button.approve"), "request.approve", "success", open_to_moderators=True, id=request_id
         )
         deny = buttons.make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=request_id)
+        more: tuple[Button, ...] = ()
+        kind = _content_type(delivery.payload.get("content_type"))
+        if kind is not None and await request_commands.offers_choice(self.runtime.database, kind):
+            more = (buttons.make(t("button.approve_in"), "request.place", open_to_moderators=True, id=request_id),)
         await buttons.save(self.runtime.database)
-        return Reply(text=announcement_text(delivery), buttons=(approve, deny))
+        return Reply(text=announcement_text(delivery), buttons=(approve, deny, *more))
 
     async def titles(self, term: str, page: int, *, speaker: Speaker, page_size: int = 10) -> Reply | None:
         """A page of title cards for `term`, for a front end that lists titles its own way (Telegram's inline
@@ -388,6 +392,9 @@ async def _acting(ctx: Context, delivery: Delivery, text: str) -> Reply:
         make = ctx.buttons.make
         buttons.append(make(t("button.approve"), "request.approve", "success", open_to_moderators=True, id=request_id))
         buttons.append(make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=request_id))
+        kind = _content_type(payload.get("content_type"))
+        if kind is not None and await request_commands.offers_choice(ctx.runtime.database, kind):
+            buttons.append(request_commands.approve_in(ctx, request_id))
     elif delivery.event in ("request_available", "request_partial") and payload.get("content_type"):
         tmdb, tvdb = payload.get("tmdb_id"), payload.get("tvdb_id")
         if isinstance(tmdb, int) or isinstance(tvdb, int):
@@ -398,3 +405,11 @@ async def _acting(ctx: Context, delivery: Delivery, text: str) -> Reply:
 
 def _actor(user: UserSummary) -> Actor:
     return Actor(user_id=user.id, username=user.username, language=user.language)
+
+
+def _content_type(value: object) -> ContentType | None:
+    """A notification's content type, if it names one."""
+    try:
+        return ContentType(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

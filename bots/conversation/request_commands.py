@@ -3,6 +3,7 @@ editing and retrying requests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from bots.conversation.notifications import seasons_text
 from bots.conversation.registry import Arguments
 from bots.conversation.replies import Button, Card, Choice, Question, Reply
 from bots.conversation.titles import details_of, find_title, is_id, offer
+from core.db.session import Database
 from core.enums import ContentType, RequestStatus
 from core.errors import InvalidInput, NotFound, StartupError
 from core.metadata.provider import ExternalIds
@@ -169,7 +171,9 @@ async def list_page(ctx: Context, *, filter: str, offset: int, edit: bool = True
     if not found:
         return Reply(text=ctx.t("request.list_none"), edit=edit)
     decides = (await ctx.abilities()).decide
-    cards = tuple(_request_card(ctx, view, decides=decides) for view in found[:LIST_PAGE])
+    kinds = {view.content_type for view in found if view.status == RequestStatus.PENDING} if decides else set()
+    choosing = {kind for kind in kinds if await offers_choice(ctx.runtime.database, kind)}
+    cards = tuple(_request_card(ctx, view, decides=decides, choosing=choosing) for view in found[:LIST_PAGE])
     more: tuple[Button, ...] = ()
     if len(found) > LIST_PAGE:
         more = (ctx.buttons.make(ctx.t("button.more"), "requests.page", filter=filter, offset=offset + LIST_PAGE),)
@@ -177,7 +181,19 @@ async def list_page(ctx: Context, *, filter: str, offset: int, edit: bool = True
     return Reply(text=heading, cards=cards, buttons=more, edit=edit)
 
 
-def request_buttons(ctx: Context, view: RequestView, *, decides: bool) -> list[Button]:
+async def offers_choice(database: Database, content_type: ContentType) -> bool:
+    """Whether approving a request of this type has more than one place to go: worth an "Approve in…"."""
+    options = await requests.placement_options(database, content_type)
+    return len(options) > 1 or any(option.choices > 1 for option in options)
+
+
+def approve_in(ctx: Context, request_id: int) -> Button:
+    return ctx.buttons.make(ctx.t("button.approve_in"), "request.place", open_to_moderators=True, id=request_id)
+
+
+def request_buttons(
+    ctx: Context, view: RequestView, *, decides: bool, choosing: set[ContentType] | None = None
+) -> list[Button]:
     """What this person may do with a request now. Deciding buttons go to those who may decide; other
     moderators who see the message may press them too, and every press checks permission again."""
     t = ctx.t
@@ -190,6 +206,8 @@ def request_buttons(ctx: Context, view: RequestView, *, decides: bool) -> list[B
             buttons.append(
                 ctx.buttons.make(t("button.deny"), "request.deny", "danger", open_to_moderators=True, id=view.id)
             )
+            if choosing and view.content_type in choosing:
+                buttons.append(approve_in(ctx, view.id))
         if view.requested_by == ctx.actor.username:
             buttons.append(ctx.buttons.make(t("button.cancel_request"), "request.cancel", id=view.id))
     elif view.status == RequestStatus.FAILED and decides:
@@ -197,7 +215,7 @@ def request_buttons(ctx: Context, view: RequestView, *, decides: bool) -> list[B
     return buttons
 
 
-def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
+def _request_card(ctx: Context, view: RequestView, *, decides: bool, choosing: set[ContentType] | None = None) -> Card:
     t = ctx.t
     watchers = t("request.watchers", count=len(view.watchers)) if view.watchers else ""
     line = t(
@@ -216,7 +234,7 @@ def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
         title=f"{view.title} ({view.year or '?'})",
         subtitle=line,
         overview=overview,
-        buttons=tuple(request_buttons(ctx, view, decides=decides)),
+        buttons=tuple(request_buttons(ctx, view, decides=decides, choosing=choosing)),
         reference=f"#{view.id}",
     )
 
@@ -224,7 +242,11 @@ def _request_card(ctx: Context, view: RequestView, *, decides: bool) -> Card:
 async def details(ctx: Context, args: Arguments) -> Reply:
     """/details ID: the request's card, and what Sonarr or Radarr is downloading for it."""
     view = await requests.get(ctx.runtime.database, _id(args))
-    card = _request_card(ctx, view, decides=(await ctx.abilities()).decide)
+    decides = (await ctx.abilities()).decide
+    choosing = (
+        {view.content_type} if decides and await offers_choice(ctx.runtime.database, view.content_type) else set()
+    )
+    card = _request_card(ctx, view, decides=decides, choosing=choosing)
     lines = [ctx.t("request.details_title", id=view.id)]
     try:
         queue = await handoff.download_queue(
@@ -273,6 +295,76 @@ def _id(args: Arguments) -> int:
 
 async def approve_button(ctx: Context, *, id: int) -> Reply:
     return await _approve(ctx, id, None, edit=True)
+
+
+async def place_button(
+    ctx: Context, *, id: int, instance: int | None = None, profile: int | None = None, folder: int | None = None
+) -> Reply:
+    """ "Approve in…": the instance, then its quality profile, then its root folder, each asked only when
+    there is more than one to choose from; then the approval. Permission is checked at every step."""
+    await requests.check_can_decide(ctx.runtime.database, id, actor_id=ctx.actor.user_id)
+    view = await requests.get(ctx.runtime.database, id)
+    options = await requests.placement_options(ctx.runtime.database, view.content_type)
+    chosen = next((option for option in options if option.instance.id == instance), None)
+    if chosen is None and len(options) > 1:
+        return _pick(ctx, "request.pick_instance", view, [o.instance for o in options], "instance", {"id": id})
+    if chosen is None and not options:  # nothing to choose after all: the plain approval
+        return await _approve(ctx, id, None, edit=True)
+    chosen = chosen or options[0]
+    where: dict[str, int | None] = {"id": id, "instance": chosen.instance.id}
+    picked_profile = next((p for p in chosen.profiles if p.id == profile), None)
+    if picked_profile is None and len(chosen.profiles) > 1:
+        return _pick(ctx, "request.pick_profile", view, chosen.profiles, "profile", where, chosen.instance.label)
+    picked_profile = picked_profile or (chosen.profiles[0] if chosen.profiles else None)
+    where["profile"] = picked_profile.id if picked_profile else None
+    picked_folder = next((f for f in chosen.folders if f.id == folder), None)
+    if picked_folder is None and len(chosen.folders) > 1:
+        return _pick(ctx, "request.pick_folder", view, chosen.folders, "folder", where, chosen.instance.label)
+    picked_folder = picked_folder or (chosen.folders[0] if chosen.folders else None)
+    placement = requests.Placement(
+        instance=str(chosen.instance.id),
+        quality_profile=str(picked_profile.id) if picked_profile else None,
+        root_folder=str(picked_folder.id) if picked_folder else None,
+    )
+    approved = await requests.approve(ctx.runtime.database, id, actor_id=ctx.actor.user_id, placement=placement)
+    text = ctx.t(
+        "request.placed",
+        id=approved.id,
+        title=approved.title,
+        year=approved.year or "?",
+        by=ctx.actor.username,
+        instance=chosen.instance.label,
+        profile=f" · {picked_profile.label}" if picked_profile else "",
+        folder=f" · {picked_folder.label}" if picked_folder else "",
+    )
+    return Reply(text=text, edit=True)
+
+
+def _pick(
+    ctx: Context,
+    question: str,
+    view: RequestView,
+    options: Sequence[requests.Option],
+    field: str,
+    so_far: dict[str, Any],
+    instance: str = "",
+) -> Reply:
+    buttons = tuple(
+        ctx.buttons.make(
+            ctx.t("request.option_default", label=option.label) if option.is_default else option.label,
+            "request.place",
+            "primary" if option.is_default else "secondary",
+            open_to_moderators=True,
+            **{**so_far, field: option.id},
+        )
+        for option in options[:24]
+    )
+    cancel = ctx.buttons.make(ctx.t("button.cancel"), "choice.cancel")
+    return Reply(
+        text=ctx.t(question, id=view.id, title=view.title, instance=instance),
+        buttons=(*buttons, cancel),
+        edit=True,
+    )
 
 
 async def _approve(ctx: Context, request_id: int, placement: requests.Placement | None, *, edit: bool) -> Reply:
@@ -375,6 +467,7 @@ ACTIONS: dict[str, Any] = {
     "choice.cancel": cancel_choice,
     "requests.page": list_page,
     "request.approve": approve_button,
+    "request.place": place_button,
     "request.deny": deny_button,
     "request.cancel": cancel_button,
     "request.retry": retry_button,

@@ -6,6 +6,7 @@ token given; tokens are stored sealed (core.secretbox) and never shown.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -41,9 +42,12 @@ __all__ = [
     "media_endpoint",
     "open_media_client",
     "refresh_backend",
+    "refresh_backends",
     "remove_server",
     "server_status",
 ]
+
+log = logging.getLogger(__name__)
 
 KINDS = ("plex", "jellyfin", "emby", "sonarr", "radarr")
 _NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
@@ -320,6 +324,29 @@ async def refresh_backend(database: Database, box: SecretBox, instance_id: int) 
         profiles, folders = await client.profiles(), await client.folders()
     async with database.transaction() as session:
         await _store_settings(session, instance_id, profiles, folders)
+
+
+async def refresh_backends(database: Database, box: SecretBox, name: str | None = None) -> int:
+    """Read every Sonarr and Radarr's (or the named one's) profiles and folders again; returns how many were
+    read. One that cannot be reached keeps what it had and is logged, the others go on."""
+    async with database.session() as session:
+        query = select(Instance.id, Instance.name).where(Instance.backend != InstanceBackend.NONE, Instance.enabled)
+        if name is not None:
+            query = query.where(func.lower(Instance.name) == name.strip().lower())
+        found = list((await session.execute(query)).all())
+    if name is not None and not found:
+        raise NotFound("there is no Sonarr or Radarr named {name}", code="server.unknown", name=name.strip()[:100])
+    read = 0
+    for instance_id, instance_name in found:
+        try:
+            await refresh_backend(database, box, instance_id)
+        except IdkarrError as error:
+            if name is not None:
+                raise
+            log.warning("event=backend_refresh_failed instance=%s error=%r", instance_name, str(error))
+            continue
+        read += 1
+    return read
 
 
 async def list_servers(database: Database) -> list[ServerView]:

@@ -8,7 +8,7 @@ get, list_requests, may_decide
 from core.services.requests.common import MAX_REASON, RequestView
 from core.services.requests.create import Allowance, CreateResult, allowance, choose_seasons, create
 from core.services.requests.decisions import approve, cancel, check_can_decide, deny
-from core.services.requests.placement import Placement
+from core.services.requests.placement import Option, Placement, PlacementOptions, placement_options
 from core.services.requests.progress import (
     edit_seasons,
     expire_due,
@@ -24,7 +24,9 @@ __all__ = [
     "Abilities",
     "Allowance",
     "CreateResult",
+    "Option",
     "Placement",
+    "PlacementOptions",
     "RequestView",
     "abilities",
     "allowance",
@@ -43,5 +45,6 @@ __all__ = [
     "mark_failed",
     "mark_removed",
     "may_decide",
+    "placement_options",
     "retry",
 ]

@@ -11,12 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import Instance, Media, QualityProfile, RootFolder
 from core.db.prepared import Call, Prepared, together
-from core.db.session import Work
+from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
 from core.services.requests.common import RequestRow, title_by_ids, title_ids
 
-__all__ = ["Placed", "Placement", "Placing", "media_for", "place"]
+__all__ = ["Option", "Placed", "Placement", "PlacementOptions", "Placing", "media_for", "place", "placement_options"]
 
 
 @dataclass(frozen=True)
@@ -256,3 +256,67 @@ async def place(
     }
     placed = PlacedMedia(next_id[0].id, MediaStatus.PROCESSING, *spot)
     return Placing(placed, ActivityType.MEDIA_ADDED, (_NEW_MEDIA, values), more)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    label: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class PlacementOptions:
+    """An enabled instance for a content type, with the quality profiles and root folders its Sonarr or Radarr
+    has (read from it when it was added or refreshed): what a moderator may choose at approval."""
+
+    instance: Option
+    profiles: tuple[Option, ...]
+    folders: tuple[Option, ...]
+
+    @property
+    def choices(self) -> int:
+        return max(len(self.profiles), 1) * max(len(self.folders), 1)
+
+
+def _free(path: str, free: int | None) -> str:
+    """A root folder as a moderator picks it: its path, and the space left there when known."""
+    if free is None:
+        return path
+    size, unit = float(free), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            break
+        size /= 1024
+    return f"{path} ({size:.0f} {unit} free)"
+
+
+async def placement_options(database: Database, content_type: ContentType) -> list[PlacementOptions]:
+    """The enabled instances for `content_type`, the default first, each with its profiles and folders."""
+    async with database.session() as session:
+        instances = list(
+            await session.scalars(
+                select(Instance)
+                .where(Instance.content_type == content_type, Instance.enabled)
+                .order_by(Instance.is_default.desc(), Instance.name)
+            )
+        )
+        ids = [instance.id for instance in instances]
+        profiles = list(
+            await session.scalars(
+                select(QualityProfile).where(QualityProfile.instance_id.in_(ids)).order_by(QualityProfile.name)
+            )
+        )
+        folders = list(
+            await session.scalars(select(RootFolder).where(RootFolder.instance_id.in_(ids)).order_by(RootFolder.path))
+        )
+    return [
+        PlacementOptions(
+            Option(instance.id, instance.name, instance.is_default),
+            tuple(Option(p.id, p.name, p.is_default) for p in profiles if p.instance_id == instance.id),
+            tuple(
+                Option(f.id, _free(f.path, f.free_space), f.is_default) for f in folders if f.instance_id == instance.id
+            ),
+        )
+        for instance in instances
+    ]
