@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.conversation
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.discord
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
