@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import update
 
@@ -61,7 +62,7 @@ async def test_stopping_lets_a_job_in_flight_finish(db: Database) -> None:
         finished.append(await requests.expire_due(database))
         return 0
 
-    scheduler = Scheduler()
+    scheduler = Scheduler(db)
     scheduler.add_job(scheduler.tracked(slow), next_run_time=datetime.now(UTC), args=[db])
     scheduler.start()
     async with asyncio.timeout(5):
@@ -69,3 +70,29 @@ async def test_stopping_lets_a_job_in_flight_finish(db: Database) -> None:
     await scheduler.stop()
     assert finished == [0], "the job ran to its end before stop returned"
     assert not scheduler.running
+
+
+async def test_each_job_runs_once_per_interval_across_processes(db: Database) -> None:
+    """Two schedulers on one database (two idkarr processes): each interval's run happens in one of them."""
+    from core.scheduler import Scheduler, claim_run
+
+    assert await claim_run(db, "job", 60)
+    assert not await claim_run(db, "job", 60)  # the other process, in the same interval
+    runs: list[str] = []
+
+    def counting(name: str) -> Callable[[Database], Awaitable[int]]:
+        async def job(database: Database) -> int:
+            runs.append(name)
+            return 1
+
+        return job
+
+    first, second = Scheduler(db), Scheduler(db)
+    first.every(counting("first"), 0.3, "shared", "a job both processes have", at_start=True)
+    second.every(counting("second"), 0.3, "shared", "a job both processes have", at_start=True)
+    first.start()
+    second.start()
+    await asyncio.sleep(1.05)  # starts at 0, then about 0.3, 0.6 and 0.9
+    await first.stop()
+    await second.stop()
+    assert 3 <= len(runs) <= 4, runs

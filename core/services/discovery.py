@@ -443,6 +443,10 @@ class DiscoveryService:
             season_source=source.name,
         )
 
+    async def purge_cache(self) -> int:
+        """Drop cached pages past their stale window; returns how many."""
+        return await self._cache.purge_expired()
+
     async def title(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleView:
         details, stale = await self._details(content_type, ids, language)
         marked = await self._marks([details.title])

@@ -1,5 +1,6 @@
 """library_item: what each media server holds, per season; handoff: approved requests on their way to
-Sonarr or Radarr; media_server: a base path and the incremental sync's cursor
+Sonarr or Radarr; media_server: a base path and the incremental sync's cursor; scheduled_run: when each
+scheduled job last started, across processes
 
 Revision ID: 0004
 Revises: 0003
@@ -56,6 +57,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_handoff")),
     )
     op.create_index("ix_handoff_due", "handoff", ["due_at"], unique=False, postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "scheduled_run",
+        sa.Column("job", sa.String(length=100), nullable=False),
+        sa.Column("last_started", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("job", name=op.f("pk_scheduled_run")),
+    )
     op.add_column("media_server", sa.Column("base_path", sa.Text(), server_default="", nullable=False))
     op.add_column("media_server", sa.Column("synced_until", sa.DateTime(timezone=True), nullable=True))
     op.add_column("media_server", sa.Column("last_full_sync", sa.DateTime(timezone=True), nullable=True))
@@ -65,6 +72,7 @@ def downgrade() -> None:
     op.drop_column("media_server", "last_full_sync")
     op.drop_column("media_server", "synced_until")
     op.drop_column("media_server", "base_path")
+    op.drop_table("scheduled_run")
     op.drop_index("ix_handoff_due", table_name="handoff", postgresql_where=sa.text("sent_at IS NULL"))
     op.drop_table("handoff")
     op.drop_index("ix_library_item_media_id", table_name="library_item")

@@ -6,6 +6,7 @@ from core.db.models.discovery_cache import DiscoveryCacheEntry
 from core.db.models.library import Instance, Media, MediaSeason, QualityProfile, RootFolder
 from core.db.models.media_servers import Handoff, LibraryItem, MediaServer, WatchedItem
 from core.db.models.requests import Request, RequestWatcher
+from core.db.models.scheduling import ScheduledRun
 from core.db.models.users import ChatIdentity, User
 from core.db.models.watchlists import WatchlistEntry
 
@@ -25,6 +26,7 @@ __all__ = [
     "Request",
     "RequestWatcher",
     "RootFolder",
+    "ScheduledRun",
     "User",
     "WatchedItem",
     "WatchlistEntry",
