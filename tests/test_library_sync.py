@@ -10,6 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
+from bots.conversation.conversation import Conversation
 from core.config import SyncSettings
 from core.db.models import LibraryItem, Media, MediaSeason, MediaServer, OutboxMessage
 from core.db.session import Database
@@ -180,7 +181,7 @@ async def test_a_plex_sync_reads_new_and_legacy_agent_ids(db: Database, plex: Fa
 async def test_a_wrong_token_or_address_is_refused_before_anything_is_saved(
     db: Database, jellyfin: FakeJellyfin
 ) -> None:
-    with pytest.raises(UpstreamAuthFailed):
+    with pytest.raises(InvalidInput, match=r"Jellyfin refused that token \(HTTP 401\): check --token"):
         await add_server(db, BOX, "jellyfin", "den", url=jellyfin.base, token="wrong")
     with pytest.raises(InvalidInput, match="--url"):
         await add_server(db, BOX, "jellyfin", "den", url="ftp://example", token="x")
@@ -295,3 +296,30 @@ async def test_what_people_watch_moves_their_watchlist_and_is_in_the_feed(db: Da
             if entry.title == "Breaking Bad"
         ]
         assert (show.season, show.episode) == (2, 1)
+
+
+async def test_part_of_a_season_is_not_the_season(
+    db: Database, jellyfin: FakeJellyfin, conversation: Conversation
+) -> None:
+    """With the show's real season lengths (the catalog's: Breaking Bad's first season has 7 episodes), a
+    server holding 5 of them has part of season 1, and a request for it waits for the rest."""
+    jellyfin.library.show("s1", "Breaking Bad", {1: 5, 2: 13}, tvdb=81189)
+    show = await approved(db, "bob", ContentType.SERIES, tvdb_id=81189, seasons=[1, 2])
+    await add_server(db, BOX, "jellyfin", "den", url=jellyfin.base, token=jellyfin.token)
+    server = await find_server(db, "den")
+    await sync_server(db, BOX, server, settings=QUICK, discovery=conversation.discovery)
+    assert (await requests.get(db, show)).status == RequestStatus.PARTIAL  # season 2 whole, season 1 not
+    async with db.session() as session:
+        seasons = dict(
+            (
+                await session.execute(
+                    select(MediaSeason.season_number, MediaSeason.status).join(Media).where(Media.tvdb_id == 81189)
+                )
+            ).all()
+        )
+    assert seasons[1] == MediaStatus.PARTIALLY_AVAILABLE
+    assert seasons[2] == MediaStatus.AVAILABLE
+    assert seasons[3] == MediaStatus.UNKNOWN  # known to exist, on no server
+    jellyfin.library.add_episodes("s1", 1, 2)
+    await sync_server(db, BOX, await find_server(db, "den"), settings=QUICK, discovery=conversation.discovery)
+    assert (await requests.get(db, show)).status == RequestStatus.AVAILABLE

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.enums import InstanceBackend
+from core.errors import InvalidInput
 from core.integrations.connection import Endpoint, connect
 from core.integrations.types import ServerInfo, mapping
 from core.upstream import Upstream
@@ -94,10 +95,14 @@ class ArrClient:
         if not isinstance(body, dict):
             raise UpstreamBadResponse(self.service, "system/status is not an object")
         app = str(body.get("appName") or self.service)
-        if app.lower() not in ("sonarr", "radarr"):
-            raise UpstreamBadResponse(self.service, f"this is {app}, not {self.service}")
         if app.lower() != self.backend.value:
-            raise UpstreamBadResponse(self.service, f"this is {app}, not {self.service}")
+            # Answered, but it is another program: the address is wrong, and trying again will not help.
+            raise InvalidInput(
+                "the address given answers as {app}, not {service}: check the URL",
+                code="server.wrong_kind",
+                app=app[:40],
+                service=self.service,
+            )
         return ServerInfo(name=str(body.get("instanceName") or app), version=str(body.get("version") or "?"))
 
     async def profiles(self) -> list[Profile]:

@@ -394,7 +394,8 @@ class _Run:
             shows = list((await session.execute(_REQUESTED_SHOWS, {"ids": sorted(self.touched)})).all())
         for show in shows:
             try:
-                view = await discovery.title(show.content_type, ExternalIds(tmdb_id=show.tmdb_id, tvdb_id=show.tvdb_id))
+                ids = ExternalIds(tmdb_id=show.tmdb_id, tvdb_id=show.tvdb_id)
+                view = await discovery.title(ContentType(show.content_type), ids)
             except (UpstreamError, NotFound, InvalidInput) as error:
                 log.info("event=season_lengths_unknown media=%d reason=%r", show.id, str(error))
                 continue

@@ -31,6 +31,7 @@ from core.integrations.types import LibraryItem as ServerItem
 from core.integrations.types import Played, ServerInfo, ServerUser
 from core.secretbox import SecretBox
 from core.text import clean_text
+from core.upstream_errors import UpstreamAuthFailed
 
 __all__ = [
     "KINDS",
@@ -173,6 +174,20 @@ async def open_media_client(
             yield jellyfin
 
 
+@asynccontextmanager
+async def _checking() -> AsyncIterator[None]:
+    """A server being added that refuses the token: the person adding it typed it, so say which to fix."""
+    try:
+        yield
+    except UpstreamAuthFailed as error:
+        raise InvalidInput(
+            "{service} refused that token ({reason}): check --token",
+            code="server.token_refused",
+            service=error.service,
+            reason=error.reason,
+        ) from None
+
+
 async def add_server(
     database: Database,
     box: SecretBox,
@@ -203,7 +218,7 @@ async def add_server(
     async with database.session() as session:
         if await session.scalar(select(MediaServer.id).where(func.lower(MediaServer.name) == name.lower())):
             raise AlreadyExists("there is already a server named {name}", code="server.exists", name=name)
-    async with open_media_client(server_kind, endpoint, sync) as client:
+    async with _checking(), open_media_client(server_kind, endpoint, sync) as client:
         info = await client.info()
     async with database.transaction() as session:
         row = MediaServer(
@@ -237,7 +252,7 @@ async def _add_backend(
         content_type = ContentType.SERIES
     elif content_type == ContentType.MOVIE:
         raise InvalidInput("Sonarr holds series and anime: give --type series or --type anime", code="server.type")
-    async with open_arr(backend, endpoint) as client:
+    async with _checking(), open_arr(backend, endpoint) as client:
         info = await client.info()
         profiles, folders = await client.profiles(), await client.folders()
     if not profiles or not folders:
