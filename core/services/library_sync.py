@@ -521,6 +521,10 @@ async def sync_server(
             except (IdkarrError, OSError) as error:
                 await _record(database, server.id, started=started, full=full, error=str(error)[:500])
                 raise
+            except Exception as error:  # a fault of idkarr's own: still on the server's record, then raised
+                reason = f"idkarr failed while syncing ({type(error).__name__}); see its log"
+                await _record(database, server.id, started=started, full=full, error=reason)
+                raise
             await _record(database, server.id, started=started, full=full, error=None)
         finally:
             await lock_connection.execute(select(func.pg_advisory_unlock(key)))
