@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 
 import redis.asyncio as aioredis
 
 from core.db.session import ACTIVITY, OUTBOX, Signal
 
-__all__ = ["ACTIVITY", "OUTBOX", "RedisSignals", "channel_name", "subscribe"]
+__all__ = ["ACTIVITY", "OUTBOX", "RedisSignals", "channel_name", "first_of", "subscribe", "woken_by"]
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +87,40 @@ async def subscribe(
     finally:
         with suppress(Exception):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+@asynccontextmanager
+async def woken_by(redis: aioredis.Redis | None, prefix: str, channels: Iterable[str]) -> AsyncIterator[asyncio.Event]:
+    """An event set each time one of `channels` is signalled, while the block runs: what wakes a worker that
+    otherwise polls (never set without Redis). A lost subscription is taken again after a second."""
+    wake = asyncio.Event()
+    names = list(channels)
+
+    async def listen(client: aioredis.Redis) -> None:
+        while True:
+            try:
+                async for _ in subscribe(client, prefix, names):
+                    wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("event=signal_listen_failed channels=%s error=%s", ",".join(names), type(error).__name__)
+                await asyncio.sleep(1.0)
+
+    listener = asyncio.create_task(listen(redis)) if redis is not None else None
+    try:
+        yield wake
+    finally:
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+
+async def first_of(*events: asyncio.Event, seconds: float) -> None:
+    """Wait until any of `events` is set, or `seconds` pass."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -46,7 +46,7 @@ from core.db.pgtypes import OUTBOX_STATUS
 from core.db.prepared import Prepared, together
 from core.db.session import OUTBOX, Database
 from core.enums import OutboxStatus, UserStatus
-from core.pubsub import subscribe
+from core.pubsub import first_of, woken_by
 
 __all__ = ["Delivery", "DispatchPolicy", "Dispatcher", "FrontEnd", "backoff"]
 
@@ -247,9 +247,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event, *, redis: aioredis.Redis | None = None, prefix: str = "idkarr:") -> None:
         """Deliver until `stop` is set; the batch in hand is finished first."""
-        wake = asyncio.Event()
-        listener = asyncio.create_task(self._listen(redis, prefix, wake)) if redis is not None else None
-        try:
+        async with woken_by(redis, prefix, [OUTBOX]) as wake:
             while not stop.is_set():
                 wake.clear()
                 try:
@@ -260,24 +258,9 @@ class Dispatcher:
                     handled = 0
                 if handled >= self._policy.batch:
                     continue
-                await _first_of(stop, wake, seconds=await self._seconds_until_due())
+                await first_of(stop, wake, seconds=await self._seconds_until_due())
                 if wake.is_set() and self._policy.gather_seconds > 0:
-                    await _first_of(stop, seconds=self._policy.gather_seconds)
-        finally:
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
-
-    async def _listen(self, redis: aioredis.Redis, prefix: str, wake: asyncio.Event) -> None:
-        while True:
-            try:
-                async for _ in subscribe(redis, prefix, [OUTBOX]):
-                    wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("event=outbox_listen_failed error=%s", type(error).__name__)
-                await asyncio.sleep(1.0)
+                    await first_of(stop, seconds=self._policy.gather_seconds)
 
     async def _seconds_until_due(self) -> float:
         try:
@@ -375,12 +358,3 @@ class Dispatcher:
                     for (status, delivered_via, error, retry_in), rows in groups.items()
                 ),
             )
-
-
-async def _first_of(*events: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

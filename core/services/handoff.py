@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import redis.asyncio as aioredis
 from sqlalchemy import text
 
 from core.config import SyncSettings
@@ -26,7 +27,7 @@ from core.enums import ContentType, InstanceBackend
 from core.errors import AlreadyDecided, IdkarrError
 from core.integrations.arr import Download, MovieOrder, SeriesOrder, open_arr
 from core.integrations.connection import Endpoint
-from core.pubsub import OUTBOX, subscribe
+from core.pubsub import OUTBOX, first_of, woken_by
 from core.secretbox import SecretBox
 from core.services import requests
 from core.services.requests.common import season_numbers
@@ -194,10 +195,8 @@ class HandoffWorker:
         self.box = box
         self.settings = settings
 
-    async def run(self, stop: asyncio.Event, *, redis: object | None = None, prefix: str = "idkarr:") -> None:
-        wake = asyncio.Event()
-        listener = asyncio.create_task(self._listen(redis, prefix, wake)) if redis is not None else None
-        try:
+    async def run(self, stop: asyncio.Event, *, redis: aioredis.Redis | None = None, prefix: str = "idkarr:") -> None:
+        async with woken_by(redis, prefix, [OUTBOX]) as wake:
             while not stop.is_set():
                 wake.clear()
                 try:
@@ -205,22 +204,4 @@ class HandoffWorker:
                         pass
                 except Exception:
                     log.exception("event=handoff_failed")
-                waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
-                await asyncio.wait(waiters, timeout=self.settings.handoff_seconds, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
-        finally:
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
-
-    async def _listen(self, redis: object, prefix: str, wake: asyncio.Event) -> None:
-        while True:
-            try:
-                async for _ in subscribe(redis, prefix, [OUTBOX]):  # type: ignore[arg-type]
-                    wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("event=handoff_listen_failed error=%s", type(error).__name__)
-                await asyncio.sleep(1.0)
+                await first_of(stop, wake, seconds=self.settings.handoff_seconds)
