@@ -79,6 +79,10 @@ class PlexEvent(_Loose):
     Server: _PlexServer | None = None
 
 
+def _release(release: _Release | None) -> str:
+    return release.releaseTitle if release is not None else ""
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
@@ -110,39 +114,23 @@ def build_app(settings: Settings, database: Database, box: SecretBox, syncs: Syn
 
     hooks = APIRouter(prefix="/api/v3/webhooks", dependencies=[Depends(authenticated)])
 
-    # Sonarr and Radarr name their events alike: Grab, Download (an import or upgrade), SeriesDelete and
-    # MovieDelete (with deletedFiles), Test, and others idkarr has nothing to do with (answered, ignored).
     @hooks.post("/sonarr")
     async def sonarr(event: SonarrEvent) -> dict[str, Any]:
-        answer: dict[str, Any] = {"event": event.eventType, "requests": []}
         if event.series is None:
-            return answer
-        tvdb = event.series.tvdbId
-        if event.eventType == "Download":
-            answer["requests"] = await arrivals.series_imported(database, box, tvdb, event.series.id, settings.sync)
-        elif event.eventType == "Grab":
-            release = event.release.releaseTitle if event.release else ""
-            answer["requests"] = await arrivals.download_started(
-                database, film=False, external_id=tvdb, release=release
-            )
-        elif event.eventType == "SeriesDelete" and event.deletedFiles:
-            answer["requests"] = await arrivals.files_deleted(database, film=False, external_id=tvdb, service="Sonarr")
-        return answer
+            return {"event": event.eventType, "requests": []}
+        happened = arrivals.ArrEvent(
+            event.eventType, False, event.series.tvdbId, event.series.id, _release(event.release), event.deletedFiles
+        )
+        return {"event": event.eventType, "requests": await arrivals.arr_event(database, box, happened, settings.sync)}
 
     @hooks.post("/radarr")
     async def radarr(event: RadarrEvent) -> dict[str, Any]:
-        answer: dict[str, Any] = {"event": event.eventType, "requests": []}
         if event.movie is None:
-            return answer
-        tmdb = event.movie.tmdbId
-        if event.eventType == "Download":
-            answer["requests"] = await arrivals.movie_imported(database, tmdb)
-        elif event.eventType == "Grab":
-            release = event.release.releaseTitle if event.release else ""
-            answer["requests"] = await arrivals.download_started(database, film=True, external_id=tmdb, release=release)
-        elif event.eventType == "MovieDelete" and event.deletedFiles:
-            answer["requests"] = await arrivals.files_deleted(database, film=True, external_id=tmdb, service="Radarr")
-        return answer
+            return {"event": event.eventType, "requests": []}
+        happened = arrivals.ArrEvent(
+            event.eventType, True, event.movie.tmdbId, event.movie.id, _release(event.release), event.deletedFiles
+        )
+        return {"event": event.eventType, "requests": await arrivals.arr_event(database, box, happened, settings.sync)}
 
     @hooks.post("/jellyfin", status_code=202)
     @hooks.post("/emby", status_code=202)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from dataclasses import dataclass
 
 from sqlalchemy import text
 
@@ -18,9 +19,42 @@ from core.secretbox import SecretBox
 from core.services import activity_log, requests
 from core.services.requests.common import season_numbers
 
-__all__ = ["download_started", "files_deleted", "movie_imported", "series_imported"]
+__all__ = ["ArrEvent", "arr_event", "download_started", "files_deleted", "movie_imported", "series_imported"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ArrEvent:
+    """A Sonarr or Radarr webhook, as far as it matters: the event's name (theirs), whether it is Radarr's (a
+    film, by TMDB id) or Sonarr's (a show, by TheTVDB id), their own id of the title, the release grabbed, and
+    whether a deletion took the files with it."""
+
+    name: str
+    film: bool
+    title_id: int
+    arr_id: int
+    release: str = ""
+    deleted_files: bool = False
+
+
+async def arr_event(
+    database: Database, box: SecretBox, event: ArrEvent, settings: SyncSettings = SyncSettings()
+) -> list[int]:
+    """What a Sonarr or Radarr event does; returns the requests it touched. Both name their events alike:
+    Grab, Download (an import or an upgrade), SeriesDelete or MovieDelete; anything else (Test, Rename, ...)
+    changes nothing."""
+    if event.name == "Download":
+        if event.film:
+            return await movie_imported(database, event.title_id)
+        return await series_imported(database, box, event.title_id, event.arr_id, settings)
+    if event.name == "Grab":
+        return await download_started(database, film=event.film, external_id=event.title_id, release=event.release)
+    if event.name in ("SeriesDelete", "MovieDelete") and event.deleted_files:
+        service = "Radarr" if event.film else "Sonarr"
+        return await files_deleted(database, film=event.film, external_id=event.title_id, service=service)
+    return []
+
 
 _OPEN_FILMS = text("""
     SELECT id FROM request WHERE status IN ('approved', 'partial') AND content_type = 'movie' AND tmdb_id = :tmdb

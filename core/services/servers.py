@@ -292,40 +292,36 @@ async def _store_settings(
 ) -> None:
     """The backend's quality profiles and root folders as the instance's, matched by their ids there; the
     first of each is the default until someone chooses another."""
-    existing_profiles = {
-        row.external_id: row
-        for row in await session.scalars(select(QualityProfile).where(QualityProfile.instance_id == instance_id))
-    }
-    for profile in profiles:
-        row = existing_profiles.pop(profile.id, None)
+    await _mirror(session, QualityProfile, instance_id, {p.id: {"name": p.name} for p in profiles})
+    await _mirror(
+        session, RootFolder, instance_id, {f.id: {"path": f.path, "free_space": f.free_space} for f in folders}
+    )
+
+
+async def _mirror(
+    session: AsyncSession,
+    model: type[QualityProfile] | type[RootFolder],
+    instance_id: int,
+    wanted: dict[int, dict[str, object]],
+) -> None:
+    """The instance's rows of `model` made what the backend has (by its ids): added, changed, removed."""
+    rows: list[QualityProfile | RootFolder] = list(
+        await session.scalars(select(model).where(model.instance_id == instance_id))
+    )
+    existing = {row.external_id: row for row in rows}
+    for external_id, fields in wanted.items():
+        row = existing.pop(external_id, None)
         if row is None:
-            session.add(QualityProfile(instance_id=instance_id, name=profile.name, external_id=profile.id))
+            session.add(model(instance_id=instance_id, external_id=external_id, **fields))
         else:
-            row.name = profile.name
-    for gone in existing_profiles.values():
+            for name, value in fields.items():
+                setattr(row, name, value)
+    for gone in existing.values():
         await session.delete(gone)
-    existing_folders = {
-        row.external_id: row
-        for row in await session.scalars(select(RootFolder).where(RootFolder.instance_id == instance_id))
-    }
-    for folder in folders:
-        row_folder = existing_folders.pop(folder.id, None)
-        if row_folder is None:
-            session.add(
-                RootFolder(
-                    instance_id=instance_id, path=folder.path, external_id=folder.id, free_space=folder.free_space
-                )
-            )
-        else:
-            row_folder.path, row_folder.free_space = folder.path, folder.free_space
-    for gone_folder in existing_folders.values():
-        await session.delete(gone_folder)
     await session.flush()
-    for model in (QualityProfile, RootFolder):
-        has_default = await session.scalar(select(model.id).where(model.instance_id == instance_id, model.is_default))
-        if has_default is None:
-            first = await session.scalar(select(func.min(model.id)).where(model.instance_id == instance_id))
-            await session.execute(update(model).where(model.id == first).values(is_default=True))
+    if await session.scalar(select(model.id).where(model.instance_id == instance_id, model.is_default)) is None:
+        first = await session.scalar(select(func.min(model.id)).where(model.instance_id == instance_id))
+        await session.execute(update(model).where(model.id == first).values(is_default=True))
 
 
 async def refresh_backend(database: Database, box: SecretBox, instance_id: int) -> None:
