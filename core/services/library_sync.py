@@ -117,54 +117,71 @@ _FOUND = f"""coalesce(
         AND m.content_type = ANY({_KINDS}) ORDER BY m.id LIMIT 1),
     (SELECT m.id FROM media m WHERE p.imdb IS NOT NULL AND m.imdb_id = p.imdb
         AND m.content_type = ANY({_KINDS}) ORDER BY m.id LIMIT 1))"""
-# A page travels as one JSON document: encoded by orjson in a millisecond, where eight arrays of 2,000 values
-# each cost psycopg's array adapter (Python) tens of milliseconds, in every statement that reads the page.
-_PAGE = """
-    jsonb_to_recordset(CAST(:page AS jsonb))
-        AS p(key text, kind text, title text, year int, tmdb int, tvdb int, imdb text, seasons jsonb)
-"""
-# Titles the library does not know yet, added as the server has them (sync_library).
-_ADD_TITLES = text(f"""
-    INSERT INTO media (content_type, tmdb_id, tvdb_id, imdb_id, title, year, status, available_at)
-    SELECT CAST(p.kind AS content_type), p.tmdb, p.tvdb, p.imdb, p.title, p.year,
-           -- a film on a server is available as it is added (sparing each a second write); a show's status
-           -- comes from its seasons
-           CASE WHEN p.kind = 'movie' THEN 'available'::media_status ELSE 'unknown'::media_status END,
-           CASE WHEN p.kind = 'movie' THEN now() END
-    FROM {_PAGE}
-    WHERE CASE WHEN p.kind = 'movie' THEN p.tmdb IS NOT NULL OR p.imdb IS NOT NULL
-               ELSE p.tmdb IS NOT NULL OR p.tvdb IS NOT NULL END
-      AND {_FOUND} IS NULL
-    ON CONFLICT DO NOTHING
-""")
-# The page's items, each tied to its title; a row is rewritten only when what it says changed.
-_WRITE_ITEMS = text(f"""
-    INSERT INTO library_item (media_server_id, item_key, media_id, seasons, seen_at)
-    SELECT :server, found.key, found.id, found.seasons, now()
-    FROM (SELECT p.key, p.seasons, {_FOUND} AS id FROM {_PAGE}) AS found
-    WHERE found.id IS NOT NULL
-    ON CONFLICT (media_server_id, item_key) DO UPDATE
-        SET media_id = excluded.media_id, seasons = excluded.seasons, seen_at = excluded.seen_at
-        WHERE library_item.media_id IS DISTINCT FROM excluded.media_id
-           OR library_item.seasons IS DISTINCT FROM excluded.seasons
-    RETURNING media_id
-""")
-# The page's items that are new or changed (seasons, or ids that now name another title), with the title each
-# held before: only these are matched and written, so a sync of an unchanged library is one read per page.
-_CHANGED = text(f"""
-    SELECT p.key, li.media_id AS former
-    FROM {_PAGE}
-    LEFT JOIN library_item li ON li.media_server_id = :server AND li.item_key = p.key
-    LEFT JOIN media m ON m.id = li.media_id
-    WHERE li.id IS NULL
-       OR li.seasons IS DISTINCT FROM coalesce(p.seasons, CAST('{{}}' AS jsonb))
-       OR (p.tmdb IS NOT NULL AND m.tmdb_id IS NOT NULL AND p.tmdb <> m.tmdb_id)
-       OR (p.tvdb IS NOT NULL AND m.tvdb_id IS NOT NULL AND p.tvdb <> m.tvdb_id)
+# A page is written by one statement: the page travels once, as one JSON document (orjson encodes it in a
+# millisecond, where arrays of 2,000 values cost psycopg's Python array adapter tens of milliseconds), and
+# only its new or changed items (seasons, or ids that now name another title) are matched and written, so a
+# sync of an unchanged library is one read per page.
+# - changed: those items, with the title each held before (a title an item no longer is loses it);
+# - found: each one's title, by its best id; `new_key` is what a title added for it is found by again;
+# - added: titles the library does not know yet, added as the server has them (`add`, the server's
+#   sync_library), films available at once (a show's status comes from its seasons). One that another
+#   transaction adds at the same moment is skipped here and picked up by the next sync;
+# - written: the items, each tied to its title, rewritten only when what they say changed.
+_NEW_KEY = """CASE WHEN {kind} = 'movie' THEN coalesce('tmdb:' || {tmdb}, 'imdb:' || {imdb})
+         ELSE coalesce('tvdb:' || {tvdb}, 'tmdb:' || {tmdb}) END"""
+_WRITE_PAGE = text(f"""
+    WITH p AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(CAST(:page AS jsonb))
+            AS p(key text, kind text, title text, year int, tmdb int, tvdb int, imdb text, seasons jsonb)
+    ),
+    changed AS MATERIALIZED (
+        SELECT p.*, li.media_id AS former
+        FROM p
+        LEFT JOIN library_item li ON li.media_server_id = :server AND li.item_key = p.key
+        LEFT JOIN media m ON m.id = li.media_id
+        WHERE li.id IS NULL
+           OR li.seasons IS DISTINCT FROM coalesce(p.seasons, CAST('{{}}' AS jsonb))
+           OR (p.tmdb IS NOT NULL AND m.tmdb_id IS NOT NULL AND p.tmdb <> m.tmdb_id)
+           OR (p.tvdb IS NOT NULL AND m.tvdb_id IS NOT NULL AND p.tvdb <> m.tvdb_id)
+    ),
+    found AS MATERIALIZED (
+        SELECT p.*, {_FOUND} AS media_id,
+               {_NEW_KEY.format(kind="p.kind", tmdb="p.tmdb", tvdb="p.tvdb", imdb="p.imdb")} AS new_key
+        FROM changed AS p
+    ),
+    added AS (
+        INSERT INTO media (content_type, tmdb_id, tvdb_id, imdb_id, title, year, status, available_at)
+        SELECT DISTINCT ON (f.kind, f.new_key)
+               CAST(f.kind AS content_type), f.tmdb, f.tvdb, f.imdb, f.title, f.year,
+               CASE WHEN f.kind = 'movie' THEN 'available'::media_status ELSE 'unknown'::media_status END,
+               CASE WHEN f.kind = 'movie' THEN now() END
+        FROM found f
+        WHERE :add AND f.media_id IS NULL AND f.new_key IS NOT NULL
+        ORDER BY f.kind, f.new_key
+        ON CONFLICT DO NOTHING
+        RETURNING id, content_type,
+                  {_NEW_KEY.format(kind="content_type", tmdb="tmdb_id", tvdb="tvdb_id", imdb="imdb_id")} AS new_key
+    ),
+    written AS (
+        INSERT INTO library_item (media_server_id, item_key, media_id, seasons, seen_at)
+        SELECT :server, f.key, coalesce(f.media_id, a.id), f.seasons, now()
+        FROM found f
+        LEFT JOIN added a ON a.new_key = f.new_key AND (a.content_type = 'movie') = (f.kind = 'movie')
+        WHERE coalesce(f.media_id, a.id) IS NOT NULL
+        ON CONFLICT (media_server_id, item_key) DO UPDATE
+            SET media_id = excluded.media_id, seasons = excluded.seasons, seen_at = excluded.seen_at
+            WHERE library_item.media_id IS DISTINCT FROM excluded.media_id
+               OR library_item.seasons IS DISTINCT FROM excluded.seasons
+        RETURNING media_id
+    )
+    SELECT media_id, true AS written FROM written
+    UNION ALL
+    SELECT former, false FROM changed WHERE former IS NOT NULL
 """)
 # A first sync fills these tables from nothing far faster than autovacuum analyzes them: with statistics
 # from when they were empty, the planner scans them whole for each page, and each page is slower than the last.
 _ANALYZE = text("ANALYZE media, media_season, library_item")
-_ANALYZE_EVERY = 5000
+_ANALYZE_FROM = 4000  # rows written before the first refresh; each next one waits for twice as many
 _REMOVE_GONE = text("""
     DELETE FROM library_item
     WHERE media_server_id = :server AND NOT (item_key = ANY(CAST(:keys AS text[])))
@@ -347,6 +364,7 @@ class _Run:
         self.touched: set[int] = set()
         self.seen: set[str] = set()
         self.unanalyzed = 0
+        self.analyze_at = _ANALYZE_FROM
 
     async def write(self, page: Sequence[LibraryItem]) -> None:
         unique: dict[str, LibraryItem] = {}
@@ -360,21 +378,18 @@ class _Run:
         identified = [item for item in unique.values() if item.identified]
         if not identified:
             return
+        values = {"server": self.server.id, "add": self.server.sync_library, **_page_values(identified)}
         async with self.database.transaction() as session:
-            changed = (await session.execute(_CHANGED, {"server": self.server.id, **_page_values(identified)})).all()
-            if not changed:
-                return
-            keys = {row.key for row in changed}
-            values = _page_values([item for item in identified if item.key in keys])
-            if self.server.sync_library:
-                await session.execute(_ADD_TITLES, values)
-            written = list((await session.execute(_WRITE_ITEMS, {"server": self.server.id, **values})).scalars())
+            rows = (await session.execute(_WRITE_PAGE, values)).all()
+        written = [row.media_id for row in rows if row.written]
         if written:
             self.result.changed += len(written)
-            self.touched.update(written)
-            self.touched.update(row.former for row in changed if row.former is not None)
+            self.touched.update(row.media_id for row in rows)
             self.unanalyzed += len(written)
-        if self.unanalyzed >= _ANALYZE_EVERY:
+        if self.unanalyzed >= self.analyze_at:
+            # Plans go wrong as a table outgrows its statistics by a factor, not by a count: refreshing at
+            # doubling sizes keeps them right with a handful of ANALYZEs however large the library.
+            self.analyze_at = max(_ANALYZE_FROM, self.result.changed)
             self.unanalyzed = 0
             async with self.database.transaction() as session:
                 await session.execute(_ANALYZE)
