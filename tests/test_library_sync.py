@@ -249,18 +249,20 @@ async def test_a_failing_server_leaves_the_library_as_it_was_and_records_why(
     assert await media_status(db, tmdb=20_000) == MediaStatus.AVAILABLE
 
 
-@pytest.mark.parametrize("flavour", ["jellyfin", "plex"])
+@pytest.mark.parametrize("flavour", ["jellyfin", "emby", "plex"])
 async def test_what_people_watch_moves_their_watchlist_and_is_in_the_feed(db: Database, flavour: str) -> None:
     alice = (await add_user(db, "alice", UserRole.USER)).id
     bob = (await add_user(db, "bob", UserRole.USER)).id  # not configured: his plays are nobody's
-    fake: FakeJellyfin | FakePlex = FakeJellyfin() if flavour == "jellyfin" else FakePlex()
+    fake: FakeJellyfin | FakePlex = FakePlex() if flavour == "plex" else FakeJellyfin(flavour=flavour)
     async with serving(fake):
         fake.library.movie("101", "The Matrix", tmdb=603)
         fake.library.show("202", "Breaking Bad", {1: 7, 2: 13}, tvdb=81189)
         if isinstance(fake, FakeJellyfin):
             fake.users = {"a1b2-c3": "Alice", "d4e5": "Bob"}
             account, other = "a1b2-c3", "d4e5"
-            await set_media_accounts(db, "alice", MediaAccounts(jellyfin="A1B2C3"))  # dashes and case differ
+            # Dashes and case differ from the server's way of writing the id.
+            accounts = MediaAccounts(emby="A1B2C3") if flavour == "emby" else MediaAccounts(jellyfin="A1B2C3")
+            await set_media_accounts(db, "alice", accounts)
             token = fake.token
         else:
             fake.accounts = {1: "alice_plex", 2: "bob_plex"}
