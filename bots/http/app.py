@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Query, Request
@@ -153,10 +153,6 @@ def build_app(settings: Settings, database: Database, box: SecretBox, syncs: Syn
         return {"event": event.event, "syncs": queued}
 
     app.include_router(hooks)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Literal["ok"]]:
-        return {"status": "ok"}
 
     return app
 
