@@ -274,3 +274,21 @@ async def test_a_moderator_approves_into_the_profile_they_pick_and_no_one_else_c
         assert placed.text == "Request #1, Breaking Bad (2008), approved by mod into TV · HD-1080p · /tv (5 TB free)."
     assert await send_due(db, box) == 1
     assert sonarr.added[0]["qualityProfileId"] == 4
+
+
+async def test_a_show_already_in_sonarr_gets_the_requested_seasons_monitored_and_searched(
+    db: Database, sonarr: FakeArr
+) -> None:
+    alice = (await add_user(db, "alice", UserRole.USER)).id
+    mod = (await add_user(db, "mod", UserRole.MODERATOR)).id
+    await add_server(db, BOX, "sonarr", "TV", url=sonarr.base, token=sonarr.key)
+    seasons = [{"seasonNumber": n, "monitored": n == 1} for n in range(0, 6)]
+    sonarr.library[42] = {"id": 42, "tvdbId": 81189, "title": "Breaking Bad", "monitored": True, "seasons": seasons}
+    details = await CATALOG.details(ContentType.SERIES, ExternalIds(tvdb_id=81189))
+    made = await requests.create(db, details, actor_id=alice, seasons=[2, 3])
+    await requests.approve(db, made.request.id, actor_id=mod)
+    assert await send_due(db, BOX) == 1
+    assert sonarr.added == []
+    (put,) = sonarr.updated
+    assert [season["seasonNumber"] for season in put["seasons"] if season["monitored"]] == [1, 2, 3]
+    assert sonarr.commands == [{"name": "SeriesSearch", "seriesId": 42}]
