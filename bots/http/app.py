@@ -18,11 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bots.http.api import api_router, error_status
 from core.config import ApiSettings, Settings
 from core.db.session import Database
+from core.errors import IdkarrError
 from core.secretbox import SecretBox
 from core.services import arrivals
+from core.services.discovery import DiscoveryService
 from core.services.webhook_syncs import SyncTrigger
+from core.upstream_errors import UpstreamError
 
 __all__ = ["build_app", "http_server"]
 
@@ -87,13 +91,29 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
 
-def build_app(settings: Settings, database: Database, box: SecretBox, syncs: SyncTrigger) -> FastAPI:
+def build_app(
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    syncs: SyncTrigger,
+    discovery: DiscoveryService | None = None,
+) -> FastAPI:
     app = FastAPI(title="idkarr", openapi_url="/api/v3/openapi.json", docs_url=None, redoc_url=None)
+    app.state.database = database
+
+    @app.exception_handler(IdkarrError)
+    async def _refused(request: Request, error: IdkarrError) -> JSONResponse:
+        status = error_status(error)
+        if status >= 500 and not isinstance(error, UpstreamError):
+            log.error("event=api_failed path=%s error=%r", request.url.path, str(error))
+        code = getattr(error, "code", None) or ("upstream" if isinstance(error, UpstreamError) else "refused")
+        return _error(status, code, str(error))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
-        field = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query"))
+        where = ("body", "query", "header", "path", "cookie")
+        field = ".".join(str(part) for part in first.get("loc", ()) if part not in where)
         return _error(400, "invalid", f"{field or 'body'}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(HTTPException)
@@ -153,6 +173,7 @@ def build_app(settings: Settings, database: Database, box: SecretBox, syncs: Syn
         return {"event": event.event, "syncs": queued}
 
     app.include_router(hooks)
+    app.include_router(api_router(settings, database, discovery))
 
     return app
 

@@ -26,6 +26,7 @@ class Abilities:
 
     decide: bool
     request: frozenset[ContentType]
+    view_all: bool = False  # everyone's requests, not only their own and those they follow
 
 
 async def abilities(database: Database, user_id: int) -> Abilities:
@@ -36,6 +37,7 @@ async def abilities(database: Database, user_id: int) -> Abilities:
     return Abilities(
         decide=active and Permission.MANAGE_REQUESTS in granted,
         request=frozenset(kind for kind in ContentType if active and request_permission(kind) in granted),
+        view_all=active and Permission.VIEW_ALL_REQUESTS in granted,
     )
 
 

@@ -1,0 +1,242 @@
+"""The HTTP API (/api/v3): discovery, requests and activity for scripts and dashboards, through the same core
+rules the bots use. A caller is an idkarr user by their API key (X-Api-Key, `idkarr user api-key NAME`); no
+route acts as the operator. Answers are `{"data": ...}`; refusals are `{"code", "message"}` with the status
+their kind calls for (see `error_status`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.config import Settings
+from core.db.session import Database
+from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus
+from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
+from core.metadata.provider import ExternalIds
+from core.services import identity, requests
+from core.services.activity import feed
+from core.services.discovery import DiscoveryService
+from core.services.users import UserSummary
+from core.upstream_errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
+
+__all__ = ["api_router", "error_status"]
+
+Content = Literal["series", "anime", "movie"]
+ContentOrAll = Literal["series", "anime", "movie", "all"]
+ListKind = Literal["trending", "popular", "upcoming", "top-rated", "airing-today", "on-the-air"]
+
+
+def error_status(error: Exception) -> int:
+    """The HTTP status of a refusal or an upstream failure."""
+    if isinstance(error, NotFound | UpstreamNotFound):
+        return 404
+    if isinstance(error, NotAllowed):
+        return 403
+    if isinstance(error, AlreadyDecided | AlreadyExists | AlreadyAvailable):
+        return 409
+    if isinstance(error, InvalidInput):
+        return 400
+    if isinstance(error, UpstreamUnavailable):
+        return 503
+    if isinstance(error, UpstreamError):
+        return 502
+    return 400 if isinstance(error, DomainError) else 500
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeasonChoice(_Body):
+    seasonNumber: int = Field(ge=0, le=10_000)
+    monitored: bool = True
+
+
+class NewRequest(_Body):
+    contentType: Content
+    tmdbId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    tvdbId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    aniDbId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    imdbId: str | None = Field(default=None, pattern=r"^tt\d{5,10}$")
+    seasons: list[SeasonChoice] | None = Field(default=None, max_length=200)
+    qualityProfileId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    rootFolderId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class Approval(_Body):
+    instance: str | None = Field(default=None, min_length=1, max_length=100)
+    qualityProfileId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    rootFolderId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class Denial(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _content(value: str) -> ContentType | None:
+    return None if value == "all" else ContentType(value)
+
+
+async def _caller(request: Request, x_api_key: Annotated[str | None, Header(max_length=200)] = None) -> UserSummary:
+    """The idkarr user whose API key this is (the app keeps the database in its state)."""
+    if not x_api_key:
+        raise HTTPException(401, "an API key is needed, in the X-Api-Key header (idkarr user api-key NAME)")
+    try:
+        return await identity.authenticate_api_key(request.app.state.database, x_api_key)
+    except NotAllowed:
+        raise HTTPException(401, "that API key is not valid") from None
+
+
+# At module level: FastAPI reads the (postponed) annotations in the module's namespace.
+Caller = Annotated[UserSummary, Depends(_caller)]
+
+
+def api_router(settings: Settings, database: Database, discovery: DiscoveryService | None) -> APIRouter:
+    router = APIRouter(prefix="/api/v3")
+
+    def titles() -> DiscoveryService:
+        if discovery is None:
+            raise HTTPException(503, "discovery is not running in this process")
+        return discovery
+
+    @router.get("/discovery", tags=["discovery"])
+    async def discover(
+        who: Caller,
+        type: ListKind,
+        contentType: ContentOrAll = "all",
+        language: Annotated[str, Query(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")] = "en",
+        page: Annotated[int, Query(ge=1, le=500)] = 1,
+        pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        found = await titles().discover(DiscoveryKind(type), _content(contentType), page=page, page_size=pageSize)
+        return {"data": found.to_json()}
+
+    @router.get("/discovery/search", tags=["discovery"])
+    async def search(
+        who: Caller,
+        term: Annotated[str, Query(min_length=1, max_length=200)],
+        contentType: ContentOrAll = "all",
+        page: Annotated[int, Query(ge=1, le=500)] = 1,
+    ) -> dict[str, Any]:
+        if not term.strip():
+            raise InvalidInput("term: say what to search for", code="api.term")
+        found = await titles().search(term, _content(contentType), page=page)
+        return {"data": found.to_json()}
+
+    @router.get("/discovery/similar/{mediaId}", tags=["discovery"])
+    async def similar(
+        who: Caller,
+        mediaId: Annotated[int, Path(ge=1, le=2**31 - 1, description="TMDB id of a film, TheTVDB id of a show")],
+        contentType: Content,
+        page: Annotated[int, Query(ge=1, le=500)] = 1,
+    ) -> dict[str, Any]:
+        kind = ContentType(contentType)
+        ids = ExternalIds(tmdb_id=mediaId) if kind == ContentType.MOVIE else ExternalIds(tvdb_id=mediaId)
+        found = await titles().related(DiscoveryKind.SIMILAR, kind, ids, page=page)
+        return {"data": found.to_json()}
+
+    @router.get("/discovery/upcoming", tags=["discovery"])
+    async def upcoming(
+        who: Caller,
+        contentType: ContentOrAll = "all",
+        days: Annotated[int, Query(ge=1, le=365)] = 30,
+        page: Annotated[int, Query(ge=1, le=500)] = 1,
+    ) -> dict[str, Any]:
+        found = await titles().upcoming(_content(contentType), days=days, page=page)
+        return {"data": found.to_json()}
+
+    @router.get("/requests", tags=["requests"])
+    async def all_requests(
+        who: Caller,
+        status: RequestStatus | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict[str, Any]:
+        if not (await requests.abilities(database, who.id)).view_all:
+            raise NotAllowed("seeing everyone's requests needs the view_all_requests permission", code="api.view_all")
+        found = await requests.list_requests(database, viewer=who.id, status=status, limit=limit, offset=offset)
+        return {"data": [view.to_json() for view in found]}
+
+    @router.get("/requests/my", tags=["requests"])
+    async def my_requests(
+        who: Caller,
+        status: RequestStatus | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict[str, Any]:
+        found = await requests.list_requests(
+            database, viewer=who.id, status=status, user_id=who.id, limit=limit, offset=offset
+        )
+        return {"data": [view.to_json() for view in found]}
+
+    @router.post("/requests", status_code=201, tags=["requests"])
+    async def create_request(who: Caller, body: NewRequest) -> dict[str, Any]:
+        kind = ContentType(body.contentType)
+        if body.aniDbId is not None and body.tvdbId is None and body.tmdbId is None:
+            raise InvalidInput("aniDbId: idkarr finds anime by tvdbId or tmdbId; give one of them", code="api.anidb")
+        if body.qualityProfileId is not None or body.rootFolderId is not None:
+            raise InvalidInput(
+                "qualityProfileId, rootFolderId: a moderator chooses them when approving "
+                "(POST /api/v3/requests/{id}/approve)",
+                code="api.placement_at_approval",
+            )
+        tvdb = None if kind == ContentType.MOVIE else body.tvdbId
+        if body.tmdbId is None and tvdb is None and body.imdbId is None:
+            needed = "tmdbId or imdbId" if kind == ContentType.MOVIE else "tvdbId, tmdbId or imdbId"
+            raise InvalidInput("{needed}: say which title", code="api.which_title", needed=needed)
+        ids = ExternalIds(tmdb_id=body.tmdbId, tvdb_id=tvdb, imdb_id=body.imdbId)
+        chosen = None if body.seasons is None else [s.seasonNumber for s in body.seasons if s.monitored]
+        details = (await titles().title(kind, ids)).details
+        made = await requests.create(database, details, actor_id=who.id, seasons=chosen, settings=settings.requests)
+        return {"data": {"outcome": made.outcome, **made.request.to_json()}}
+
+    @router.post("/requests/{request_id}/approve", tags=["requests"])
+    async def approve(
+        who: Caller, request_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: Approval | None = None
+    ) -> dict[str, Any]:
+        chosen = body or Approval()
+        placement = requests.Placement(
+            instance=chosen.instance,
+            quality_profile=str(chosen.qualityProfileId) if chosen.qualityProfileId else None,
+            root_folder=str(chosen.rootFolderId) if chosen.rootFolderId else None,
+        )
+        view = await requests.approve(database, request_id, actor_id=who.id, placement=placement)
+        return {"data": view.to_json()}
+
+    @router.post("/requests/{request_id}/deny", tags=["requests"])
+    async def deny(who: Caller, request_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: Denial) -> dict[str, Any]:
+        view = await requests.deny(database, request_id, actor_id=who.id, reason=body.reason)
+        return {"data": view.to_json()}
+
+    @router.get("/activity", tags=["activity"])
+    async def activity(
+        who: Caller,
+        type: ActivityType | None = None,
+        contentType: Content | None = None,
+        userId: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict[str, Any]:
+        entries = await feed(
+            database,
+            reader=who.id,
+            types=[type] if type else None,
+            content_type=ContentType(contentType) if contentType else None,
+            user_id=userId,
+            limit=limit,
+            offset=offset,
+        )
+        return {"data": [entry.to_json() for entry in entries]}
+
+    @router.get("/activity/my", tags=["activity"])
+    async def my_activity(
+        who: Caller,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict[str, Any]:
+        entries = await feed(database, reader=who.id, user_id=who.id, limit=limit, offset=offset)
+        return {"data": [entry.to_json() for entry in entries]}
+
+    return router

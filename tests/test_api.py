@@ -1,0 +1,165 @@
+"""The HTTP API through real HTTP on 127.0.0.1 against the real core: each route's happy path, its validation
+rules (400 naming the field), authentication (401) and the core's permission rules (403, 404, 409)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from bots.conversation.conversation import Conversation
+from bots.http.app import build_app, http_server
+from core.config import Settings
+from core.db.session import Database
+from core.enums import UserRole
+from core.secretbox import SecretBox
+from core.services.identity import issue_api_key
+from core.services.users import add_user
+from core.services.webhook_syncs import SyncTrigger
+
+BOX = SecretBox(Fernet.generate_key())
+
+
+@pytest.fixture
+async def api(db: Database, conversation: Conversation) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings.model_validate({"api": {"port": 0}})
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), conversation.discovery)
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        yield client
+
+
+async def key_for(db: Database, name: str, role: UserRole) -> dict[str, str]:
+    await add_user(db, name, role)
+    return {"X-Api-Key": await issue_api_key(db, name)}
+
+
+def refused(answer: httpx.Response, status: int, field: str | None = None) -> str:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert set(body) == {"code", "message"}
+    if field is not None:
+        assert body["message"].startswith(field), body
+    return str(body["message"])
+
+
+async def test_a_caller_is_known_by_their_api_key(db: Database, api: httpx.AsyncClient) -> None:
+    alice = await key_for(db, "alice", UserRole.USER)
+    refused(await api.get("/api/v3/requests/my"), 401)
+    refused(await api.get("/api/v3/requests/my", headers={"X-Api-Key": "idk_not-a-real-key"}), 401)
+    refused(await api.get("/api/v3/requests/my", headers={"X-Api-Key": "x" * 500}), 400, "x-api-key")
+    assert (await api.get("/api/v3/requests/my", headers=alice)).json() == {"data": []}
+    document = (await api.get("/api/v3/openapi.json")).json()
+    assert {"/api/v3/discovery", "/api/v3/requests", "/api/v3/requests/{request_id}/deny", "/api/v3/activity"} <= set(
+        document["paths"]
+    )
+
+
+async def test_discovery_routes_and_their_rules(db: Database, api: httpx.AsyncClient) -> None:
+    alice = await key_for(db, "alice", UserRole.USER)
+
+    async def get(path: str, **params: str | int) -> httpx.Response:
+        return await api.get(f"/api/v3/discovery{path}", params=params, headers=alice)
+
+    page = await api.get(
+        "/api/v3/discovery", params={"type": "popular", "contentType": "movie", "pageSize": 5}, headers=alice
+    )
+    assert page.status_code == 200
+    items = page.json()["data"]["items"]
+    assert 1 <= len(items) <= 5
+    assert {item["type"] for item in items} == {"movie"}
+    refused(await get("", type="popular", pageSize=0), 400, "pageSize")
+    refused(await get("", type="popular", pageSize=101), 400, "pageSize")
+    refused(await get("", type="sideways"), 400, "type")
+    refused(await get(""), 400, "type")
+    found = await get("/search", term="the matrix")
+    assert "The Matrix" in [item["title"] for item in found.json()["data"]["items"]]
+    refused(await get("/search", term=""), 400, "term")
+    refused(await get("/search", term="   "), 400, "term")
+    similar = await get("/similar/603", contentType="movie")
+    assert similar.status_code == 200
+    refused(await get("/similar/603"), 400, "contentType")
+    refused(await get("/similar/abc", contentType="movie"), 400, "mediaId")
+    assert (await get("/upcoming", days=30)).status_code == 200
+    refused(await get("/upcoming", days=0), 400, "days")
+    refused(await get("/upcoming", days=366), 400, "days")
+
+
+async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.AsyncClient) -> None:
+    alice = await key_for(db, "alice", UserRole.USER)
+    mod = await key_for(db, "mod", UserRole.MODERATOR)
+    script = await key_for(db, "dashboard", UserRole.API_USER)
+
+    async def ask(body: object) -> httpx.Response:
+        return await api.post("/api/v3/requests", json=body, headers=alice)
+
+    made = await ask({"contentType": "movie", "tmdbId": 603})
+    assert made.status_code == 201, made.text
+    request = made.json()["data"]
+    assert (request["outcome"], request["title"], request["status"]) == ("created", "The Matrix", "pending")
+    show = await api.post(
+        "/api/v3/requests",
+        json={"contentType": "series", "tvdbId": 81189, "seasons": [{"seasonNumber": 1, "monitored": True}]},
+        headers=alice,
+    )
+    assert show.json()["data"]["seasons"] == [1]
+
+    refused(await ask({"contentType": "movie"}), 400, "tmdbId")
+    refused(await ask({"contentType": "book", "tmdbId": 1}), 400, "contentType")
+    refused(await ask({"contentType": "movie", "tmdbId": -3}), 400, "tmdbId")
+    refused(
+        await ask({"contentType": "movie", "tmdbId": 603, "x": 1}),
+        400,
+        "x",
+    )
+    refused(
+        await ask({"contentType": "movie", "imdbId": "nm0000206"}),
+        400,
+        "imdbId",
+    )
+    refused(
+        await api.post(
+            "/api/v3/requests", json={"contentType": "movie", "tmdbId": 550, "qualityProfileId": 4}, headers=alice
+        ),
+        400,
+        "qualityProfileId",
+    )
+    refused(await api.post("/api/v3/requests", content=b"{not json", headers=alice), 400)
+
+    refused(await api.get("/api/v3/requests", headers=alice), 403)  # not everyone's: only their own
+    everyone = await api.get("/api/v3/requests", params={"status": "pending"}, headers=script)
+    assert len(everyone.json()["data"]) == 2
+    refused(await api.get("/api/v3/requests", params={"status": "lost"}, headers=script), 400, "status")
+    mine = await api.get("/api/v3/requests/my", headers=alice)
+    assert [r["title"] for r in mine.json()["data"]] == ["Breaking Bad", "The Matrix"]
+
+    request_id = request["id"]
+    refused(await api.post(f"/api/v3/requests/{request_id}/approve", headers=alice), 403)
+    refused(await api.post(f"/api/v3/requests/{request_id}/approve", headers=script), 403)  # api-user: no deciding
+    approved = await api.post(f"/api/v3/requests/{request_id}/approve", headers=mod)
+    assert approved.json()["data"]["status"] == "approved"
+    assert "already approved by mod" in refused(
+        await api.post(f"/api/v3/requests/{request_id}/approve", headers=mod), 409
+    )
+    refused(await api.post("/api/v3/requests/99999/approve", headers=mod), 404)
+    refused(await api.post("/api/v3/requests/0/approve", headers=mod), 400, "request_id")
+    show_id = show.json()["data"]["id"]
+    refused(await api.post(f"/api/v3/requests/{show_id}/deny", json={"reason": ""}, headers=mod), 400, "reason")
+    refused(await api.post(f"/api/v3/requests/{show_id}/deny", json={"reason": "x" * 501}, headers=mod), 400, "reason")
+    refused(await api.post(f"/api/v3/requests/{show_id}/deny", json={}, headers=mod), 400, "reason")
+    denied = await api.post(f"/api/v3/requests/{show_id}/deny", json={"reason": "not this year"}, headers=mod)
+    assert denied.json()["data"]["denial_reason"] == "not this year"
+
+
+async def test_activity_routes(db: Database, api: httpx.AsyncClient) -> None:
+    alice = await key_for(db, "alice", UserRole.USER)
+    await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 603}, headers=alice)
+    feed = await api.get("/api/v3/activity", params={"type": "request_created", "contentType": "movie"}, headers=alice)
+    assert [entry["title"] for entry in feed.json()["data"]] == ["The Matrix"]
+    mine = await api.get("/api/v3/activity/my", headers=alice)
+    assert "request_created" in [entry["type"] for entry in mine.json()["data"]]
+    refused(await api.get("/api/v3/activity", params={"limit": 0}, headers=alice), 400, "limit")
+    refused(await api.get("/api/v3/activity", params={"limit": 101}, headers=alice), 400, "limit")
+    refused(await api.get("/api/v3/activity", params={"offset": -1}, headers=alice), 400, "offset")
+    refused(await api.get("/api/v3/activity", params={"type": "nonsense"}, headers=alice), 400, "type")
