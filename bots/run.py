@@ -132,7 +132,7 @@ async def serve(
         syncs = SyncTrigger(runtime.database, box, settings.sync, discovery)
         stack.push_async_callback(syncs.close)
         if settings.api.enabled:
-            app = build_app(settings, runtime.database, box, syncs, discovery)
+            app = build_app(settings, runtime.database, box, syncs, discovery, runtime.redis)
             await stack.enter_async_context(http_server(app, settings.api))
         # Started once everything else is up, so a front end that cannot start never races a job; stopped
         # first, letting a job in flight finish while the database it uses is still open.

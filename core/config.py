@@ -308,6 +308,8 @@ class ApiSettings(_Section):
     # Webhook senders prove themselves with this, in the X-Idkarr-Secret header or the `secret` query
     # parameter (Plex's webhooks cannot set headers); no secret configured means webhooks are refused.
     webhook_secret: SecretStr | None = None
+    # HTTP API calls a minute per API key, across every idkarr process; 0 means no limit.
+    rate_per_minute: int = Field(default=600, ge=0, le=1_000_000)
 
     @field_validator("webhook_secret")
     @classmethod

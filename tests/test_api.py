@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
 from bots.conversation.conversation import Conversation
@@ -163,3 +164,61 @@ async def test_activity_routes(db: Database, api: httpx.AsyncClient) -> None:
     refused(await api.get("/api/v3/activity", params={"limit": 101}, headers=alice), 400, "limit")
     refused(await api.get("/api/v3/activity", params={"offset": -1}, headers=alice), 400, "offset")
     refused(await api.get("/api/v3/activity", params={"type": "nonsense"}, headers=alice), 400, "type")
+
+
+async def test_watchlist_routes(db: Database, api: httpx.AsyncClient) -> None:
+    alice = await key_for(db, "alice", UserRole.USER)
+    bob = await key_for(db, "bob", UserRole.USER)
+    added = await api.post("/api/v3/watchlist", json={"contentType": "series", "tvdbId": 81189}, headers=alice)
+    assert added.status_code == 201, added.text
+    assert (added.json()["data"]["title"], added.json()["data"]["type"]) == ("Breaking Bad", "watchlist")
+    refused(await api.post("/api/v3/watchlist", json={"contentType": "series", "tvdbId": 81189}, headers=alice), 409)
+    refused(await api.post("/api/v3/watchlist", json={"contentType": "movie"}, headers=alice), 400, "tmdbId")
+    refused(
+        await api.post(
+            "/api/v3/watchlist", json={"contentType": "movie", "tmdbId": 603, "list": "later"}, headers=alice
+        ),
+        400,
+        "list",
+    )
+    change = {"contentType": "series", "tvdbId": 81189, "list": "watching", "season": 2, "episode": 3, "rating": 9}
+    changed = await api.patch("/api/v3/watchlist", json=change, headers=alice)
+    assert (changed.json()["data"]["season"], changed.json()["data"]["rating"]) == (2, 9)
+    refused(await api.patch("/api/v3/watchlist", json={**change, "rating": 11}, headers=alice), 400, "rating")
+    refused(await api.patch("/api/v3/watchlist", json={**change, "clearRating": True}, headers=alice), 400, "rating")
+    cleared = await api.patch(
+        "/api/v3/watchlist", json={"contentType": "series", "tvdbId": 81189, "clearRating": True}, headers=alice
+    )
+    assert cleared.json()["data"]["rating"] is None
+    refused(
+        await api.patch("/api/v3/watchlist", json={"contentType": "movie", "tmdbId": 603, "rating": 5}, headers=alice),
+        404,
+    )
+    mine = await api.get("/api/v3/watchlist", headers=alice)
+    assert [entry["title"] for entry in mine.json()["data"]] == ["Breaking Bad"]
+    gone = await api.delete("/api/v3/watchlist", params={"contentType": "series", "tvdbId": 81189}, headers=alice)
+    assert gone.json() == {"data": {"removed": "Breaking Bad"}}
+    refused(
+        await api.delete("/api/v3/watchlist", params={"contentType": "series", "tvdbId": 81189}, headers=alice), 404
+    )
+    assert (await api.get("/api/v3/watchlist", headers=bob)).json() == {"data": []}
+
+
+async def test_each_key_has_a_rate_limit(
+    db: Database, redis_client: aioredis.Redis, conversation: Conversation
+) -> None:
+    settings = Settings.model_validate({"api": {"port": 0, "rate_per_minute": 5}})
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), conversation.discovery, redis_client)
+    alice = await key_for(db, "alice", UserRole.USER)
+    bob = await key_for(db, "bob", UserRole.USER)
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        statuses = [(await api.get("/api/v3/requests/my", headers=alice)).status_code for _ in range(7)]
+        limited = await api.get("/api/v3/requests/my", headers=alice)
+        other = await api.get("/api/v3/requests/my", headers=bob)
+    if statuses.count(200) < 5:  # a minute's window turned over mid-test: the count started again
+        assert statuses.count(200) + statuses.count(429) == 7
+    else:
+        assert statuses == [200] * 5 + [429] * 2
+    refused(limited, 429)
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert other.status_code == 200  # each key its own

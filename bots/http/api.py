@@ -5,17 +5,19 @@ their kind calls for (see `error_status`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.config import Settings
 from core.db.session import Database
-from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus
+from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus, WatchlistType
 from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
 from core.metadata.provider import ExternalIds
-from core.services import identity, requests
+from core.services import identity, requests, watchlists
 from core.services.activity import feed
 from core.services.discovery import DiscoveryService
 from core.services.users import UserSummary
@@ -71,6 +73,26 @@ class Approval(_Body):
     rootFolderId: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
+class WatchlistTitle(_Body):
+    contentType: Content
+    tmdbId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    tvdbId: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class WatchlistAdd(WatchlistTitle):
+    list: WatchlistType = WatchlistType.WATCHLIST
+
+
+class WatchlistChange(WatchlistTitle):
+    list: WatchlistType | None = None
+    season: int | None = Field(default=None, ge=0, le=10_000)
+    episode: int | None = Field(default=None, ge=0, le=10_000)
+    rating: int | None = Field(default=None, ge=1, le=10, description="0 is not a rating; clearRating removes one")
+    review: str | None = Field(default=None, min_length=1, max_length=watchlists.MAX_REVIEW)
+    clearRating: bool = False
+    clearReview: bool = False
+
+
 class Denial(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -84,9 +106,36 @@ async def _caller(request: Request, x_api_key: Annotated[str | None, Header(max_
     if not x_api_key:
         raise HTTPException(401, "an API key is needed, in the X-Api-Key header (idkarr user api-key NAME)")
     try:
-        return await identity.authenticate_api_key(request.app.state.database, x_api_key)
+        who = await identity.authenticate_api_key(request.app.state.database, x_api_key)
     except NotAllowed:
         raise HTTPException(401, "that API key is not valid") from None
+    await _within_rate(request, who.id)
+    return who
+
+
+async def _within_rate(request: Request, user_id: int) -> None:
+    """Each key's calls per minute, counted in Redis across every idkarr process (a fixed window: one INCR
+    and one EXPIRE a call); past the limit, 429 with the seconds to the next window."""
+    redis, limit = request.app.state.redis, request.app.state.rate_per_minute
+    if redis is None or not limit:
+        return
+    now = time.time()
+    window = int(now // 60)
+    key = f"{request.app.state.key_prefix}api:rate:{user_id}:{window}"
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
+    except (aioredis.RedisError, OSError):
+        return  # Redis away: serve rather than refuse everyone
+    if count > limit:
+        wait = max(1, int((window + 1) * 60 - now) + 1)
+        raise HTTPException(
+            429,
+            f"more than {limit} calls a minute with this key; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 # At module level: FastAPI reads the (postponed) annotations in the module's namespace.
@@ -239,4 +288,68 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         entries = await feed(database, reader=who.id, user_id=who.id, limit=limit, offset=offset)
         return {"data": [entry.to_json() for entry in entries]}
 
+    @router.get("/watchlist", tags=["watchlist"])
+    async def watchlist(
+        who: Caller,
+        userId: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+        list: WatchlistType | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict[str, Any]:
+        """One's own list, or another person's as their privacy allows."""
+        found = await watchlists.entries(
+            database, owner_id=userId or who.id, reader=who.id, kind=list, limit=limit, offset=offset
+        )
+        return {"data": [entry.to_json() for entry in found]}
+
+    @router.post("/watchlist", status_code=201, tags=["watchlist"])
+    async def watchlist_add(who: Caller, body: WatchlistAdd) -> dict[str, Any]:
+        kind = ContentType(body.contentType)
+        details = (await titles().title(kind, _watched_ids(kind, body))).details
+        entry = await watchlists.add(database, who.id, details.title, body.list)
+        return {"data": entry.to_json()}
+
+    @router.patch("/watchlist", tags=["watchlist"])
+    async def watchlist_change(who: Caller, body: WatchlistChange) -> dict[str, Any]:
+        kind = ContentType(body.contentType)
+        ids = _watched_ids(kind, body)
+        if body.rating is not None and body.clearRating:
+            raise InvalidInput("rating, clearRating: give one or the other", code="api.rating_twice")
+        if body.review is not None and body.clearReview:
+            raise InvalidInput("review, clearReview: give one or the other", code="api.review_twice")
+        entry = await watchlists.update(
+            database,
+            who.id,
+            kind,
+            tmdb_id=ids.tmdb_id,
+            tvdb_id=ids.tvdb_id,
+            kind=body.list,
+            season=body.season,
+            episode=body.episode,
+            rating=watchlists.CLEAR if body.clearRating else body.rating,
+            review=watchlists.CLEAR if body.clearReview else body.review,
+        )
+        return {"data": entry.to_json()}
+
+    @router.delete("/watchlist", tags=["watchlist"])
+    async def watchlist_remove(
+        who: Caller,
+        contentType: Content,
+        tmdbId: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+        tvdbId: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    ) -> dict[str, Any]:
+        kind = ContentType(contentType)
+        ids = _watched_ids(kind, WatchlistTitle(contentType=contentType, tmdbId=tmdbId, tvdbId=tvdbId))
+        title = await watchlists.remove(database, who.id, kind, tmdb_id=ids.tmdb_id, tvdb_id=ids.tvdb_id)
+        return {"data": {"removed": title}}
+
     return router
+
+
+def _watched_ids(kind: ContentType, body: WatchlistTitle) -> ExternalIds:
+    """A list entry's title: a film by its TMDB id, a show by its TheTVDB or TMDB id."""
+    tvdb = None if kind == ContentType.MOVIE else body.tvdbId
+    if body.tmdbId is None and tvdb is None:
+        needed = "tmdbId" if kind == ContentType.MOVIE else "tvdbId or tmdbId"
+        raise InvalidInput("{needed}: say which title", code="api.which_title", needed=needed)
+    return ExternalIds(tmdb_id=body.tmdbId, tvdb_id=tvdb)

@@ -22,6 +22,7 @@ from bots.http.api import api_router, error_status
 from core.config import ApiSettings, Settings
 from core.db.session import Database
 from core.errors import IdkarrError
+from core.runtime import Redis
 from core.secretbox import SecretBox
 from core.services import arrivals
 from core.services.discovery import DiscoveryService
@@ -97,9 +98,13 @@ def build_app(
     box: SecretBox,
     syncs: SyncTrigger,
     discovery: DiscoveryService | None = None,
+    redis: Redis | None = None,
 ) -> FastAPI:
     app = FastAPI(title="idkarr", openapi_url="/api/v3/openapi.json", docs_url=None, redoc_url=None)
     app.state.database = database
+    app.state.redis = redis
+    app.state.rate_per_minute = settings.api.rate_per_minute
+    app.state.key_prefix = settings.redis.key_prefix
 
     @app.exception_handler(IdkarrError)
     async def _refused(request: Request, error: IdkarrError) -> JSONResponse:
@@ -118,8 +123,12 @@ def build_app(
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
-        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(error.status_code, "error")
-        return _error(error.status_code, code, str(error.detail))
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+            error.status_code, "error"
+        )
+        answer = _error(error.status_code, code, str(error.detail))
+        answer.headers.update(error.headers or {})
+        return answer
 
     def authenticated(
         x_idkarr_secret: Annotated[str | None, Header()] = None,
