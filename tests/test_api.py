@@ -3,6 +3,7 @@ rules (400 naming the field), authentication (401) and the core's permission rul
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,6 +16,7 @@ from bots.http.app import build_app, http_server
 from core.config import Settings
 from core.db.session import Database
 from core.enums import UserRole
+from core.errors import StartupError
 from core.secretbox import SecretBox
 from core.services.identity import issue_api_key
 from core.services.users import add_user
@@ -222,3 +224,15 @@ async def test_each_key_has_a_rate_limit(
     refused(limited, 429)
     assert 1 <= int(limited.headers["Retry-After"]) <= 61
     assert other.status_code == 200  # each key its own
+
+
+async def test_a_port_already_taken_is_one_clear_line(db: Database, conversation: Conversation) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings.model_validate({"api": {"port": port}})
+        app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), conversation.discovery)
+        with pytest.raises(StartupError, match=rf"cannot listen on 127.0.0.1:{port} .*IDKARR_API__PORT"):
+            async with http_server(app, settings.api):
+                pass

@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bots.http.api import api_router, error_status
 from core.config import ApiSettings, Settings
 from core.db.session import Database
-from core.errors import IdkarrError
+from core.errors import IdkarrError, StartupError
 from core.runtime import Redis
 from core.secretbox import SecretBox
 from core.services import arrivals
@@ -197,19 +198,34 @@ class _Server(uvicorn.Server):
 
 @asynccontextmanager
 async def http_server(app: FastAPI, api: ApiSettings) -> AsyncIterator[int]:
-    """Serve `app` inside this event loop until the block ends; yields the port it listens on."""
-    config = uvicorn.Config(app, host=api.host, port=api.port, log_level="warning", access_log=False, lifespan="off")
+    """Serve `app` inside this event loop until the block ends; yields the port it listens on.
+
+    The socket is bound here, before uvicorn starts, so a port already taken or a host that is not this
+    machine's is one clear line naming the setting (uvicorn itself would exit the whole process)."""
+    try:
+        family = socket.AF_INET6 if ":" in api.host else socket.AF_INET
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((api.host, api.port))
+    except OSError as error:
+        listening.close()
+        raise StartupError(
+            f"the HTTP server cannot listen on {api.host}:{api.port} ({error.strerror or error}); "
+            "set api.host and api.port (IDKARR_API__HOST, IDKARR_API__PORT), or api.enabled = false"
+        ) from None
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     while not server.started:
         if task.done():
-            task.result()  # the port is taken, or the host is wrong: say so
-            raise OSError(f"the HTTP server stopped at start ({api.host}:{api.port})")
+            listening.close()
+            raise StartupError(f"the HTTP server stopped as it started ({api.host}:{api.port}); see the log above")
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = listening.getsockname()[1]
     log.info("event=http_listening host=%s port=%d", api.host, port)
     try:
         yield port
     finally:
         server.should_exit = True
         await task
+        listening.close()
