@@ -3,6 +3,8 @@ rules (400 naming the field), authentication (401) and the core's permission rul
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 
@@ -17,6 +19,7 @@ from core.config import Settings
 from core.db.session import Database
 from core.enums import UserRole
 from core.errors import StartupError
+from core.pubsub import RedisSignals
 from core.secretbox import SecretBox
 from core.services.identity import issue_api_key
 from core.services.users import add_user
@@ -236,3 +239,59 @@ async def test_a_port_already_taken_is_one_clear_line(db: Database, conversation
         with pytest.raises(StartupError, match=rf"cannot listen on 127.0.0.1:{port} .*IDKARR_API__PORT"):
             async with http_server(app, settings.api):
                 pass
+
+
+async def _events(lines: AsyncIterator[str], count: int) -> list[dict[str, str]]:
+    """The next `count` events of a Server-Sent Events stream's lines (keep-alive comments skipped)."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    async with asyncio.timeout(10):
+        async for line in lines:
+            if not line:
+                if current:
+                    events.append(current)
+                    current = {}
+                    if len(events) == count:
+                        return events
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(": ")
+            current[field] = value
+    return events
+
+
+async def test_the_live_stream_sends_what_happens_and_what_was_missed(
+    db: Database, redis_client: aioredis.Redis, conversation: Conversation
+) -> None:
+    settings = Settings.model_validate({"api": {"port": 0}})
+    db.after_commit = RedisSignals(redis_client, settings.redis.key_prefix)  # commits wake the stream
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), conversation.discovery, redis_client)
+    alice = await key_for(db, "alice", UserRole.USER)
+    script = await key_for(db, "dashboard", UserRole.API_USER)
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        refused(await api.get("/api/v3/activity/stream", headers=script), 403)  # api-user: no feed
+        refused(
+            await api.get("/api/v3/activity/stream", headers={**alice, "Last-Event-ID": "x1"}), 400, "last-event-id"
+        )
+        async with api.stream("GET", "/api/v3/activity/stream", headers=alice) as live:
+            assert live.headers["content-type"].startswith("text/event-stream")
+            await asyncio.sleep(0.2)  # subscribed
+            await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 603}, headers=alice)
+            (first,) = await _events(live.aiter_lines(), 1)
+        assert first["event"] == "request_created"
+        assert json.loads(first["data"])["title"] == "The Matrix"
+        # While disconnected, two more things happen; reconnecting says where it stopped.
+        await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 550}, headers=alice)
+        await api.post("/api/v3/requests", json={"contentType": "series", "tvdbId": 81189}, headers=alice)
+        resumed = {**alice, "Last-Event-ID": first["id"]}
+        async with api.stream("GET", "/api/v3/activity/stream", headers=resumed) as again:
+            lines = again.aiter_lines()
+            missed = await _events(lines, 2)
+            await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 155}, headers=alice)
+            (later,) = await _events(lines, 1)
+    titles = [json.loads(event["data"])["title"] for event in [*missed, later]]
+    assert titles == ["Fight Club", "Breaking Bad", "The Dark Knight"]
+    ids = [int(event["id"]) for event in [first, *missed, later]]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4

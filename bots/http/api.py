@@ -6,10 +6,14 @@ their kind calls for (see `error_status`)."""
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import orjson
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.config import Settings
@@ -17,8 +21,9 @@ from core.db.session import Database
 from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus, WatchlistType
 from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
 from core.metadata.provider import ExternalIds
+from core.pubsub import ACTIVITY, first_of, woken_by
 from core.services import identity, requests, watchlists
-from core.services.activity import feed
+from core.services.activity import feed, latest_id
 from core.services.discovery import DiscoveryService
 from core.services.users import UserSummary
 from core.upstream_errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
@@ -279,6 +284,26 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         )
         return {"data": [entry.to_json() for entry in entries]}
 
+    @router.get("/activity/stream", tags=["activity"], response_class=StreamingResponse)
+    async def activity_stream(
+        who: Caller,
+        request: Request,
+        last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    ) -> StreamingResponse:
+        """The feed as it happens, as Server-Sent Events (`id` is the entry's id, `event` its type, `data` the
+        entry as JSON). Reconnecting with Last-Event-ID first sends what was missed, in order."""
+        if last_event_id is not None and not last_event_id.isdigit():
+            raise InvalidInput("last-event-id: the id of the last event received", code="api.last_event_id")
+        # Checked before the stream starts, so a caller who may not see the feed gets 403, not an empty stream.
+        await feed(database, reader=who.id, limit=1)
+        start = int(last_event_id) if last_event_id is not None else await latest_id(database)
+        redis, prefix = request.app.state.redis, request.app.state.key_prefix
+        return StreamingResponse(
+            _events(database, who.id, start, request, redis, prefix),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
     @router.get("/activity/my", tags=["activity"])
     async def my_activity(
         who: Caller,
@@ -344,6 +369,36 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         return {"data": {"removed": title}}
 
     return router
+
+
+# Entries are numbered as their transactions begin writing, and committed in whatever order those finish: a
+# stream reads back a little behind the newest id it sent, and skips what it already sent.
+_SETTLE_MARGIN = 200
+_KEEP_ALIVE_SECONDS = 15.0
+
+
+async def _events(
+    database: Database, reader: int, after: int, request: Request, redis: aioredis.Redis | None, prefix: str
+) -> AsyncIterator[bytes]:
+    sent: deque[int] = deque(maxlen=4 * _SETTLE_MARGIN)
+    floor = after  # nothing at or below this is sent: the client has it
+    newest = after
+    async with woken_by(redis, prefix, [ACTIVITY]) as wake:
+        while not await request.is_disconnected():
+            wake.clear()
+            since = max(floor, newest - _SETTLE_MARGIN)
+            entries = await feed(database, reader=reader, after=since, limit=100)
+            fresh = [entry for entry in entries if entry.id not in sent]
+            for entry in fresh:
+                sent.append(entry.id)
+                newest = max(newest, entry.id)
+                body = orjson.dumps(entry.to_json()).decode()
+                yield f"id: {entry.id}\nevent: {entry.type.value}\ndata: {body}\n\n".encode()
+            if len(entries) == 100:
+                continue
+            await first_of(wake, seconds=_KEEP_ALIVE_SECONDS)
+            if not wake.is_set():
+                yield b": keep-alive\n\n"
 
 
 def _watched_ids(kind: ContentType, body: WatchlistTitle) -> ExternalIds:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 
 from core.db.models import Activity, User
 from core.db.session import Database
@@ -19,7 +19,7 @@ from core.errors import InvalidInput, NotFound
 from core.permissions import Permission, effective_permissions, require
 from core.services.operator import Operator, Someone
 
-__all__ = ["ActivityEntry", "feed"]
+__all__ = ["ActivityEntry", "feed", "latest_id"]
 
 _REQUEST_TYPES = [kind for kind in ActivityType if kind.value.startswith("request_")]
 _WATCHED_TYPES = [ActivityType.EPISODE_WATCHED, ActivityType.MOVIE_WATCHED]
@@ -64,8 +64,10 @@ async def feed(
     user_id: int | None = None,
     limit: int = 20,
     offset: int = 0,
+    after: int | None = None,
 ) -> list[ActivityEntry]:
-    """The feed as `reader` may see it: a user sees the public activity (and their own); the operator all."""
+    """The feed as `reader` may see it: a user sees the public activity (and their own); the operator all.
+    Newest first; with `after`, the entries written after that one, oldest first (a live stream catching up)."""
     if not 1 <= limit <= 100:
         raise InvalidInput("limit must be between 1 and {most}", code="page.limit", most=100)
     if not 0 <= offset <= 100_000:
@@ -78,6 +80,8 @@ async def feed(
             .limit(limit)
             .offset(offset)
         )
+        if after is not None:
+            query = query.order_by(None).order_by(Activity.id).where(Activity.id > after)
         if types:
             query = query.where(Activity.type.in_(types))
         if content_type is not None:
@@ -118,3 +122,9 @@ async def feed(
         )
         for row in rows
     ]
+
+
+async def latest_id(database: Database) -> int:
+    """The newest entry's id (0 with none): where a live stream that asked for nothing earlier starts."""
+    async with database.session() as session:
+        return int(await session.scalar(select(func.max(Activity.id))) or 0)
