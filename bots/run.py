@@ -131,6 +131,7 @@ async def serve(
         box = secret_box(settings)
         syncs = SyncTrigger(runtime.database, box, settings.sync, discovery)
         stack.push_async_callback(syncs.close)
+        app = None
         if settings.api.enabled:
             app = build_app(settings, runtime.database, box, syncs, discovery, runtime.redis)
             await stack.enter_async_context(http_server(app, settings.api))
@@ -139,6 +140,9 @@ async def serve(
         scheduler = build_scheduler(settings, runtime.database, box=box, discovery=discovery)
         scheduler.start()
         stack.push_async_callback(scheduler.stop)
+        if app is not None:  # /healthz reports what this process runs
+            app.state.front_ends = [front_end.name for front_end in delivering]
+            app.state.scheduler = scheduler
         # Without a front end nothing can be delivered: the outbox waits for one rather than failing rows.
         dispatching: asyncio.Task[None] | None = None
         if delivering:

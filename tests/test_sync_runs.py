@@ -10,6 +10,8 @@ import signal
 import socket
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
@@ -27,6 +29,7 @@ from core.services.library_sync import find_server, sync_due, sync_server
 from core.services.servers import add_server
 from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
+from core.upstream_errors import UpstreamUnavailable
 
 from .conftest import Idkarr
 from .fake_arr import FakeArr
@@ -191,5 +194,34 @@ async def test_idkarr_run_sends_approvals_to_radarr_and_takes_its_webhooks(db: D
             event = {"eventType": "Download", "movie": {"id": 1, "tmdbId": 603, "title": "The Matrix"}}
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
                 answer = await web.post("/api/v3/webhooks/radarr", json=event, headers={"X-Idkarr-Secret": SECRET})
+                healthy = await web.get("/healthz")
             assert answer.json()["requests"] == [made.request.id]
+            assert healthy.status_code == 200
+            report = healthy.json()
+            assert report["status"] == "ok"
+            assert {"database", "redis", "scheduler"} <= {check["name"] for check in report["checks"]}
     assert (await requests.get(db, made.request.id)).status == RequestStatus.AVAILABLE
+
+
+async def test_health_says_which_part_is_failing(db: Database, redis_client: aioredis.Redis) -> None:
+    settings = Settings.model_validate({"api": {"port": 0}})
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), None, redis_client)
+    async with serving(FakeJellyfin()) as fake:
+        await add_server(db, BOX, "jellyfin", "den", url=fake.base, token=fake.token)
+        async with (
+            http_server(app, settings.api) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web,
+        ):
+            fresh = await web.get("/healthz")
+            assert fresh.status_code == 200
+            fake.faults.status = 500
+            with pytest.raises(UpstreamUnavailable):
+                await sync_server(db, BOX, await find_server(db, "den"), settings=SyncSettings(timeout_seconds=1))
+            failing = await web.get("/healthz")
+    assert failing.status_code == 503
+    report = failing.json()
+    assert report["status"] == "failing"
+    (den,) = [check for check in report["checks"] if check["name"] == "jellyfin den"]
+    assert den["ok"] is False
+    assert "failed" in den["detail"]
+    assert fake.token not in failing.text

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bots.http.api import api_router, error_status
+from bots.http.health import health
 from core.config import ApiSettings, Settings
 from core.db.session import Database
 from core.errors import IdkarrError, StartupError
@@ -184,6 +185,16 @@ def build_app(
 
     app.include_router(hooks)
     app.include_router(api_router(settings, database, discovery))
+    # What runs beside the server in this process, filled in by `idkarr run` as each part starts.
+    app.state.front_ends = []
+    app.state.scheduler = None
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        scheduler = app.state.scheduler
+        running = None if scheduler is None else bool(scheduler.running)
+        well, report = await health(database, redis, list(app.state.front_ends), running)
+        return JSONResponse(report, status_code=200 if well else 503)
 
     return app
 
