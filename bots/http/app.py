@@ -104,6 +104,7 @@ def build_app(
 ) -> FastAPI:
     app = FastAPI(title="idkarr", openapi_url="/api/v3/openapi.json", docs_url=None, redoc_url=None)
     app.state.database = database
+    app.state.api_keys = {}  # digest -> (until when, the key's user): see bots.http.api._caller
     app.state.redis = redis
     app.state.rate_per_minute = settings.api.rate_per_minute
     app.state.key_prefix = settings.redis.key_prefix

@@ -1,0 +1,148 @@
+"""HTTP API benchmark: idkarr's FastAPI app served by uvicorn in this process, loaded by HTTP clients in a
+process of their own (their work is not counted as idkarr's).
+
+Prints one figure per line as `name: value unit`:
+  discovery_rps / discovery_p99      GET /api/v3/discovery with a warm cache, 100 clients at once (targets on
+                                     a 2-core machine: >= 1,500 req/s, p99 <= 50 ms)
+  create_rps / create_p99            POST /api/v3/requests by 20 clients, each a film new to idkarr, by an
+                                     auto-approved user (Seerr 3.1: 115 a second, p99 216 ms; target >= 4x
+                                     its rate, p99 <= 50 ms). With the offline catalog the title is read
+                                     locally, not from TMDB.
+  server_rss                         this process's resident memory after the load, MB
+  interpreter_speed                  this machine's speed right now (see bench.support)
+
+IDKARR_BENCH_SECONDS sets the discovery load's length (default 10). Runs against a real PostgreSQL and Redis
+(embedded unless IDKARR_BENCH_*_URL name others). `python -m bench.api`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import httpx
+import psutil
+from cryptography.fernet import Fernet
+
+from bench.support import bench_runtime, interpreter_speed, percentile, report
+from bots.http.app import build_app, http_server
+from core import eventloop
+from core.config import Settings
+from core.enums import ContentType, DiscoveryKind, UserRole
+from core.secretbox import SecretBox
+from core.services.access import set_permissions
+from core.services.discovery_setup import open_discovery
+from core.services.identity import issue_api_key
+from core.services.users import add_user
+from core.services.webhook_syncs import SyncTrigger
+
+DISCOVERY = "/api/v3/discovery?type=popular&contentType=all&pageSize=20"
+
+
+# --- the clients' process ----------------------------------------------------------------------------
+
+
+async def _load(port: int, key: str, mode: str, seconds: float, clients: int, films: list[int]) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    headers = {"X-Api-Key": key}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits) as client:
+        deadline = time.perf_counter() + seconds
+        queue = list(films)
+
+        async def one_client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                if mode == "discovery":
+                    answer = await client.get(DISCOVERY)
+                else:
+                    if not queue:
+                        return
+                    body = {"contentType": "movie", "tmdbId": queue.pop()}
+                    answer = await client.post("/api/v3/requests", json=body)
+                latencies.append(time.perf_counter() - started)
+                if answer.status_code >= 300:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return {"count": len(latencies), "elapsed": elapsed, "latencies": latencies, "errors": errors}
+
+
+def _load_main() -> None:
+    port, key, mode, seconds, clients = int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
+    films = [int(value) for value in sys.argv[7:]]
+    result = eventloop.run(_load(port, key, mode, seconds, clients, films))
+    print(json.dumps(result), flush=True)
+
+
+# --- idkarr's side -----------------------------------------------------------------------------------
+
+
+async def _run_load(port: int, key: str, mode: str, seconds: float, clients: int, films: list[int]) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.api",
+        "--load",
+        str(port),
+        key,
+        mode,
+        str(seconds),
+        str(clients),
+        *map(str, films),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    await process.wait()
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def _figures(name: str, result: dict[str, Any]) -> None:
+    latencies = [value * 1000 for value in result["latencies"]]
+    report(f"{name}_rps", result["count"] / result["elapsed"], "req/s")
+    report(f"{name}_p50", percentile(latencies, 0.5), "ms")
+    report(f"{name}_p99", percentile(latencies, 0.99), "ms")
+    report(f"{name}_errors", result["errors"], "")
+
+
+async def main() -> None:
+    report("interpreter_speed", interpreter_speed(), "ms")
+    seconds = float(os.environ.get("IDKARR_BENCH_SECONDS", "10"))
+    async with bench_runtime() as runtime, open_discovery(runtime) as discovery:
+        settings = Settings.model_validate({"api": {"port": 0, "rate_per_minute": 0}})
+        box = SecretBox(Fernet.generate_key())
+        app = build_app(
+            settings, runtime.database, box, SyncTrigger(runtime.database, box, settings.sync), discovery, runtime.redis
+        )
+        await add_user(runtime.database, "bench", UserRole.USER)
+        await set_permissions(runtime.database, "bench", {"auto_approve_movie": True})
+        key = await issue_api_key(runtime.database, "bench")
+        films: list[int] = []
+        for number in range(1, 20):
+            page = await discovery.discover(DiscoveryKind.POPULAR, ContentType.MOVIE, page=number, page_size=20)
+            films += [item.title.tmdb_id for item in page.items if item.title.tmdb_id]
+            if number >= page.total_pages:
+                break
+        async with http_server(app, settings.api) as port:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": key}) as warm:
+                (await warm.get(DISCOVERY)).raise_for_status()  # the cache is warm before the load
+            _figures("discovery", await _run_load(port, key, "discovery", seconds, 100, []))
+            _figures("create", await _run_load(port, key, "create", 60, 20, films))
+        report("server_rss", psutil.Process(os.getpid()).memory_info().rss / 2**20, "MB")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--load"]:
+        _load_main()
+    else:
+        eventloop.run(main())
