@@ -112,8 +112,11 @@ async def woken_by(redis: aioredis.Redis | None, prefix: str, channels: Iterable
         yield wake
     finally:
         if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            # A subscription cancelled while it is still being set up can wait on its connection as it closes;
+            # each further cancel interrupts that wait, so stopping never hangs on it.
+            while not listener.done():
+                listener.cancel()
+                await asyncio.wait([listener], timeout=0.5)
 
 
 async def first_of(*events: asyncio.Event, seconds: float) -> None:
