@@ -40,6 +40,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.discord
 	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -86,7 +86,7 @@ async def subscribe(
             yield names[message["channel"].decode()], text
     finally:
         with suppress(Exception):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed in newer redis-py
 
 
 @asynccontextmanager

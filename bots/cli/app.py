@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bots.cli import access, activity, chat, db, discover, doctor, requests, servers, users, watchlist
+from bots.cli import access, activity, chat, db, discover, doctor, imports, requests, servers, users, watchlist
 from bots.cli.common import CliState
 from core.config import ConfigError
 from core.errors import IdkarrError
@@ -27,6 +27,7 @@ for command in (access.show, access.permit, access.limits):
 app.add_typer(requests.app, name="request")
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(servers.app, name="server")
+app.add_typer(imports.app, name="import")
 app.command()(servers.sync)
 app.command("chat")(chat.chat)
 app.command("run")(chat.serve)

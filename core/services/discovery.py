@@ -447,6 +447,10 @@ class DiscoveryService:
         """Drop cached pages past their stale window; returns how many."""
         return await self._cache.purge_expired()
 
+    async def details(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleDetails:
+        """A title's details alone, without what idkarr knows of it (for bulk work such as an import)."""
+        return (await self._details(content_type, ids, language))[0]
+
     async def title(self, content_type: ContentType, ids: ExternalIds, *, language: str = "en-US") -> TitleView:
         details, stale = await self._details(content_type, ids, language)
         marked = await self._marks([details.title])

@@ -39,11 +39,14 @@ __all__ = [
     "ServerView",
     "add_server",
     "arr_endpoint",
+    "checked_token",
     "list_servers",
     "media_endpoint",
     "open_media_client",
+    "parse_url",
     "refresh_backend",
     "refresh_backends",
+    "refused_token",
     "remove_server",
     "server_status",
 ]
@@ -111,21 +114,27 @@ class _Url:
         return f"{'https' if self.https else 'http'}://{self.host}:{self.port}{self.path}"
 
 
-def _parse_url(value: str) -> _Url:
+def parse_url(value: str, *, option: str = "--url") -> _Url:
     text = value.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
-            "--url must be an http:// or https:// address, such as http://192.168.1.10:8096", code="server.url"
+            "{option} must be an http:// or https:// address, such as http://192.168.1.10:8096",
+            code="server.url",
+            option=option,
         )
     if parts.username or parts.password or parts.query or parts.fragment:
         raise InvalidInput(
-            "--url takes only scheme, host, port and path; give the token with --token", code="server.url"
+            "{option} takes only scheme, host, port and path; give the key or token on its own",
+            code="server.url",
+            option=option,
         )
     try:
         port = parts.port
     except ValueError:
-        raise InvalidInput("--url has a port that is not a number from 1 to 65535", code="server.url") from None
+        raise InvalidInput(
+            "{option} has a port that is not a number from 1 to 65535", code="server.url", option=option
+        ) from None
     if port is None:
         port = 443 if parts.scheme == "https" else 80
     return _Url(parts.scheme == "https", parts.hostname, port, parts.path.rstrip("/"))
@@ -141,11 +150,13 @@ def _checked_name(name: str) -> str:
     return cleaned
 
 
-def _checked_token(token: str) -> str:
+def checked_token(token: str, *, option: str = "--token") -> str:
     cleaned = token.strip()
     if not 1 <= len(cleaned) <= 500 or any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
         raise InvalidInput(
-            "--token must be the server's API key or token: one word, at most 500 characters", code="server.token"
+            "{option} must be the server's API key or token: one word, at most 500 characters",
+            code="server.token",
+            option=option,
         )
     return cleaned
 
@@ -175,14 +186,16 @@ async def open_media_client(
 
 
 @asynccontextmanager
-async def _checking() -> AsyncIterator[None]:
-    """A server being added that refuses the token: the person adding it typed it, so say which to fix."""
+async def refused_token(option: str = "--token", what: str = "token") -> AsyncIterator[None]:
+    """A server that refuses the token it was given: the person typed it, so say which option to fix."""
     try:
         yield
     except UpstreamAuthFailed as error:
         raise InvalidInput(
-            "{service} refused that token ({reason}): check --token",
+            "{service} refused that {what} ({reason}): check {option}",
             code="server.token_refused",
+            option=option,
+            what=what,
             service=error.service,
             reason=error.reason,
         ) from None
@@ -208,7 +221,7 @@ async def add_server(
             kinds=", ".join(KINDS),
         )
     kind = kind.strip().lower()
-    name, token, where = _checked_name(name), _checked_token(token), _parse_url(url)
+    name, token, where = _checked_name(name), checked_token(token), parse_url(url)
     endpoint = Endpoint(where.text, token, sync.timeout_seconds)
     if kind in ("sonarr", "radarr"):
         return await _add_backend(database, box, InstanceBackend(kind), name, endpoint, content_type)
@@ -218,7 +231,7 @@ async def add_server(
     async with database.session() as session:
         if await session.scalar(select(MediaServer.id).where(func.lower(MediaServer.name) == name.lower())):
             raise AlreadyExists("there is already a server named {name}", code="server.exists", name=name)
-    async with _checking(), open_media_client(server_kind, endpoint, sync) as client:
+    async with refused_token(), open_media_client(server_kind, endpoint, sync) as client:
         info = await client.info()
     async with database.transaction() as session:
         row = MediaServer(
@@ -252,7 +265,7 @@ async def _add_backend(
         content_type = ContentType.SERIES
     elif content_type == ContentType.MOVIE:
         raise InvalidInput("Sonarr holds series and anime: give --type series or --type anime", code="server.type")
-    async with _checking(), open_arr(backend, endpoint) as client:
+    async with refused_token(), open_arr(backend, endpoint) as client:
         info = await client.info()
         profiles, folders = await client.profiles(), await client.folders()
     if not profiles or not folders:

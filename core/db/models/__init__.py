@@ -3,6 +3,7 @@
 from core.db.models.activity import Activity
 from core.db.models.delivery import ActionToken, OutboxMessage
 from core.db.models.discovery_cache import DiscoveryCacheEntry
+from core.db.models.imports import ImportedRow
 from core.db.models.library import Instance, Media, MediaSeason, QualityProfile, RootFolder
 from core.db.models.media_servers import Handoff, LibraryItem, MediaServer, WatchedItem
 from core.db.models.requests import Request, RequestWatcher
@@ -16,6 +17,7 @@ __all__ = [
     "ChatIdentity",
     "DiscoveryCacheEntry",
     "Handoff",
+    "ImportedRow",
     "Instance",
     "LibraryItem",
     "Media",
