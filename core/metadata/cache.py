@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from core.db.session import Database
 __all__ = ["CachedValue", "PageCache"]
 
 log = logging.getLogger(__name__)
+
+_LOCAL_PAGES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,25 @@ class PageCache:
         self._prefix = f"{prefix}page:"
         self._keep_stale = keep_stale
         self._clock = clock
+        # Fresh pages this process read lately, parsed: a popular page is read by every caller, and a Redis
+        # round trip and a parse each time were most of an API call's cost. Each leaves at its expiry, as
+        # it would from Redis.
+        self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def _remember(self, key: str, data: Any, expires_at: float) -> None:
+        self._local[key] = (expires_at, data)
+        self._local.move_to_end(key)
+        if len(self._local) > _LOCAL_PAGES:
+            self._local.popitem(last=False)
 
     async def get(self, key: str) -> CachedValue | None:
         now = self._clock()
+        local = self._local.get(key)
+        if local is not None:
+            if local[0] > now:
+                self._local.move_to_end(key)
+                return CachedValue(local[1], True)
+            del self._local[key]
         try:
             raw = await self._redis.get(self._prefix + key)
         except aioredis.RedisError as error:
@@ -58,7 +77,10 @@ class PageCache:
             raw = None
         if raw is not None:
             entry = jsonb.loads(raw)
-            return CachedValue(entry["data"], entry["expires_at"] > now)
+            fresh = entry["expires_at"] > now
+            if fresh:
+                self._remember(key, entry["data"], entry["expires_at"])
+            return CachedValue(entry["data"], fresh)
         async with self._database.session() as session:
             row = (
                 await session.execute(
@@ -78,6 +100,7 @@ class PageCache:
     async def put(self, key: str, kind: str, data: Any, ttl: float) -> None:
         now = self._clock()
         expires_at = now + ttl
+        self._remember(key, data, expires_at)
         await self._to_redis(key, data, expires_at)
         statement = insert(DiscoveryCacheEntry).values(
             cache_key=key,
