@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import redis.asyncio as aioredis
+import websockets
 from cryptography.fernet import Fernet
 
 from bots.conversation.conversation import Conversation
@@ -293,5 +294,53 @@ async def test_the_live_stream_sends_what_happens_and_what_was_missed(
     titles = [json.loads(event["data"])["title"] for event in [*missed, later]]
     assert titles == ["Fight Club", "Breaking Bad", "The Dark Knight"]
     ids = [int(event["id"]) for event in [first, *missed, later]]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+
+
+async def test_the_websocket_sends_what_happens_in_order_and_resumes_after_an_id(
+    db: Database, redis_client: aioredis.Redis, conversation: Conversation
+) -> None:
+    settings = Settings.model_validate({"api": {"port": 0}})
+    db.after_commit = RedisSignals(redis_client, settings.redis.key_prefix)
+    app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), conversation.discovery, redis_client)
+    alice = await key_for(db, "alice", UserRole.USER)
+    script = await key_for(db, "dashboard", UserRole.API_USER)
+
+    async def closed_with(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        async with websockets.connect(url, additional_headers=headers) as socket_:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket_.recv(), 5)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    async def next_entries(socket_: websockets.ClientConnection, count: int) -> list[dict[str, object]]:
+        return [json.loads(await asyncio.wait_for(socket_.recv(), 10)) for _ in range(count)]
+
+    async with http_server(app, settings.api) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        url = f"ws://127.0.0.1:{port}/api/v3/ws"
+        code, reason = await closed_with(url)
+        assert code == 4401
+        assert "X-Api-Key" in reason
+        assert (await closed_with(url, {"X-Api-Key": "idk_wrong"}))[0] == 4401
+        assert (await closed_with(url, script))[0] == 4403  # an api-user does not see the feed
+        assert (await closed_with(f"{url}?after=x", alice))[0] == 4400
+
+        async with websockets.connect(url, additional_headers=alice) as live:
+            await asyncio.sleep(0.2)  # subscribed
+            await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 603}, headers=alice)
+            (first,) = await next_entries(live, 1)
+        assert first["type"] == "request_created"
+        assert first["data"]["title"] == "The Matrix"  # type: ignore[index]
+        await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 550}, headers=alice)
+        await api.post("/api/v3/requests", json={"contentType": "series", "tvdbId": 81189}, headers=alice)
+        key = alice["X-Api-Key"]
+        async with websockets.connect(f"{url}?after={first['id']}&apiKey={key}") as again:
+            missed = await next_entries(again, 2)
+            await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 155}, headers=alice)
+            (later,) = await next_entries(again, 1)
+    titles = [entry["data"]["title"] for entry in [*missed, later]]  # type: ignore[index]
+    assert titles == ["Fight Club", "Breaking Bad", "The Dark Knight"]
+    ids = [int(entry["id"]) for entry in [first, *missed, later]]  # type: ignore[call-overload]
     assert ids == sorted(ids)
     assert len(set(ids)) == 4

@@ -5,17 +5,19 @@ their kind calls for (see `error_status`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import orjson
 import redis.asyncio as aioredis
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import HTTPConnection
 
 from core.config import Settings
 from core.db.session import Database
@@ -24,7 +26,7 @@ from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainE
 from core.metadata.provider import ExternalIds
 from core.pubsub import ACTIVITY, first_of, woken_by
 from core.services import identity, requests, watchlists
-from core.services.activity import feed, latest_id
+from core.services.activity import ActivityEntry, feed, latest_id
 from core.services.discovery import DiscoveryService
 from core.services.users import UserSummary
 from core.upstream_errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
@@ -114,7 +116,11 @@ def _content(value: str) -> ContentType | None:
 
 
 async def _caller(request: Request, x_api_key: Annotated[str | None, Header(max_length=200)] = None) -> UserSummary:
-    """The idkarr user whose API key this is (the app keeps the database in its state)."""
+    return await _identify(request, x_api_key)
+
+
+async def _identify(request: HTTPConnection, x_api_key: str | None) -> UserSummary:
+    """The idkarr user whose API key this is (the app keeps the database in its state), within their rate."""
     if not x_api_key:
         raise HTTPException(401, "an API key is needed, in the X-Api-Key header (idkarr user api-key NAME)")
     known: dict[str, tuple[float, UserSummary]] = request.app.state.api_keys
@@ -140,7 +146,7 @@ async def _caller(request: Request, x_api_key: Annotated[str | None, Header(max_
 _KEY_SECONDS = 10.0
 
 
-async def _within_rate(request: Request, user_id: int) -> None:
+async def _within_rate(request: HTTPConnection, user_id: int) -> None:
     """Each key's calls per minute, counted in Redis across every idkarr process (a fixed window: one INCR
     and one EXPIRE a call); past the limit, 429 with the seconds to the next window."""
     redis, limit = request.app.state.redis, request.app.state.rate_per_minute
@@ -321,10 +327,56 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         start = int(last_event_id) if last_event_id is not None else await latest_id(database)
         redis, prefix = request.app.state.redis, request.app.state.key_prefix
         return StreamingResponse(
-            _events(database, who.id, start, request, redis, prefix),
+            _as_server_events(_live(database, who.id, start, request.is_disconnected, None, redis, prefix)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+    @router.websocket("/ws")
+    async def activity_socket(websocket: WebSocket) -> None:
+        """The feed as it happens over a WebSocket: one JSON text message per entry, `{"id", "type", "data"}`.
+        The key goes in the X-Api-Key header (or `?apiKey=` where a client cannot set headers); `?after=ID`
+        first sends what came after that entry, in order. A refusal closes the socket with 4400, 4401, 4403
+        or 4429 and says why."""
+        after = websocket.query_params.get("after")
+        key = websocket.headers.get("x-api-key") or websocket.query_params.get("apiKey")
+        await websocket.accept()
+        try:
+            if after is not None and not (after.isdigit() and len(after) <= 18):
+                raise InvalidInput("after: the id of the last entry received", code="api.after")
+            who = await _identify(websocket, key[:200] if key else None)
+            await feed(database, reader=who.id, limit=1)  # may this caller see the feed at all?
+        except HTTPException as refusal:
+            await websocket.close(4000 + refusal.status_code, _close_reason(str(refusal.detail)))
+            return
+        except DomainError as refusal:
+            await websocket.close(4000 + error_status(refusal), _close_reason(str(refusal)))
+            return
+        start = int(after) if after is not None else await latest_id(database)
+        left = asyncio.Event()
+
+        async def until_closed() -> None:
+            # What the client sends is not read, only whether it is still there.
+            try:
+                while True:
+                    await websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                left.set()
+
+        async def gone() -> bool:
+            return left.is_set()
+
+        watcher = asyncio.create_task(until_closed())
+        redis, prefix = websocket.app.state.redis, websocket.app.state.key_prefix
+        try:
+            async for entry in _live(database, who.id, start, gone, left, redis, prefix):
+                if entry is not None:
+                    message = {"id": entry.id, "type": entry.type.value, "data": entry.to_json()}
+                    await websocket.send_text(orjson.dumps(message).decode())
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left while an entry was on its way: it resumes with ?after=
+        finally:
+            watcher.cancel()
 
     @router.get("/activity/my", tags=["activity"])
     async def my_activity(
@@ -399,14 +451,22 @@ _SETTLE_MARGIN = 200
 _KEEP_ALIVE_SECONDS = 15.0
 
 
-async def _events(
-    database: Database, reader: int, after: int, request: Request, redis: aioredis.Redis | None, prefix: str
-) -> AsyncIterator[bytes]:
+async def _live(
+    database: Database,
+    reader: int,
+    after: int,
+    gone: Callable[[], Awaitable[bool]],
+    stop: asyncio.Event | None,
+    redis: aioredis.Redis | None,
+    prefix: str,
+) -> AsyncIterator[ActivityEntry | None]:
+    """The feed from `after` on, as it happens, as `reader` may see it; None every so often while nothing
+    happens (a keep-alive). Ends when `gone` says the client left, or `stop` is set."""
     sent: deque[int] = deque(maxlen=4 * _SETTLE_MARGIN)
     floor = after  # nothing at or below this is sent: the client has it
     newest = after
     async with woken_by(redis, prefix, [ACTIVITY]) as wake:
-        while not await request.is_disconnected():
+        while not await gone():
             wake.clear()
             since = max(floor, newest - _SETTLE_MARGIN)
             entries = await feed(database, reader=reader, after=since, limit=100)
@@ -414,13 +474,26 @@ async def _events(
             for entry in fresh:
                 sent.append(entry.id)
                 newest = max(newest, entry.id)
-                body = orjson.dumps(entry.to_json()).decode()
-                yield f"id: {entry.id}\nevent: {entry.type.value}\ndata: {body}\n\n".encode()
+                yield entry
             if len(entries) == 100:
                 continue
-            await first_of(wake, seconds=_KEEP_ALIVE_SECONDS)
+            await first_of(wake, *([stop] if stop else []), seconds=_KEEP_ALIVE_SECONDS)
             if not wake.is_set():
-                yield b": keep-alive\n\n"
+                yield None
+
+
+async def _as_server_events(entries: AsyncIterator[ActivityEntry | None]) -> AsyncIterator[bytes]:
+    async for entry in entries:
+        if entry is None:
+            yield b": keep-alive\n\n"
+            continue
+        body = orjson.dumps(entry.to_json()).decode()
+        yield f"id: {entry.id}\nevent: {entry.type.value}\ndata: {body}\n\n".encode()
+
+
+def _close_reason(text: str) -> str:
+    # A close frame's reason is at most 123 bytes of UTF-8.
+    return text.encode()[:123].decode(errors="ignore")
 
 
 def _watched_ids(kind: ContentType, body: WatchlistTitle) -> ExternalIds:
