@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from core.metrics import UPSTREAM_CALLS
 from core.ratelimit import RateLimiter
 from core.upstream_errors import (
     UpstreamAuthFailed,
@@ -120,9 +121,12 @@ class Upstream:
                     status, response_headers, body = await self._send(method, path, params, json_body, headers)
             except httpx.TimeoutException:
                 reason = "timed out"
+                UPSTREAM_CALLS.labels(self.service, "timeout").inc()
             except httpx.TransportError as error:
                 reason = f"connection failed ({type(error).__name__})"
+                UPSTREAM_CALLS.labels(self.service, "unreachable").inc()
             else:
+                UPSTREAM_CALLS.labels(self.service, _outcome(status)).inc()
                 if 200 <= status < 300:
                     return self._parse(body)
                 if status in (401, 403):
@@ -173,3 +177,7 @@ class Upstream:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise UpstreamBadResponse(self.service, "malformed JSON") from None
+
+
+def _outcome(status: int) -> str:
+    return f"{status // 100}xx" if status not in (401, 403, 404, 429) else str(status)

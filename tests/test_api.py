@@ -13,18 +13,24 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
 
 from bots.conversation.conversation import Conversation
 from bots.http.app import build_app, http_server
-from core.config import Settings
+from core.config import Settings, SyncSettings
 from core.db.session import Database
 from core.enums import UserRole
 from core.errors import StartupError
 from core.pubsub import RedisSignals
 from core.secretbox import SecretBox
 from core.services.identity import issue_api_key
+from core.services.library_sync import find_server, sync_server
+from core.services.servers import add_server
 from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
+
+from .fake_media import FakeJellyfin
+from .fakes import serving
 
 BOX = SecretBox(Fernet.generate_key())
 
@@ -344,3 +350,45 @@ async def test_the_websocket_sends_what_happens_in_order_and_resumes_after_an_id
     ids = [int(entry["id"]) for entry in [first, *missed, later]]  # type: ignore[call-overload]
     assert ids == sorted(ids)
     assert len(set(ids)) == 4
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_count_interactions_requests_upstream_calls_cache_outbox_and_syncs(
+    db: Database, api: httpx.AsyncClient, conversation: Conversation
+) -> None:
+    before = _samples((await api.get("/metrics")).text)
+    alice = await key_for(db, "alice", UserRole.USER)
+    await add_user(db, "mod", UserRole.MODERATOR)  # someone to tell: the outbox has work
+    await conversation.say("/help")
+    await api.get("/api/v3/discovery", params={"type": "popular"}, headers=alice)
+    await api.get("/api/v3/discovery", params={"type": "popular"}, headers=alice)
+    assert (await api.post("/api/v3/requests", json={"contentType": "movie", "tmdbId": 603}, headers=alice)).is_success
+    async with serving(FakeJellyfin()) as jellyfin:
+        jellyfin.library.movie("m1", "The Matrix", tmdb=603)
+        await add_server(db, BOX, "jellyfin", "Den", url=jellyfin.base, token=jellyfin.token)
+        await sync_server(db, BOX, await find_server(db, "Den"), settings=SyncSettings())
+
+    answer = await api.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    after = _samples(answer.text)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("idkarr_interactions_total", front_end="console", kind="message") == 1
+    assert grew("idkarr_cache_lookups_total", result="hit") >= 1
+    assert grew("idkarr_upstream_calls_total", service="Jellyfin", outcome="2xx") >= 2
+    assert grew("idkarr_sync_duration_seconds_count", server="Den", kind="full") == 1
+    assert after[("idkarr_requests", (("status", "pending"),))] == 1
+    assert after[("idkarr_outbox_messages", (("status", "pending"),))] >= 1
+    assert ("idkarr_outbox_lag_seconds", ()) in after
+    assert ("idkarr_handoff_waiting", ()) in after

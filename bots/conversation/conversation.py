@@ -28,6 +28,7 @@ from bots.conversation.replies import Button, Choice, Question, Reply
 from bots.conversation.tokens import ButtonMaker
 from core.enums import ChatPlatform, ContentType
 from core.errors import DomainError, InvalidInput
+from core.metrics import INTERACTIONS
 from core.runtime import Runtime
 from core.services import action_tokens, identity, requests
 from core.services.action_tokens import TokenRefused
@@ -102,6 +103,7 @@ class Conversation:
         self, text: str, *, place: Place = CONSOLE, actor: Actor | None = None, speaker: Speaker | None = None
     ) -> Reply:
         """Answer one typed line. Plain text never answers a question: only `answer` does."""
+        INTERACTIONS.labels(place.platform.value, "message").inc()
         actor = await self._who(actor, speaker)
         t = Messages(actor.language if actor else "en")
         if len(text) > MAX_MESSAGE:
@@ -132,6 +134,7 @@ class Conversation:
         speaker: Speaker | None = None,
     ) -> Reply:
         """A command with options already typed by the platform (a Discord slash command)."""
+        INTERACTIONS.labels(place.platform.value, "command").inc()
         actor = await self._who(actor, speaker)
         command = self.commands.get(name)
         if command is None:
@@ -142,6 +145,7 @@ class Conversation:
     async def press(
         self, token: str, *, place: Place = CONSOLE, actor: Actor | None = None, speaker: Speaker | None = None
     ) -> Reply:
+        INTERACTIONS.labels(place.platform.value, "button").inc()
         actor = await self._who(actor, speaker)
         if actor is None:
             return self._not_linked(speaker)
@@ -157,6 +161,7 @@ class Conversation:
         speaker: Speaker | None = None,
     ) -> Reply:
         """Text the platform tied to question `key` (a modal submit, a reply to the question message)."""
+        INTERACTIONS.labels(place.platform.value, "answer").inc()
         actor = await self._who(actor, speaker)
         if actor is None:
             return self._not_linked(speaker)

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bots.http.api import api_router, error_status
@@ -24,6 +25,7 @@ from bots.http.health import health
 from core.config import ApiSettings, Settings
 from core.db.session import Database
 from core.errors import IdkarrError, StartupError
+from core.metrics import REGISTRY, database_figures
 from core.runtime import Redis
 from core.secretbox import SecretBox
 from core.services import arrivals
@@ -196,6 +198,16 @@ def build_app(
         running = None if scheduler is None else bool(scheduler.running)
         well, report = await health(database, redis, list(app.state.front_ends), running)
         return JSONResponse(report, status_code=200 if well else 503)
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text format: this process's counters, and what every process shares from the
+        database (requests by status, the outbox's lag). No key, as /healthz: it holds counts, no names."""
+        try:
+            await database_figures(database)
+        except Exception as error:  # the counters are still worth serving while the database is away
+            log.warning("event=metrics_database_failed error=%s", type(error).__name__)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -39,6 +39,7 @@ from core.metadata.merge import merge_titles
 from core.metadata.provider import ExternalIds, MetadataProvider, TitleSource
 from core.metadata.query import parse_search
 from core.metadata.types import ContentFilter, DiscoverQuery, Page, Title, TitleDetails
+from core.metrics import CACHE_LOOKUPS
 from core.singleflight import SingleFlight
 from core.upstream_errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamNotFound, UpstreamUnavailable
 
@@ -216,7 +217,9 @@ class DiscoveryService:
         """(JSON value, stale?) from cache, or fetched once however many callers ask at the same moment."""
         cached = await self._cache.get(key)
         if cached is not None and cached.fresh:
+            CACHE_LOOKUPS.labels("hit").inc()
             return cached.data, False
+        CACHE_LOOKUPS.labels("miss" if cached is None else "stale").inc()
 
         async def fetch_and_store() -> Any:
             # A caller that missed just before another flight finished would fetch again: look once more.

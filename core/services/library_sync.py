@@ -36,6 +36,7 @@ from core.enums import ContentType, RequestStatus
 from core.errors import AlreadyDecided, IdkarrError, InvalidInput, NotFound
 from core.integrations.types import LibraryItem
 from core.metadata.provider import ExternalIds
+from core.metrics import SYNC_SECONDS
 from core.secretbox import SecretBox
 from core.services import requests
 from core.services.requests.common import season_numbers
@@ -545,6 +546,7 @@ async def sync_server(
             await lock_connection.execute(select(func.pg_advisory_unlock(key)))
             await lock_connection.commit()
     result.seconds = time.perf_counter() - clock
+    SYNC_SECONDS.labels(result.server, "full" if result.full else "incremental").observe(result.seconds)
     log.info(
         "event=library_synced server=%s full=%s items=%d changed=%d removed=%d fulfilled=%d seconds=%.3f",
         server.name,
