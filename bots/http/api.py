@@ -270,7 +270,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
             raise InvalidInput("{needed}: say which title", code="api.which_title", needed=needed)
         ids = ExternalIds(tmdb_id=body.tmdbId, tvdb_id=tvdb, imdb_id=body.imdbId)
         chosen = None if body.seasons is None else [s.seasonNumber for s in body.seasons if s.monitored]
-        details = (await titles().title(kind, ids)).details
+        details = await titles().details(kind, ids)
         made = await requests.create(database, details, actor_id=who.id, seasons=chosen, settings=settings.requests)
         return _data({"outcome": made.outcome, **made.request.to_json()}, 201)
 
@@ -404,7 +404,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
     @router.post("/watchlist", status_code=201, tags=["watchlist"])
     async def watchlist_add(who: Caller, body: WatchlistAdd) -> Response:
         kind = ContentType(body.contentType)
-        details = (await titles().title(kind, _watched_ids(kind, body))).details
+        details = await titles().details(kind, _watched_ids(kind, body))
         entry = await watchlists.add(database, who.id, details.title, body.list)
         return _data(entry.to_json(), 201)
 

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db import jsonb
 from core.db.models import DiscoveryCacheEntry
+from core.db.prepared import Prepared
 from core.db.session import Database
 
 __all__ = ["CachedValue", "PageCache"]
@@ -28,6 +29,25 @@ __all__ = ["CachedValue", "PageCache"]
 log = logging.getLogger(__name__)
 
 _LOCAL_PAGES = 256
+
+_ROW = insert(DiscoveryCacheEntry).values(
+    cache_key=bindparam("cache_key"),
+    kind=bindparam("kind"),
+    items=bindparam("items"),
+    fetched_at=bindparam("fetched_at"),
+    expires_at=bindparam("expires_at"),
+)
+_STORE = Prepared(
+    _ROW.on_conflict_do_update(
+        index_elements=[DiscoveryCacheEntry.cache_key],
+        set_={
+            "items": _ROW.excluded["items"],
+            "fetched_at": _ROW.excluded.fetched_at,
+            "expires_at": _ROW.excluded.expires_at,
+            "kind": _ROW.excluded.kind,
+        },
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,24 +122,16 @@ class PageCache:
         expires_at = now + ttl
         self._remember(key, data, expires_at)
         await self._to_redis(key, data, expires_at)
-        statement = insert(DiscoveryCacheEntry).values(
-            cache_key=key,
-            kind=kind,
-            items=data,
-            fetched_at=datetime.fromtimestamp(now, UTC),
-            expires_at=datetime.fromtimestamp(expires_at, UTC),
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[DiscoveryCacheEntry.cache_key],
-            set_={
-                "items": statement.excluded["items"],
-                "fetched_at": statement.excluded.fetched_at,
-                "expires_at": statement.excluded.expires_at,
-                "kind": statement.excluded.kind,
-            },
-        )
-        async with self._database.transaction() as session:
-            await session.execute(statement)
+        # Every title looked up for the first time is written here: one prepared statement in a lean unit.
+        async with self._database.unit() as unit:
+            await _STORE.rows(
+                unit,
+                cache_key=key,
+                kind=kind,
+                items=data,
+                fetched_at=datetime.fromtimestamp(now, UTC),
+                expires_at=datetime.fromtimestamp(expires_at, UTC),
+            )
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
         lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
