@@ -37,6 +37,11 @@ _ROW = insert(DiscoveryCacheEntry).values(
     fetched_at=bindparam("fetched_at"),
     expires_at=bindparam("expires_at"),
 )
+_READ = Prepared(
+    select(DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
+        DiscoveryCacheEntry.cache_key == bindparam("cache_key")
+    )
+)
 _STORE = Prepared(
     _ROW.on_conflict_do_update(
         index_elements=[DiscoveryCacheEntry.cache_key],
@@ -101,14 +106,8 @@ class PageCache:
             if fresh:
                 self._remember(key, entry["data"], entry["expires_at"])
             return CachedValue(entry["data"], fresh)
-        async with self._database.session() as session:
-            row = (
-                await session.execute(
-                    select(DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
-                        DiscoveryCacheEntry.cache_key == key
-                    )
-                )
-            ).first()
+        async with self._database.reads() as unit:
+            row = await _READ.first(unit, cache_key=key)
         if row is None:
             return None
         expires_at = row.expires_at.timestamp()
