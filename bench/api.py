@@ -1,17 +1,17 @@
 """HTTP API benchmark: idkarr's FastAPI app served by uvicorn in this process, loaded by HTTP clients in a
-process of their own (their work is not counted as idkarr's).
+process of their own, titles from a fake TMDB of 3,000 films in a third (neither's work is idkarr's).
 
 Prints one figure per line as `name: value unit`:
   discovery_rps / discovery_p99      GET /api/v3/discovery with a warm cache, 100 clients at once (targets on
                                      a 2-core machine: >= 1,500 req/s, p99 <= 50 ms)
   create_rps / create_p99            POST /api/v3/requests by 20 clients, each a film new to idkarr, by an
                                      auto-approved user (Seerr 3.1: 115 a second, p99 216 ms; target >= 4x
-                                     its rate, p99 <= 50 ms). With the offline catalog the title is read
-                                     locally, not from TMDB.
+                                     its rate, p99 <= 50 ms). Each title is looked up in the fake TMDB.
+  *_server_cpu_per_call              idkarr's CPU per call, ms: the rate it would have with a core to itself
   server_rss                         this process's resident memory after the load, MB
   interpreter_speed                  this machine's speed right now (see bench.support)
 
-IDKARR_BENCH_SECONDS sets the discovery load's length (default 10). Runs against a real PostgreSQL and Redis
+IDKARR_BENCH_SECONDS sets each load's length (default 10). Runs against a real PostgreSQL and Redis
 (embedded unless IDKARR_BENCH_*_URL name others). `python -m bench.api`.
 """
 
@@ -22,6 +22,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -32,16 +34,23 @@ from cryptography.fernet import Fernet
 from bench.support import bench_runtime, interpreter_speed, percentile, report
 from bots.http.app import build_app, http_server
 from core import eventloop
-from core.config import Settings
-from core.enums import ContentType, DiscoveryKind, UserRole
+from core.config import CacheSettings, Settings
+from core.enums import UserRole
+from core.metadata.cache import PageCache
+from core.metadata.tmdb import TmdbProvider
+from core.ratelimit import RateLimiter
 from core.secretbox import SecretBox
 from core.services.access import set_permissions
-from core.services.discovery_setup import open_discovery
+from core.services.discovery import DiscoveryService
 from core.services.identity import issue_api_key
 from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
+from core.upstream import RetryPolicy, Upstream
+from tests.fake_tmdb import API_KEY, FakeTmdb, synthetic_titles
+from tests.fakes import serving
 
-DISCOVERY = "/api/v3/discovery?type=popular&contentType=all&pageSize=20"
+DISCOVERY = "/api/v3/discovery?type=popular&contentType=movie&pageSize=20"
+CREATE_FILMS = 3000
 
 
 # --- the clients' process ----------------------------------------------------------------------------
@@ -77,6 +86,17 @@ async def _load(port: int, key: str, mode: str, seconds: float, clients: int, fi
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - began
     return {"count": len(latencies), "elapsed": elapsed, "latencies": latencies, "errors": errors}
+
+
+def _tmdb_main() -> None:
+    """A fake TMDB of `CREATE_FILMS` films, in a process of its own, until killed (its address on stdout)."""
+
+    async def serve() -> None:
+        async with serving(FakeTmdb(synthetic_titles(CREATE_FILMS))) as fake:
+            print(fake.base_url, flush=True)
+            await asyncio.Event().wait()
+
+    eventloop.run(serve())
 
 
 def _load_main() -> None:
@@ -116,10 +136,39 @@ def _figures(name: str, result: dict[str, Any]) -> None:
     report(f"{name}_errors", result["errors"], "")
 
 
+@asynccontextmanager
+async def _fake_tmdb() -> AsyncIterator[str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.api", "--tmdb", stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    base_url = (await process.stdout.readline()).decode().strip()
+    try:
+        yield base_url
+    finally:
+        process.kill()
+        await process.wait()
+
+
 async def main() -> None:
     report("interpreter_speed", interpreter_speed(), "ms")
     seconds = float(os.environ.get("IDKARR_BENCH_SECONDS", "10"))
-    async with bench_runtime() as runtime, open_discovery(runtime) as discovery:
+    async with (
+        bench_runtime() as runtime,
+        _fake_tmdb() as tmdb_url,
+        httpx.AsyncClient(base_url=tmdb_url + "/", timeout=10.0) as tmdb_client,
+    ):
+        # TMDB itself is a fake in another process: what it costs is not idkarr's.
+        upstream = Upstream(
+            service="TMDB", client=tmdb_client, limiter=RateLimiter(10_000), retry=RetryPolicy(attempts=1)
+        )
+        cache = PageCache(redis=runtime.redis, database=runtime.database, prefix=runtime.settings.redis.key_prefix)
+        discovery = DiscoveryService(
+            providers=[TmdbProvider(upstream, api_key=API_KEY)],
+            cache=cache,
+            database=runtime.database,
+            ttl=CacheSettings(),
+        )
         settings = Settings.model_validate({"api": {"port": 0, "rate_per_minute": 0}})
         box = SecretBox(Fernet.generate_key())
         app = build_app(
@@ -128,18 +177,13 @@ async def main() -> None:
         await add_user(runtime.database, "bench", UserRole.USER)
         await set_permissions(runtime.database, "bench", {"auto_approve_movie": True})
         key = await issue_api_key(runtime.database, "bench")
-        films: list[int] = []
-        for number in range(1, 20):
-            page = await discovery.discover(DiscoveryKind.POPULAR, ContentType.MOVIE, page=number, page_size=20)
-            films += [item.title.tmdb_id for item in page.items if item.title.tmdb_id]
-            if number >= page.total_pages:
-                break
+        films = [title.id for title in synthetic_titles(CREATE_FILMS)]  # none looked up yet
         async with http_server(app, settings.api) as port:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": key}) as warm:
                 (await warm.get(DISCOVERY)).raise_for_status()  # the cache is warm before the load
             for name, mode, length, clients, titles in (
                 ("discovery", "discovery", seconds, 100, []),
-                ("create", "create", 60.0, 20, films),
+                ("create", "create", seconds, 20, films),
             ):
                 before = sum(psutil.Process().cpu_times()[:2])
                 result = await _run_load(port, key, mode, length, clients, titles)
@@ -153,5 +197,7 @@ async def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--load"]:
         _load_main()
+    elif sys.argv[1:2] == ["--tmdb"]:
+        _tmdb_main()
     else:
         eventloop.run(main())

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from core.metrics import UPSTREAM_CALLS
 from core.ratelimit import RateLimiter
@@ -174,7 +175,7 @@ class Upstream:
 
     def _parse(self, body: bytes) -> Any:
         try:
-            return json.loads(body)
+            return orjson.loads(body)  # a TMDB details body took json.loads half a millisecond
         except (ValueError, UnicodeDecodeError):
             raise UpstreamBadResponse(self.service, "malformed JSON") from None
 

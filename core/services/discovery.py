@@ -183,6 +183,9 @@ def _check_page(page: int, page_size: int) -> None:
         raise InvalidInput("page size must be between 1 and {most}", code="page.size", most=50)
 
 
+_BUILT_PAGES = 256
+
+
 class DiscoveryService:
     """`providers[0]` is the main source; the others add to its lists and searches, `search_also` to searches
     only (merged by external ids), and `seasons_from` supplies season lists for shows."""
@@ -206,6 +209,7 @@ class DiscoveryService:
         self._database = database
         self._ttl = ttl
         self._flight: SingleFlight[Any] = SingleFlight()
+        self._built: dict[str, tuple[Any, bool, Page]] = {}
 
     @property
     def provider_names(self) -> list[str]:
@@ -243,8 +247,17 @@ class DiscoveryService:
         async def as_json() -> Any:
             return (await fetch()).to_json()
 
-        data, stale = await self._cached(f"{provider.name}:{key}", kind, as_json)
-        return Page.from_json(data, stale=stale)
+        full_key = f"{provider.name}:{key}"
+        data, stale = await self._cached(full_key, kind, as_json)
+        # The cache hands the same parsed value out until it expires: its Page is built once, not per call.
+        built = self._built.get(full_key)
+        if built is not None and built[0] is data and built[1] == stale:
+            return built[2]
+        page = Page.from_json(data, stale=stale)
+        if len(self._built) >= _BUILT_PAGES:
+            self._built.pop(next(iter(self._built)))
+        self._built[full_key] = (data, stale, page)
+        return page
 
     async def _window(self, page: int, page_size: int, fetch: Callable[[int], Awaitable[Page]]) -> Page:
         """Page `page` of `page_size` items, assembled from the providers' fixed pages of 20."""
