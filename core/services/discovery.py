@@ -227,7 +227,8 @@ class DiscoveryService:
 
         async def fetch_and_store() -> Any:
             # A caller that missed just before another flight finished would fetch again: look once more.
-            latest = await self._cache.get(key)
+            # Redis alone: a page another process stored is there before it reaches the table.
+            latest = await self._cache.get(key, table=False)
             if latest is not None and latest.fresh:
                 return latest.data
             value = await fetch()
