@@ -71,7 +71,7 @@ async def _load(port: int, key: str, mode: str, seconds: float, clients: int, fi
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 if mode == "discovery":
-                    answer = await client.get(DISCOVERY)
+                    answer = await client.get(os.environ.get("IDKARR_BENCH_PATH", DISCOVERY))
                 else:
                     if not queue:
                         return

@@ -6,6 +6,7 @@ front end can show "Requested" or "Available" without asking again.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -210,6 +211,7 @@ class DiscoveryService:
         self._ttl = ttl
         self._flight: SingleFlight[Any] = SingleFlight()
         self._built: dict[str, tuple[Any, bool, Page]] = {}
+        self._marking: dict[tuple[tuple[int, ...], tuple[int, ...]], asyncio.Future[list[Any]]] = {}
 
     @property
     def provider_names(self) -> list[str]:
@@ -479,6 +481,34 @@ class DiscoveryService:
         items = await self._marks(list(page.items))
         return DiscoveryPage(tuple(items), page.page, page.total_pages, page.total_results, page.stale, page.source)
 
+    async def _known(self, ids: dict[str, list[int]]) -> list[Any]:
+        """What idkarr has of these titles: one prepared statement (see core.db.prepared), outside a
+        transaction. Callers asking for the same titles while one of them waits for a connection share its
+        answer: the statement is sent after every one of them asked, so it sees whatever each saw committed
+        (under load a popular page is marked once per connection freed, not once per caller)."""
+        key = (tuple(ids["tmdb"]), tuple(ids["tvdb"]))
+        shared = self._marking.get(key)
+        if shared is not None:
+            try:
+                return await asyncio.shield(shared)
+            except Exception:
+                pass  # the one asking for everyone failed: ask for oneself
+        batch: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._marking[key] = batch
+        try:
+            async with self._database.reads() as unit:
+                if self._marking.get(key) is batch:
+                    del self._marking[key]  # from here on, a caller needs a statement sent after it asked
+                rows = await _KNOWN.rows(unit, **ids)
+        except BaseException as error:
+            if self._marking.get(key) is batch:
+                del self._marking[key]
+            batch.set_exception(error if isinstance(error, Exception) else RuntimeError("cancelled"))
+            batch.exception()  # retrieved here: those sharing it ask again for themselves
+            raise
+        batch.set_result(rows)
+        return rows
+
     async def _marks(self, titles: list[Title]) -> list[DiscoveryItem]:
         if not titles:
             return []
@@ -488,9 +518,7 @@ class DiscoveryService:
         }
         if not ids["tmdb"] and not ids["tvdb"]:
             return [DiscoveryItem(t) for t in titles]
-        # Every page shown is marked: one prepared statement (see core.db.prepared), no transaction around it.
-        async with self._database.reads() as unit:
-            known = await _KNOWN.rows(unit, **ids)
+        known = await self._known(ids)
         media: dict[tuple[ContentType, str, int], int] = {}
         in_library: set[tuple[ContentType, str, int]] = set()
         requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
