@@ -71,7 +71,7 @@ async def _load(port: int, key: str, mode: str, seconds: float, clients: int, fi
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 if mode == "discovery":
-                    answer = await client.get(os.environ.get("IDKARR_BENCH_PATH", DISCOVERY))
+                    answer = await client.get(DISCOVERY)
                 else:
                     if not queue:
                         return
@@ -178,6 +178,7 @@ async def main() -> None:
         await set_permissions(runtime.database, "bench", {"auto_approve_movie": True})
         key = await issue_api_key(runtime.database, "bench")
         films = [title.id for title in synthetic_titles(CREATE_FILMS)]  # none looked up yet
+        eventloop.started()  # as `idkarr run` does once it runs
         async with http_server(app, settings.api) as port:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": key}) as warm:
                 (await warm.get(DISCOVERY)).raise_for_status()  # the cache is warm before the load

@@ -22,6 +22,7 @@ from bots.console.notifier import ConsoleNotifier
 from bots.console.session import ConsoleSession, stdin_lines
 from bots.conversation.conversation import Conversation
 from bots.http.app import build_app, http_server
+from core import eventloop
 from core.config import Settings
 from core.runtime import open_runtime
 from core.scheduler import build_scheduler
@@ -152,6 +153,7 @@ async def serve(
         handoff = HandoffWorker(runtime.database, box, settings.sync)
         handing_off = asyncio.create_task(handoff.run(stop, redis=runtime.redis, prefix=settings.redis.key_prefix))
         names = ",".join(front_end.name for front_end in delivering) or "none"
+        eventloop.started()
         log.info("event=running console=%s front_ends=%s", console, names)
         await stop.wait()
         log.info("event=stopping")
