@@ -147,11 +147,18 @@ def _with_settings(user: SourceUser, settings: dict[str, Any]) -> SourceUser:
     )
 
 
-def parse_user(row: object) -> SourceUser | Malformed:
+def _identified(row: object, kind: str, what: str) -> tuple[dict[str, Any], int] | Malformed:
+    """A row's fields and its id; a row without an id cannot be imported, nor named in the summary."""
     body = mapping(row)
     number = id_number(body.get("id"))
-    if number is None:
-        return Malformed("user", None, "a user without an id")
+    return Malformed(kind, None, f"{what} without an id") if number is None else (body, number)
+
+
+def parse_user(row: object) -> SourceUser | Malformed:
+    found = _identified(row, "user", "a user")
+    if isinstance(found, Malformed):
+        return found
+    body, number = found
     email = _text(body.get("email"))
     name = (
         _text(body.get("username"), 64)
@@ -183,10 +190,10 @@ def parse_user(row: object) -> SourceUser | Malformed:
 
 
 def parse_media(row: object) -> SourceMedia | Malformed:
-    body = mapping(row)
-    number = id_number(body.get("id"))
-    if number is None:
-        return Malformed("media", None, "a title without an id")
+    found = _identified(row, "media", "a title")
+    if isinstance(found, Malformed):
+        return found
+    body, number = found
     kind = body.get("mediaType")
     if kind not in ("movie", "tv"):
         return Malformed("media", number, "a title that is neither a movie nor a series")
@@ -219,10 +226,10 @@ def _person(value: object) -> int | None:
 
 
 def parse_request(row: object) -> SourceRequest | Malformed:
-    body = mapping(row)
-    number = id_number(body.get("id"))
-    if number is None:
-        return Malformed("request", None, "a request without an id")
+    found = _identified(row, "request", "a request")
+    if isinstance(found, Malformed):
+        return found
+    body, number = found
     media = parse_media(body.get("media"))
     if isinstance(media, Malformed):
         return Malformed("request", number, f"its title: {media.reason}")

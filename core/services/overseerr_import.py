@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from core.errors import InvalidInput
 from core.integrations.connection import Endpoint
 from core.integrations.overseerr import Malformed, SourceMedia, SourceRequest, SourceUser, open_overseerr
 from core.metadata.provider import ExternalIds
-from core.metadata.types import TitleDetails
+from core.metadata.types import Title, TitleDetails
 from core.services.overseerr_mapping import media_status, request_status, role_and_overrides, username_from
 from core.services.servers import checked_token, parse_url, refused_token
 from core.upstream_errors import UpstreamError, UpstreamNotFound
@@ -85,18 +85,6 @@ class ImportSummary:
             "unnamed": self.unnamed,
             "skipped": [{"kind": row.kind, "id": row.external_id, "reason": row.reason} for row in self.skipped],
         }
-
-
-@dataclass(frozen=True, slots=True)
-class _Named:
-    content_type: ContentType
-    title: str
-    year: int | None
-    tmdb_id: int | None
-    tvdb_id: int | None
-    imdb_id: str | None
-    poster: str | None
-    overview: str | None
 
 
 _Row = TypeVar("_Row", SourceUser, SourceMedia, SourceRequest)
@@ -190,8 +178,8 @@ async def _names(
     titles: dict[_Key, SourceMedia],
     summary: ImportSummary,
     progress: Callable[[int, int], None] | None,
-) -> dict[_Key, _Named]:
-    names: dict[_Key, _Named] = {}
+) -> dict[_Key, Title]:
+    names: dict[_Key, Title] = {}
     async with database.session() as session:
         tmdb = [key[1] for key in titles if key[1] is not None]
         rows = await session.execute(
@@ -208,8 +196,8 @@ async def _names(
         if row is None:
             missing.append(key)
             continue
-        names[key] = _Named(
-            row.content_type, row.title, row.year, row.tmdb_id or key[1], row.tvdb_id or key[2], row.imdb_id, None, None
+        names[key] = Title(
+            row.content_type, row.title, row.year, row.tmdb_id or key[1], row.tvdb_id or key[2], row.imdb_id
         )
     gate = asyncio.Semaphore(_TITLE_LOOKUPS)
 
@@ -228,18 +216,15 @@ async def _names(
         if details is None:
             summary.unnamed += 1
             label = f"TMDB {tmdb_id}" if tmdb_id else f"TheTVDB {tvdb_id}"
-            names[key] = _Named(kind, label, None, tmdb_id, tvdb_id, titles[key].imdb_id, None, None)
+            names[key] = Title(kind, label, None, tmdb_id, tvdb_id, titles[key].imdb_id)
             return
         title = details.title
-        names[key] = _Named(
-            details.classified_as or title.type,
-            title.title,
-            title.year,
-            title.tmdb_id or tmdb_id,
-            title.tvdb_id or tvdb_id,
-            title.imdb_id or titles[key].imdb_id,
-            title.poster,
-            title.overview or None,
+        names[key] = replace(
+            title,
+            type=details.classified_as or title.type,
+            tmdb_id=title.tmdb_id or tmdb_id,
+            tvdb_id=title.tvdb_id or tvdb_id,
+            imdb_id=title.imdb_id or titles[key].imdb_id,
         )
 
     await asyncio.gather(*(name(key) for key in missing))
@@ -406,7 +391,7 @@ async def _write_chats(
 # --- titles ------------------------------------------------------------------------------------------------
 
 
-async def _library(session: AsyncSession, names: Iterable[_Named]) -> dict[tuple[ContentType, str, int], int]:
+async def _library(session: AsyncSession, names: Iterable[Title]) -> dict[tuple[ContentType, str, int], int]:
     """idkarr's media rows for these titles, by (content type, "tmdb" or "tvdb", id)."""
     listed = list(names)
     tmdb = [name.tmdb_id for name in listed if name.tmdb_id]
@@ -425,16 +410,16 @@ async def _library(session: AsyncSession, names: Iterable[_Named]) -> dict[tuple
     return found
 
 
-def _find(library: dict[tuple[ContentType, str, int], int], name: _Named) -> int | None:
-    by_tvdb = library.get((name.content_type, "tvdb", name.tvdb_id)) if name.tvdb_id else None
-    return by_tvdb or (library.get((name.content_type, "tmdb", name.tmdb_id)) if name.tmdb_id else None)
+def _find(library: dict[tuple[ContentType, str, int], int], name: Title) -> int | None:
+    by_tvdb = library.get((name.type, "tvdb", name.tvdb_id)) if name.tvdb_id else None
+    return by_tvdb or (library.get((name.type, "tmdb", name.tmdb_id)) if name.tmdb_id else None)
 
 
 async def _write_media(
     session: AsyncSession,
     source: str,
     media: list[SourceMedia],
-    names: dict[_Key, _Named],
+    names: dict[_Key, Title],
     links: dict[tuple[str, int], int],
     summary: ImportSummary,
     seerr: bool,
@@ -457,9 +442,9 @@ async def _write_media(
         status = media_status(row.status, seerr=seerr)
         rows.append(
             {
-                "content_type": name.content_type,
+                "content_type": name.type,
                 "tmdb_id": name.tmdb_id,
-                "tvdb_id": name.tvdb_id if name.content_type != ContentType.MOVIE else None,
+                "tvdb_id": name.tvdb_id if name.type != ContentType.MOVIE else None,
                 "imdb_id": name.imdb_id,
                 "title": name.title,
                 "year": name.year,
@@ -509,7 +494,7 @@ async def _write_requests(
     session: AsyncSession,
     source: str,
     requests: list[SourceRequest],
-    names: dict[_Key, _Named],
+    names: dict[_Key, Title],
     people: dict[int, int],
     library: dict[tuple[ContentType, str, int], int],
     links: dict[tuple[str, int], int],
@@ -535,9 +520,9 @@ async def _write_requests(
             continue
         name = names[_key(row.media)]
         status = request_status(row.status, media_status(row.media.status, seerr=seerr))
-        tvdb = name.tvdb_id if name.content_type != ContentType.MOVIE else None
+        tvdb = name.tvdb_id if name.type != ContentType.MOVIE else None
         if status == RequestStatus.PENDING:
-            keys = [(name.content_type, kind, number) for kind, number in (("tmdb", name.tmdb_id), ("tvdb", tvdb))]
+            keys = [(name.type, kind, number) for kind, number in (("tmdb", name.tmdb_id), ("tvdb", tvdb))]
             already = next((pending[key] for key in keys if key[2] and key in pending), None)
             if already is not None:
                 if already[1] != requester:
@@ -548,16 +533,16 @@ async def _write_requests(
         rows.append(
             {
                 "requested_by_id": requester,
-                "content_type": name.content_type,
+                "content_type": name.type,
                 "tmdb_id": name.tmdb_id,
                 "tvdb_id": tvdb,
                 "imdb_id": name.imdb_id,
                 "title": name.title,
                 "year": name.year,
                 "poster": name.poster,
-                "overview": name.overview,
+                "overview": name.overview or None,
                 "seasons": [{"season_number": number, "monitored": True} for number in row.seasons]
-                if name.content_type != ContentType.MOVIE
+                if name.type != ContentType.MOVIE
                 else [],
                 "status": status,
                 "approved_at": decided
@@ -577,7 +562,7 @@ async def _write_requests(
             placeholder = (-len(rows), requester)
             for kind, number in (("tmdb", name.tmdb_id), ("tvdb", tvdb)):
                 if number:
-                    pending[(name.content_type, kind, number)] = placeholder
+                    pending[(name.type, kind, number)] = placeholder
     made = await _insert_all(session, Request, rows)
     ids = {-(index + 1): request_id for index, request_id in enumerate(made)}
     watchers = [
