@@ -23,7 +23,7 @@ from core.enums import UserRole
 from core.errors import StartupError
 from core.pubsub import RedisSignals
 from core.secretbox import SecretBox
-from core.services.identity import issue_api_key
+from core.services.identity import issue_api_key, revoke_api_key
 from core.services.library_sync import find_server, sync_server
 from core.services.servers import add_server
 from core.services.users import add_user
@@ -63,6 +63,14 @@ async def test_a_caller_is_known_by_their_api_key(db: Database, api: httpx.Async
     refused(await api.get("/api/v3/requests/my", headers={"X-Api-Key": "idk_not-a-real-key"}), 401)
     refused(await api.get("/api/v3/requests/my", headers={"X-Api-Key": "x" * 500}), 400, "x-api-key")
     assert (await api.get("/api/v3/requests/my", headers=alice)).json() == {"data": []}
+    assert await revoke_api_key(db, "alice")
+    settings = Settings.model_validate({"api": {"port": 0}})
+    fresh = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync))  # past the 10 s a key is trusted
+    async with (
+        http_server(fresh, settings.api) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other,
+    ):
+        refused(await other.get("/api/v3/requests/my", headers=alice), 401)
     document = (await api.get("/api/v3/openapi.json")).json()
     assert {"/api/v3/discovery", "/api/v3/requests", "/api/v3/requests/{request_id}/deny", "/api/v3/activity"} <= set(
         document["paths"]

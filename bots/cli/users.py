@@ -111,8 +111,20 @@ def link_code(
 
 
 @app.command("api-key")
-def api_key(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
+def api_key(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Username."),
+    revoke: bool = typer.Option(False, "--revoke", help="Take the key away instead of making a new one."),
+) -> None:
     """Make a new API key for NAME, replacing the old one (the key is printed once, on the last line)."""
+    if revoke:
+        had = with_runtime(ctx, lambda runtime: identity.revoke_api_key(runtime.database, name))
+        typer.echo(
+            f"{name.strip()}'s API key is revoked: calls with it are refused within 10 seconds."
+            if had
+            else f"{name.strip()} had no API key."
+        )
+        return
     key = with_runtime(ctx, lambda runtime: identity.issue_api_key(runtime.database, name))
     typer.echo(f"A new API key for {name.strip()}; idkarr keeps only its digest, so copy it now.")
     typer.echo(key)

@@ -359,6 +359,15 @@ async def issue_api_key(database: Database, username: str) -> str:
     return key
 
 
+async def revoke_api_key(database: Database, username: str) -> bool:
+    """Take `username`'s API key away (every idkarr process refuses it within seconds); whether there was one."""
+    async with database.transaction() as session:
+        user = await get_by_name(session, username, lock=True)
+        had = user.api_key_hash is not None
+        user.api_key_hash = None
+    return had
+
+
 async def authenticate_api_key(database: Database, key: str) -> UserSummary:
     if not key.startswith(_API_KEY_PREFIX) or len(key) > 100:
         raise NotAllowed("that API key is not valid", code="api_key.invalid")
