@@ -189,14 +189,15 @@ _REMOVE_GONE = text("""
     RETURNING media_id
 """)
 # Each season of the titles, from every server's items: how many episodes the best-stocked one has.
-_SEASONS = text("""
-    WITH held AS (
+_HELD = """held AS (
         SELECT li.media_id, CAST(s.key AS int) AS season_number, max(CAST(s.value AS int)) AS episodes
         FROM library_item li CROSS JOIN LATERAL jsonb_each_text(li.seasons) AS s
         WHERE li.media_id = ANY(CAST(:ids AS int[])) AND li.seasons <> '{}'
           AND s.key ~ '^[0-9]{1,4}$' AND s.value ~ '^[0-9]{1,6}$'
         GROUP BY 1, 2
-    ), present AS (
+    )"""
+_SEASONS = text(f"""
+    WITH {_HELD}, present AS (
         INSERT INTO media_season AS ms (media_id, season_number, available_episode_count, status)
         SELECT media_id, season_number, episodes, 'available' FROM held WHERE episodes > 0
         ON CONFLICT (media_id, season_number) DO UPDATE
@@ -258,16 +259,12 @@ _TITLES = text("""
 # Requests the changed titles now fulfil, wholly or in part: a film any server holds, the seasons of a show
 # a server holds whole (as many episodes as the season has, where that is known). Read before the seasons'
 # statuses are written, so `mark_available` sees which of them are new to the library.
-_FULFILLED = text("""
-    WITH held AS (
-        SELECT li.media_id, CAST(s.key AS int) AS season_number, max(CAST(s.value AS int)) AS episodes
-        FROM library_item li CROSS JOIN LATERAL jsonb_each_text(li.seasons) AS s
-        WHERE li.media_id = ANY(CAST(:ids AS int[])) AND s.key ~ '^[0-9]{1,4}$' AND s.value ~ '^[0-9]{1,6}$'
-        GROUP BY 1, 2
-    )
+_FULFILLED = text(f"""
+    WITH {_HELD}
     SELECT r.id, r.content_type, r.seasons,
            coalesce(array_agg(h.season_number) FILTER (
-               WHERE h.episodes > 0 AND (ms.episode_count IS NULL OR h.episodes >= ms.episode_count)), '{}') AS complete
+               WHERE h.episodes > 0 AND (ms.episode_count IS NULL OR h.episodes >= ms.episode_count)),
+               '{{}}') AS complete
     FROM request r
     LEFT JOIN held h ON h.media_id = r.media_id
     LEFT JOIN media_season ms ON ms.media_id = h.media_id AND ms.season_number = h.season_number
