@@ -38,7 +38,8 @@ def overseerr(
 
             def advance(phase: str, done: int, total: int) -> None:
                 if phase not in tasks:
-                    tasks[phase] = bar.add_task(f"reading {phase}", total=total)
+                    label = "naming titles (TMDB)" if phase == "names" else f"reading {phase}"
+                    tasks[phase] = bar.add_task(label, total=total)
                 bar.update(tasks[phase], completed=done, total=total)
 
             async with open_discovery(runtime) as discovery:

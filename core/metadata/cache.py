@@ -87,8 +87,13 @@ class PageCache:
         if len(self._local) > _LOCAL_PAGES:
             self._local.popitem(last=False)
 
-    async def get(self, key: str, *, table: bool = True) -> CachedValue | None:
-        """The cached value, if any: from this process, Redis, or (unless `table` is false) the table."""
+    def local(self, key: str) -> CachedValue | None:
+        """A fresh value this process holds, without asking Redis or the table."""
+        found = self._local.get(key)
+        return CachedValue(found[1], True) if found is not None and found[0] > self._clock() else None
+
+    async def get(self, key: str) -> CachedValue | None:
+        """The cached value, if any: from this process, Redis, or the table."""
         now = self._clock()
         local = self._local.get(key)
         if local is not None:
@@ -107,8 +112,6 @@ class PageCache:
             if fresh:
                 self._remember(key, entry["data"], entry["expires_at"])
             return CachedValue(entry["data"], fresh)
-        if not table:
-            return None
         async with self._database.reads() as unit:
             row = await _READ.first(unit, cache_key=key)
         if row is None:

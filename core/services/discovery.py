@@ -228,10 +228,11 @@ class DiscoveryService:
         CACHE_LOOKUPS.labels("miss" if cached is None else "stale").inc()
 
         async def fetch_and_store() -> Any:
-            # A caller that missed just before another flight finished would fetch again: look once more.
-            # Redis alone: a page another process stored is there before it reaches the table.
-            latest = await self._cache.get(key, table=False)
-            if latest is not None and latest.fresh:
+            # A caller that missed just before another flight in this process finished would fetch again: look
+            # once more, here only (every value stored is kept here too). Another process storing the same page
+            # meanwhile costs one fetch more, not a wrong answer.
+            latest = self._cache.local(key)
+            if latest is not None:
                 return latest.data
             value = await fetch()
             await self._cache.put(key, kind, value, self._ttl.ttl(kind))
