@@ -181,13 +181,7 @@ async def _names(
 ) -> dict[_Key, Title]:
     names: dict[_Key, Title] = {}
     async with database.session() as session:
-        tmdb = [key[1] for key in titles if key[1] is not None]
-        rows = await session.execute(
-            select(Media.content_type, Media.tmdb_id, Media.tvdb_id, Media.title, Media.year, Media.imdb_id).where(
-                or_(Media.tmdb_id.in_(tmdb), Media.tvdb_id.in_([key[2] for key in titles if key[2] is not None]))
-            )
-        )
-        library = rows.all()
+        library = await _media_rows(session, [key[1] for key in titles], [key[2] for key in titles])
     by_tmdb = {(row.content_type != ContentType.MOVIE, row.tmdb_id): row for row in library if row.tmdb_id}
     by_tvdb = {row.tvdb_id: row for row in library if row.tvdb_id and row.content_type != ContentType.MOVIE}
     missing: list[_Key] = []
@@ -247,18 +241,23 @@ async def _remember(session: AsyncSession, source: str, kind: str, pairs: list[t
         await _insert_rows(session, ImportedRow, rows)
 
 
-async def _insert_all(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their ids in order. The ids are drawn from the table's sequence first: asking
-    INSERT ... RETURNING to keep the rows' order costs SQLAlchemy time quadratic in their number."""
-    if not rows:
+async def _new_ids(session: AsyncSession, model: Any, count: int) -> list[int]:
+    """`count` ids drawn from the table's sequence, for rows about to be inserted: known before the insert,
+    they can be referred to at once (asking INSERT ... RETURNING to keep the rows' order instead costs
+    SQLAlchemy time quadratic in their number)."""
+    if count <= 0:
         return []
-    table = model.__table__.name
-    ids = list(
+    return list(
         await session.scalars(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
-            {"table": f'"{table}"', "count": len(rows)},
+            {"table": f'"{model.__table__.name}"', "count": count},
         )
     )
+
+
+async def _insert_all(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their ids, in order."""
+    ids = await _new_ids(session, model, len(rows))
     numbered = [{**row, "id": number} for row, number in zip(rows, ids, strict=True)]
     await _insert_rows(session, model, numbered)
     return ids
@@ -391,18 +390,26 @@ async def _write_chats(
 # --- titles ------------------------------------------------------------------------------------------------
 
 
+async def _media_rows(session: AsyncSession, tmdb: list[int | None], tvdb: list[int | None]) -> list[Any]:
+    """idkarr's media rows with any of these ids (None ignored)."""
+    rows = await session.execute(
+        select(
+            Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id, Media.title, Media.year, Media.imdb_id
+        ).where(
+            or_(
+                Media.tmdb_id.in_([number for number in tmdb if number]),
+                Media.tvdb_id.in_([number for number in tvdb if number]),
+            )
+        )
+    )
+    return list(rows.all())
+
+
 async def _library(session: AsyncSession, names: Iterable[Title]) -> dict[tuple[ContentType, str, int], int]:
     """idkarr's media rows for these titles, by (content type, "tmdb" or "tvdb", id)."""
     listed = list(names)
-    tmdb = [name.tmdb_id for name in listed if name.tmdb_id]
-    tvdb = [name.tvdb_id for name in listed if name.tvdb_id]
-    rows = await session.execute(
-        select(Media.id, Media.content_type, Media.tmdb_id, Media.tvdb_id).where(
-            or_(Media.tmdb_id.in_(tmdb), Media.tvdb_id.in_(tvdb))
-        )
-    )
     found: dict[tuple[ContentType, str, int], int] = {}
-    for row in rows:
+    for row in await _media_rows(session, [name.tmdb_id for name in listed], [name.tvdb_id for name in listed]):
         if row.tmdb_id:
             found[(row.content_type, "tmdb", row.tmdb_id)] = row.id
         if row.tvdb_id:
@@ -507,6 +514,9 @@ async def _write_requests(
     )
     summary.requests.already = len(requests) - len(fresh)
     pending = await _pending(session)
+    # An id for each request that may be made, so that later ones for the same pending title can join it
+    # (the ids of those that join or are skipped are simply never used).
+    numbers = iter(await _new_ids(session, Request, len(fresh)))
     rows: list[dict[str, Any]] = []
     sources: list[int] = []
     watchers: list[dict[str, Any]] = []
@@ -530,8 +540,10 @@ async def _write_requests(
                 joined.append((row.id, already[0]))
                 continue
         decided = row.updated_at or row.created_at or now
+        number = next(numbers)
         rows.append(
             {
+                "id": number,
                 "requested_by_id": requester,
                 "content_type": name.type,
                 "tmdb_id": name.tmdb_id,
@@ -541,7 +553,7 @@ async def _write_requests(
                 "year": name.year,
                 "poster": name.poster,
                 "overview": name.overview or None,
-                "seasons": [{"season_number": number, "monitored": True} for number in row.seasons]
+                "seasons": [{"season_number": season, "monitored": True} for season in row.seasons]
                 if name.type != ContentType.MOVIE
                 else [],
                 "status": status,
@@ -558,17 +570,11 @@ async def _write_requests(
         )
         sources.append(row.id)
         if status == RequestStatus.PENDING:
-            # Later rows of this batch that ask for the same title join this one once its id is known.
-            placeholder = (-len(rows), requester)
-            for kind, number in (("tmdb", name.tmdb_id), ("tvdb", tvdb)):
-                if number:
-                    pending[(name.type, kind, number)] = placeholder
-    made = await _insert_all(session, Request, rows)
-    ids = {-(index + 1): request_id for index, request_id in enumerate(made)}
-    watchers = [
-        {**watcher, "request_id": ids.get(watcher["request_id"], watcher["request_id"])} for watcher in watchers
-    ]
-    joined = [(ext, ids.get(local, local)) for ext, local in joined]
+            for kind, external in (("tmdb", name.tmdb_id), ("tvdb", tvdb)):
+                if external:
+                    pending[(name.type, kind, external)] = (number, requester)
+    await _insert_rows(session, Request, rows)
+    made = [row["id"] for row in rows]
     if watchers:
         unique = {(row["request_id"], row["user_id"]): row for row in watchers}
         await session.execute(upsert(RequestWatcher).on_conflict_do_nothing(), list(unique.values()))
