@@ -156,12 +156,11 @@ async def main() -> None:
     async with (
         bench_runtime() as runtime,
         _fake_tmdb() as tmdb_url,
-        httpx.AsyncClient(base_url=tmdb_url + "/", timeout=10.0) as tmdb_client,
-    ):
         # TMDB itself is a fake in another process: what it costs is not idkarr's.
-        upstream = Upstream(
-            service="TMDB", client=tmdb_client, limiter=RateLimiter(10_000), retry=RetryPolicy(attempts=1)
-        )
+        Upstream(
+            service="TMDB", base_url=tmdb_url, limiter=RateLimiter(10_000), retry=RetryPolicy(attempts=1)
+        ) as upstream,
+    ):
         cache = PageCache(redis=runtime.redis, database=runtime.database, prefix=runtime.settings.redis.key_prefix)
         discovery = DiscoveryService(
             providers=[TmdbProvider(upstream, api_key=API_KEY)],

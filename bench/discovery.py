@@ -9,7 +9,7 @@ Prints one figure per line as `name: value unit`:
   rate_limit_max_calls_per_second                    demand at 10x the limit (target <= the limit)
 
 Runs against a real PostgreSQL and Redis (embedded unless IDKARR_BENCH_*_URL name others) and a fake TMDB
-on 127.0.0.1, through the real httpx client and the real cache.
+on 127.0.0.1, through the real HTTP client and the real cache.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import random
 import time
 from bisect import bisect_left
 from itertools import accumulate
-
-import httpx
 
 from bench.support import bench_runtime, percentile, report
 from core import eventloop
@@ -40,8 +38,11 @@ TMDB_RATE = 40.0
 ZIPF_EXPONENT = 1.2
 
 
-def _service(runtime: Runtime, client: httpx.AsyncClient, rate: float, prefix: str) -> DiscoveryService:
-    upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(rate))
+def _tmdb(fake: FakeTmdb, rate: float, timeout: float = 10.0) -> Upstream:
+    return Upstream(service="TMDB", base_url=fake.base_url, limiter=RateLimiter(rate), timeout=timeout)
+
+
+def _service(runtime: Runtime, upstream: Upstream, prefix: str) -> DiscoveryService:
     # Under the run's own Redis prefix: a warm cache left by an earlier run would fake the cold figures.
     cache = PageCache(redis=runtime.redis, database=runtime.database, prefix=runtime.settings.redis.key_prefix + prefix)
     return DiscoveryService(
@@ -50,8 +51,8 @@ def _service(runtime: Runtime, client: httpx.AsyncClient, rate: float, prefix: s
 
 
 async def warm_latency(runtime: Runtime, fake: FakeTmdb) -> None:
-    async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "warm:")
+    async with _tmdb(fake, 1000) as upstream:
+        service = _service(runtime, upstream, "warm:")
         await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
         await service.search("synthetic film 0001")
         for name in ("warm_discover", "warm_search"):
@@ -68,8 +69,8 @@ async def warm_latency(runtime: Runtime, fake: FakeTmdb) -> None:
 
 
 async def cold_identical(runtime: Runtime, fake: FakeTmdb) -> None:
-    async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "cold:")
+    async with _tmdb(fake, 1000) as upstream:
+        service = _service(runtime, upstream, "cold:")
         before = fake.calls["search/multi"]
         fake.hold = asyncio.Event()
         searches = [asyncio.ensure_future(service.search("synthetic film 0500")) for _ in range(1000)]
@@ -85,8 +86,8 @@ async def replay(runtime: Runtime, fake: FakeTmdb) -> None:
     rng = random.Random(7)
     weights = list(accumulate(1 / (rank**ZIPF_EXPONENT) for rank in range(1, 1001)))
     spellings = (str.lower, str.upper, str.title, lambda s: f"  {s}  ")
-    async with httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        service = _service(runtime, client, 1000, "replay:")
+    async with _tmdb(fake, 1000) as upstream:
+        service = _service(runtime, upstream, "replay:")
         before = fake.calls["search/multi"]
         asked: set[str] = set()
         for _ in range(10_000):
@@ -104,8 +105,8 @@ async def replay(runtime: Runtime, fake: FakeTmdb) -> None:
 
 
 async def rate_limit(runtime: Runtime, fake: FakeTmdb) -> None:
-    async with httpx.AsyncClient(base_url=fake.base_url + "/", timeout=60) as client:
-        service = _service(runtime, client, TMDB_RATE, "rate:")
+    async with _tmdb(fake, TMDB_RATE, timeout=60) as upstream:
+        service = _service(runtime, upstream, "rate:")
         fake.arrivals.clear()
         demand = int(TMDB_RATE * 10)
         tasks = []

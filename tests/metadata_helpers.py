@@ -1,4 +1,4 @@
-"""Wiring the real metadata stack (httpx client, limiter, provider, cache, service) to fakes for tests."""
+"""Wiring the real metadata stack (HTTP client, limiter, provider, cache, service) to fakes for tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-import httpx
 import redis.asyncio as aioredis
 
 from core.config import CacheSettings
@@ -32,10 +31,14 @@ async def tmdb_provider(
     retry: RetryPolicy = FAST_RETRY,
     max_body_bytes: int = 8 * 2**20,
 ) -> AsyncIterator[TmdbProvider]:
-    async with httpx.AsyncClient(base_url=fake.base_url + "/", timeout=client_timeout) as client:
-        upstream = Upstream(
-            service="TMDB", client=client, limiter=RateLimiter(rate), retry=retry, max_body_bytes=max_body_bytes
-        )
+    async with Upstream(
+        service="TMDB",
+        base_url=fake.base_url,
+        limiter=RateLimiter(rate),
+        timeout=client_timeout,
+        retry=retry,
+        max_body_bytes=max_body_bytes,
+    ) as upstream:
         yield TmdbProvider(upstream, api_key=API_KEY)
 
 

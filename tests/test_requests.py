@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, NotAllow
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.metadata.types import TitleDetails
-from core.services import requests
+from core.services import access, requests
 from core.services.operator import OPERATOR
 from core.services.users import add_user
 
@@ -144,13 +145,28 @@ async def test_twenty_moderators_pressing_approve_at_once_give_one_approval(db: 
     assert len(approved_events) == 1
 
 
-async def test_fifty_concurrent_creates_with_a_limit_of_five_make_five(db: Database) -> None:
+# Each way a limit of five can reach a person: the defaults' or their own, on open requests or the film quota.
+# A person with none of them is not serialised on their row, so each must be seen to take the lock.
+@pytest.mark.parametrize(
+    ("defaults", "own"),
+    [
+        (RequestSettings(request_limit=5), {}),
+        (RequestSettings(movie_quota_limit=5), {}),
+        (RequestSettings(), {"request_limit": 5}),
+        (RequestSettings(series_quota_limit=1), {"quotas": {ContentType.MOVIE: (5, 7)}}),
+    ],
+    ids=["default-limit", "default-quota", "own-limit", "own-quota"],
+)
+async def test_fifty_concurrent_creates_with_a_limit_of_five_make_five(
+    db: Database, defaults: RequestSettings, own: dict[str, Any]
+) -> None:
     ids = await people(db, ("alice", UserRole.USER))
+    if own:
+        await access.set_limits(db, "alice", **own)
     films = [t for t in CATALOG.titles() if t.type == ContentType.MOVIE][:50]
     details = [await CATALOG.details(ContentType.MOVIE, ExternalIds(tmdb_id=t.tmdb_id)) for t in films]
-    limited = RequestSettings(request_limit=5)
     results = await asyncio.gather(
-        *(requests.create(db, d, actor_id=ids["alice"], settings=limited) for d in details), return_exceptions=True
+        *(requests.create(db, d, actor_id=ids["alice"], settings=defaults) for d in details), return_exceptions=True
     )
     assert sum(isinstance(r, requests.CreateResult) for r in results) == 5
     assert sum(isinstance(r, QuotaExceeded) for r in results) == 45

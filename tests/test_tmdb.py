@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from core.enums import ContentType, DiscoveryKind
@@ -93,8 +92,10 @@ async def test_similar_and_recommended_and_unknown_ids() -> None:
 
 
 async def test_read_access_token_is_sent_as_bearer_and_a_bad_key_is_refused() -> None:
-    async with serve_tmdb() as fake, httpx.AsyncClient(base_url=fake.base_url + "/") as client:
-        upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(100))
+    async with (
+        serve_tmdb() as fake,
+        Upstream(service="TMDB", base_url=fake.base_url, limiter=RateLimiter(100)) as upstream,
+    ):
         with_token = TmdbProvider(upstream, read_access_token=READ_TOKEN)
         page = await with_token.search("fight", ContentType.MOVIE, page=1, year=1999, language="en-US")
         assert [t.title for t in page.items] == ["Fight Club"]

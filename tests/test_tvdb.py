@@ -6,7 +6,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -28,8 +27,9 @@ async def tvdb_provider(
     fake: FakeTvdb, *, api_key: str = API_KEY, clock: list[float] | None = None
 ) -> AsyncIterator[TvdbProvider]:
     now = clock if clock is not None else [time.time()]
-    async with httpx.AsyncClient(base_url=fake.base_url + "/", timeout=2) as client:
-        upstream = Upstream(service="TheTVDB", client=client, limiter=RateLimiter(100), retry=FAST_RETRY)
+    async with Upstream(
+        service="TheTVDB", base_url=fake.base_url, limiter=RateLimiter(100), timeout=2, retry=FAST_RETRY
+    ) as upstream:
         yield TvdbProvider(upstream, api_key=api_key, clock=lambda: now[0])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from core.ratelimit import RateLimiter
@@ -24,23 +23,27 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
-async def _upstream(
+def _upstream(
     fake: FakeTmdb, sleep: RecordingSleep, *, client_timeout: float = 1.0, max_body: int = 8 * 2**20
-) -> tuple[Upstream, httpx.AsyncClient]:
-    client = httpx.AsyncClient(base_url=fake.base_url + "/", timeout=client_timeout)
+) -> Upstream:
     policy = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5)
-    upstream = Upstream(
-        service="TMDB", client=client, limiter=RateLimiter(1000), retry=policy, max_body_bytes=max_body, sleep=sleep
+    return Upstream(
+        service="TMDB",
+        base_url=fake.base_url,
+        limiter=RateLimiter(1000),
+        timeout=client_timeout,
+        retry=policy,
+        max_body_bytes=max_body,
+        sleep=sleep,
     )
-    return upstream, client
 
 
 async def test_retry_after_on_429_is_honoured_then_the_answer_returned() -> None:
     sleep = RecordingSleep()
     async with serve_tmdb() as fake:
-        upstream, client = await _upstream(fake, sleep)
+        upstream = _upstream(fake, sleep)
         fake.faults = [429]
-        async with client:
+        async with upstream:
             body = await upstream.get_json("configuration", params={"api_key": API_KEY})
     assert body["images"]["secure_base_url"].startswith("https://")
     assert sleep.delays == [1.0]  # exactly what Retry-After said
@@ -50,9 +53,9 @@ async def test_retry_after_on_429_is_honoured_then_the_answer_returned() -> None
 async def test_server_errors_are_retried_with_growing_backoff_then_reported() -> None:
     sleep = RecordingSleep()
     async with serve_tmdb() as fake:
-        upstream, client = await _upstream(fake, sleep)
+        upstream = _upstream(fake, sleep)
         fake.faults = [500, 502, 503]
-        async with client:
+        async with upstream:
             with pytest.raises(UpstreamUnavailable, match="can't be reached right now, try again in a minute"):
                 await upstream.get_json("configuration", params={"api_key": API_KEY})
     assert fake.calls["configuration"] == 3
@@ -64,9 +67,9 @@ async def test_server_errors_are_retried_with_growing_backoff_then_reported() ->
 async def test_a_timeout_is_retried_and_then_reported_as_unavailable() -> None:
     sleep = RecordingSleep()
     async with serve_tmdb(FakeTmdb(slow_seconds=1.0)) as fake:
-        upstream, client = await _upstream(fake, sleep, client_timeout=0.2)
+        upstream = _upstream(fake, sleep, client_timeout=0.2)
         fake.faults = ["slow", "slow", "slow"]
-        async with client:
+        async with upstream:
             with pytest.raises(UpstreamUnavailable, match="timed out"):
                 await upstream.get_json("configuration", params={"api_key": API_KEY})
     assert fake.calls["configuration"] == 3
@@ -74,17 +77,17 @@ async def test_a_timeout_is_retried_and_then_reported_as_unavailable() -> None:
 
 async def test_one_slow_answer_is_survived() -> None:
     async with serve_tmdb(FakeTmdb(slow_seconds=1.0)) as fake:
-        upstream, client = await _upstream(fake, RecordingSleep(), client_timeout=0.2)
+        upstream = _upstream(fake, RecordingSleep(), client_timeout=0.2)
         fake.faults = ["slow"]
-        async with client:
+        async with upstream:
             body = await upstream.get_json("configuration", params={"api_key": API_KEY})
     assert "images" in body
 
 
 async def test_malformed_json_and_oversized_bodies_are_refused_cleanly() -> None:
     async with serve_tmdb() as fake:
-        upstream, client = await _upstream(fake, RecordingSleep(), max_body=64 * 1024)
-        async with client:
+        upstream = _upstream(fake, RecordingSleep(), max_body=64 * 1024)
+        async with upstream:
             fake.faults = ["malformed"]
             with pytest.raises(UpstreamBadResponse, match="malformed JSON"):
                 await upstream.get_json("movie/popular", params={"api_key": API_KEY})
@@ -97,8 +100,8 @@ async def test_malformed_json_and_oversized_bodies_are_refused_cleanly() -> None
 async def test_refused_credentials_and_unknown_ids_are_not_retried() -> None:
     sleep = RecordingSleep()
     async with serve_tmdb() as fake:
-        upstream, client = await _upstream(fake, sleep)
-        async with client:
+        upstream = _upstream(fake, sleep)
+        async with upstream:
             with pytest.raises(UpstreamAuthFailed) as refused:
                 await upstream.get_json("configuration", params={"api_key": "wrong"})
             with pytest.raises(UpstreamNotFound):
@@ -110,9 +113,10 @@ async def test_refused_credentials_and_unknown_ids_are_not_retried() -> None:
 
 async def test_unreachable_upstream_is_unavailable() -> None:
     sleep = RecordingSleep()
-    client = httpx.AsyncClient(base_url="http://127.0.0.1:9/", timeout=0.5)
-    upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(100), sleep=sleep)
-    async with client:
+    upstream = Upstream(
+        service="TMDB", base_url="http://127.0.0.1:9/", limiter=RateLimiter(100), timeout=0.5, sleep=sleep
+    )
+    async with upstream:
         with pytest.raises(UpstreamUnavailable, match="connection failed"):
             await upstream.get_json("configuration")
 

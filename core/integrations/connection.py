@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from core.ratelimit import RateLimiter
 from core.upstream import RetryPolicy, Upstream
 
@@ -36,17 +34,15 @@ async def connect(
     rate: float = 50.0,
     max_body_bytes: int = 64 * 2**20,
 ) -> AsyncIterator[Upstream]:
-    async with httpx.AsyncClient(
+    async with Upstream(
+        service=service,
         base_url=endpoint.url,
-        headers={"Accept": "application/json", **headers},
-        timeout=httpx.Timeout(endpoint.timeout, connect=min(endpoint.timeout, 10.0)),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-    ) as client:
-        yield Upstream(
-            service=service,
-            client=client,
-            limiter=RateLimiter(rate),
-            retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0),
-            max_body_bytes=max_body_bytes,
-        )
+        limiter=RateLimiter(rate),
+        timeout=endpoint.timeout,
+        connect_timeout=min(endpoint.timeout, 10.0),
+        headers=headers,
+        max_connections=16,
+        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0),
+        max_body_bytes=max_body_bytes,
+    ) as upstream:
+        yield upstream

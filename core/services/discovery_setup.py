@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Protocol
 
-import httpx
 from redis.asyncio import Redis
 
 from core.config import Settings
@@ -47,14 +46,8 @@ def describe_providers(settings: Settings) -> str:
     return main + seasons
 
 
-def _client(base_url: str, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/") + "/",
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-        headers={"Accept": "application/json", "User-Agent": "idkarr"},
-        follow_redirects=False,
-    )
+def _upstream(service: str, base_url: str, timeout: float, rate: float) -> Upstream:
+    return Upstream(service=service, base_url=base_url, limiter=RateLimiter(rate), timeout=timeout)
 
 
 @asynccontextmanager
@@ -64,9 +57,9 @@ async def open_discovery(runtime: Infrastructure) -> AsyncIterator[DiscoveryServ
         providers: list[MetadataProvider] = []
         seasons_from: TitleSource | None = None
         if settings.tmdb.configured:
-            client = _client(settings.tmdb.base_url, settings.tmdb.timeout)
-            stack.push_async_callback(client.aclose)
-            upstream = Upstream(service="TMDB", client=client, limiter=RateLimiter(settings.tmdb.rate_limit))
+            upstream = await stack.enter_async_context(
+                _upstream("TMDB", settings.tmdb.base_url, settings.tmdb.timeout, settings.tmdb.rate_limit)
+            )
             providers.append(
                 TmdbProvider(
                     upstream,
@@ -80,11 +73,11 @@ async def open_discovery(runtime: Infrastructure) -> AsyncIterator[DiscoveryServ
             providers.append(OfflineCatalog())
         search_also: list[TitleSource] = []
         if settings.tvdb.configured and settings.tvdb.api_key is not None:
-            client = _client(settings.tvdb.base_url, settings.tvdb.timeout)
-            stack.push_async_callback(client.aclose)
-            upstream = Upstream(service="TheTVDB", client=client, limiter=RateLimiter(settings.tvdb.rate_limit))
+            tvdb_upstream = await stack.enter_async_context(
+                _upstream("TheTVDB", settings.tvdb.base_url, settings.tvdb.timeout, settings.tvdb.rate_limit)
+            )
             tvdb = TvdbProvider(
-                upstream,
+                tvdb_upstream,
                 api_key=settings.tvdb.api_key.get_secret_value(),
                 pin=settings.tvdb.pin.get_secret_value() if settings.tvdb.pin else None,
             )

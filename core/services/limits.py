@@ -12,7 +12,9 @@ from typing import Any, Protocol
 from core.config import RequestSettings
 from core.enums import ContentType, UserRole
 
-__all__ = ["Limited", "Quota", "exempt", "open_limit", "quota"]
+__all__ = ["EXEMPT_ROLES", "Limited", "Quota", "exempt", "limited_by_default", "open_limit", "quota"]
+
+EXEMPT_ROLES = (UserRole.ADMIN, UserRole.MODERATOR)
 
 
 class Limited(Protocol):
@@ -36,12 +38,19 @@ class Quota:
 
 def exempt(role: UserRole) -> bool:
     """Admins and moderators have no limits or quotas."""
-    return role in (UserRole.ADMIN, UserRole.MODERATOR)
+    return role in EXEMPT_ROLES
 
 
 def open_limit(user: Limited, defaults: RequestSettings) -> int | None:
     """How many open requests the user may have at once (None: no limit)."""
     return user.request_limit if user.request_limit is not None else defaults.request_limit
+
+
+def limited_by_default(defaults: RequestSettings, content_type: ContentType) -> tuple[bool, bool]:
+    """Whether the defaults alone limit everyone's open requests, and whether they limit anything a request of
+    the content type is counted against (the open requests or the type's quota)."""
+    by_open = defaults.request_limit is not None
+    return by_open, by_open or getattr(defaults, f"{content_type.value}_quota_limit") is not None
 
 
 def quota(user: Limited, content_type: ContentType, defaults: RequestSettings) -> Quota:

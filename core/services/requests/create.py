@@ -10,25 +10,25 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
+from sqlalchemy import Boolean, String, all_, and_, any_, bindparam, exists, func, literal, or_, select
 from sqlalchemy import Sequence as DatabaseSequence
-from sqlalchemy import String, all_, and_, any_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 
 from core.config import RequestSettings
-from core.db.models import Media, MediaSeason, Request, RequestWatcher
-from core.db.pgtypes import REQUEST_STATUS
+from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
+from core.db.pgtypes import REQUEST_STATUS, USER_ROLE
 from core.db.prepared import Prepared, together
 from core.db.session import Database, Work
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
 from core.metadata.types import TitleDetails
 from core.permissions import Permission, auto_approve_permission, effective_permissions, request_permission
-from core.services.limits import exempt, open_limit, quota
+from core.services.limits import EXEMPT_ROLES, exempt, limited_by_default, open_limit, quota
 from core.services.requests.common import (
     CHANGE_SEASONS,
     REQUEST_COLUMNS,
-    USER_LOCKED,
+    USER_ROW,
     Person,
     RequestRow,
     RequestView,
@@ -113,18 +113,21 @@ async def _create_once(
     content_type = title.type
     async with database.unit() as session:
         ids = title_ids(content_type, title.tmdb_id, title.tvdb_id)
-        # The requester's row lock serialises their own concurrent requests, so limits are counted exactly.
-        # The reads go in the same round trip: PostgreSQL runs them in order, after the lock is held, each on
-        # a fresh snapshot, so they see every request the requester's other transactions have committed.
-        # Who would hear of a new request, and its id, are read too: the request and its record can then be
-        # written in one round trip.
-        users, _, library, open_requests, counted, audience, next_id = await together(
+        # Where a limit or quota could refuse the requester, their row lock serialises their own concurrent
+        # requests, so what they have is counted exactly; where none could, nothing is counted and their
+        # requests run side by side. The reads go in the same round trip: PostgreSQL runs them in order, after
+        # any lock is held, each on a fresh snapshot, so they see every request the requester's other
+        # transactions have committed. Who would hear of a new request, and its id, are read too: the request
+        # and its record can then be written in one round trip.
+        by_open, by_any = limited_by_default(settings, content_type)
+        _, users, _, library, open_requests, counted, audience, next_id = await together(
             session,
-            (USER_LOCKED, {"id": actor_id}),
+            (_counting_lock(content_type), {"id": actor_id, "limited": by_any}),
+            (USER_ROW, {"id": actor_id}),
             (_TITLE_LOCKED, _title_keys(content_type, title.tmdb_id, title.tvdb_id)),
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
-            (_OPEN_COUNT, {"user": actor_id}),
+            (_OPEN_COUNT_LIMITED, {"user": actor_id, "limited": by_open}),
             record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id),
             (_NEXT_REQUEST_ID, {}),
         )
@@ -307,12 +310,32 @@ class Allowance:
     exempt: bool
 
 
-_OPEN_COUNT = Prepared(
-    select(func.count().label("open")).where(
-        Request.requested_by_id == bindparam("user"),
-        Request.status == any_(bindparam("statuses", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
+def _limitable(user: Any, *own_limits: Any) -> Any:
+    """The condition, on the user row whose id is `user`, that a limit could refuse them: they are not exempt,
+    and one of `own_limits` is set on them or `limited` (a limit of the defaults') is true."""
+    return and_(
+        User.id == user,
+        User.role != all_(bindparam("exempt", list(EXEMPT_ROLES), type_=ARRAY(USER_ROLE))),
+        or_(*(column.is_not(None) for column in own_limits), bindparam("limited", type_=Boolean)),
     )
+
+
+@cache
+def _counting_lock(content_type: ContentType) -> Prepared[Any]:
+    """Locks the requester's row when their open-request limit or the content type's quota could refuse them
+    (`limited`: the defaults set one); otherwise locks nothing."""
+    own_quota = getattr(User, f"{content_type.value}_quota_limit")
+    return Prepared(select(User.id).where(_limitable(bindparam("id"), User.request_limit, own_quota)).with_for_update())
+
+
+_OPEN = select(func.count().label("open")).where(
+    Request.requested_by_id == bindparam("user"),
+    Request.status == any_(bindparam("statuses", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
 )
+_OPEN_COUNT = Prepared(_OPEN)
+# Creating counts only when an open-request limit applies (`limited`: the defaults set one): a user with none
+# pays for no count of their requests.
+_OPEN_COUNT_LIMITED = Prepared(_OPEN.where(exists().where(_limitable(bindparam("user"), User.request_limit))))
 
 
 def _used(counted: Any) -> Prepared[Any]:
