@@ -23,7 +23,7 @@ from core.upstream_errors import UpstreamUnavailable
 
 from .contracts import ITEM_FIELDS
 from .factories import make_request, make_user
-from .fake_tmdb import serve_tmdb
+from .fake_tmdb import FakeTmdb, serve_tmdb, synthetic_titles
 from .metadata_helpers import discovery_service, tmdb_provider
 
 CATALOG = OfflineCatalog()
@@ -177,6 +177,30 @@ async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(
     async with db.session() as session:
         rows = (await session.execute(select(func.count()).select_from(DiscoveryCacheEntry))).scalar_one()
     assert rows == 1  # one row per whole page, not per item
+
+
+async def test_titles_looked_up_at_once_are_each_kept_in_the_table_and_read_back_together(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    fake_films = FakeTmdb(synthetic_titles(20))
+    films = [t.id for t in fake_films.titles]
+    async with serve_tmdb(fake_films) as fake, tmdb_provider(fake) as tmdb:
+        service = discovery_service(db, redis_client, tmdb)
+        looked_up = await asyncio.gather(
+            *(service.details(ContentType.MOVIE, ExternalIds(tmdb_id=film)) for film in films)
+        )
+        async with db.session() as session:
+            kept = (await session.execute(select(func.count()).select_from(DiscoveryCacheEntry))).scalar_one()
+        assert kept == len(films)  # each written when its lookup returned, the writes of one moment together
+
+        await redis_client.flushdb()
+        restarted = discovery_service(db, redis_client, tmdb)
+        calls = fake.total_calls
+        again = await asyncio.gather(
+            *(restarted.details(ContentType.MOVIE, ExternalIds(tmdb_id=film)) for film in films)
+        )
+        assert fake.total_calls == calls  # every one read back from the table
+        assert [d.title.title for d in again] == [d.title.title for d in looked_up]
 
 
 async def test_stale_pages_are_served_marked_when_the_upstream_fails(

@@ -13,12 +13,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from core.batches import Batches
 from core.db import jsonb
 from core.db.models import DiscoveryCacheEntry
 from core.db.prepared import Prepared
@@ -30,29 +31,26 @@ log = logging.getLogger(__name__)
 
 _LOCAL_PAGES = 256
 
-_ROW = insert(DiscoveryCacheEntry).values(
-    cache_key=bindparam("cache_key"),
-    kind=bindparam("kind"),
-    items=bindparam("items"),
-    fetched_at=bindparam("fetched_at"),
-    expires_at=bindparam("expires_at"),
-)
+# Cache misses and new pages of one moment each go to the table as one statement (see core.batches).
 _READ = Prepared(
-    select(DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
-        DiscoveryCacheEntry.cache_key == bindparam("cache_key")
+    select(DiscoveryCacheEntry.cache_key, DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
+        DiscoveryCacheEntry.cache_key == any_(bindparam("keys", type_=ARRAY(String)))
     )
 )
 _STORE = Prepared(
-    _ROW.on_conflict_do_update(
-        index_elements=[DiscoveryCacheEntry.cache_key],
-        set_={
-            "items": _ROW.excluded["items"],
-            "fetched_at": _ROW.excluded.fetched_at,
-            "expires_at": _ROW.excluded.expires_at,
-            "kind": _ROW.excluded.kind,
-        },
+    text(
+        "INSERT INTO discovery_cache (cache_key, kind, items, fetched_at, expires_at)"
+        " SELECT cache_key, kind, items, fetched_at, expires_at FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+        " AS r(cache_key varchar, kind varchar, items jsonb, fetched_at timestamptz, expires_at timestamptz)"
+        " ON CONFLICT (cache_key) DO UPDATE SET items = excluded.items, fetched_at = excluded.fetched_at,"
+        " expires_at = excluded.expires_at, kind = excluded.kind"
     )
 )
+
+
+class _Stored(NamedTuple):
+    items: Any
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +78,8 @@ class PageCache:
         # round trip and a parse each time were most of an API call's cost. Each leaves at its expiry, as
         # it would from Redis.
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._reads: Batches[str, None, _Stored] = Batches(self._read_rows)
+        self._writes: Batches[str, dict[str, Any], None] = Batches(self._write_rows)
 
     def _remember(self, key: str, data: Any, expires_at: float) -> None:
         self._local[key] = (expires_at, data)
@@ -112,8 +112,7 @@ class PageCache:
             if fresh:
                 self._remember(key, entry["data"], entry["expires_at"])
             return CachedValue(entry["data"], fresh)
-        async with self._database.reads() as unit:
-            row = await _READ.first(unit, cache_key=key)
+        row = await self._reads(key, None)
         if row is None:
             return None
         expires_at = row.expires_at.timestamp()
@@ -127,16 +126,25 @@ class PageCache:
         expires_at = now + ttl
         self._remember(key, data, expires_at)
         await self._to_redis(key, data, expires_at)
-        # Every title looked up for the first time is written here: one prepared statement in a lean unit.
+        # Every title looked up for the first time is written here, with the others of the moment.
+        row = {
+            "cache_key": key,
+            "kind": kind,
+            "items": data,
+            "fetched_at": datetime.fromtimestamp(now, UTC).isoformat(),
+            "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
+        }
+        await self._writes(key, row)
+
+    async def _read_rows(self, keys: dict[str, None]) -> dict[str, _Stored]:
+        async with self._database.reads() as unit:
+            found = await _READ.rows(unit, keys=list(keys))
+        return {row.cache_key: _Stored(row.items, row.expires_at) for row in found}
+
+    async def _write_rows(self, rows: dict[str, dict[str, Any]]) -> dict[str, None]:
         async with self._database.unit() as unit:
-            await _STORE.rows(
-                unit,
-                cache_key=key,
-                kind=kind,
-                items=data,
-                fetched_at=datetime.fromtimestamp(now, UTC),
-                expires_at=datetime.fromtimestamp(expires_at, UTC),
-            )
+            await _STORE.rows(unit, rows=jsonb.dumps_text(list(rows.values())))
+        return {}
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
         lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
