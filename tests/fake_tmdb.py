@@ -237,6 +237,7 @@ class FakeTmdb:
         self.titles = list(titles or DEFAULT_TITLES)
         self.by_key = {(t.media_type, t.id): t for t in self.titles}
         self.calls: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()  # the language each call asked for ("" where none)
         self.faults: list[int | str] = []
         self.hold: asyncio.Event | None = None  # when set, requests wait for it (to pile up concurrency)
         self.arrivals: list[float] = []  # loop time of every request, for rate measurements
@@ -257,6 +258,7 @@ class FakeTmdb:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.arrivals.append(asyncio.get_running_loop().time())
         self.calls[request.path.removeprefix("/3/")] += 1
+        self.languages[request.query.get("language", "")] += 1
         if self.hold is not None:
             await self.hold.wait()
         authorised = request.query.get("api_key") == API_KEY or (

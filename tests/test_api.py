@@ -30,7 +30,9 @@ from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
 
 from .fake_media import FakeJellyfin
+from .fake_tmdb import serve_tmdb
 from .fakes import serving
+from .metadata_helpers import discovery_service, tmdb_provider
 
 BOX = SecretBox(Fernet.generate_key())
 
@@ -105,6 +107,25 @@ async def test_discovery_routes_and_their_rules(db: Database, api: httpx.AsyncCl
     assert (await get("/upcoming", days=30)).status_code == 200
     refused(await get("/upcoming", days=0), 400, "days")
     refused(await get("/upcoming", days=366), 400, "days")
+
+
+async def test_discovery_asks_tmdb_in_the_language_given(db: Database, redis_client: aioredis.Redis) -> None:
+    settings = Settings.model_validate({"api": {"port": 0}})
+    async with serve_tmdb() as fake, tmdb_provider(fake) as tmdb:
+        discovery = discovery_service(db, redis_client, tmdb)
+        app = build_app(settings, db, BOX, SyncTrigger(db, BOX, settings.sync), discovery)
+        async with (
+            http_server(app, settings.api) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api,
+        ):
+            alice = await key_for(db, "alice", UserRole.USER)
+            for language in ("fr-FR", None):
+                params = {"type": "popular", "contentType": "movie"} | ({"language": language} if language else {})
+                answer = await api.get("/api/v3/discovery", params=params, headers=alice)
+                assert answer.status_code == 200, answer.text
+    assert fake.languages["fr-FR"] >= 1
+    assert fake.languages["en-US"] >= 1  # the default, as the bots ask
+    assert fake.calls["movie/popular"] == 2  # each language cached on its own
 
 
 async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.AsyncClient) -> None:

@@ -24,6 +24,7 @@ from core.db.session import Database
 from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus, WatchlistType
 from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
 from core.metadata.provider import ExternalIds
+from core.metadata.types import DiscoverQuery
 from core.pubsub import ACTIVITY, first_of, woken_by
 from core.services import identity, requests, watchlists
 from core.services.activity import ActivityEntry, feed, latest_id
@@ -188,11 +189,19 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         who: Caller,
         type: ListKind,
         contentType: ContentOrAll = "all",
-        language: Annotated[str, Query(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")] = "en",
+        language: Annotated[
+            str, Query(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
+        ] = "en-US",  # the bots' language: their pages and the API's are cached once for both
         page: Annotated[int, Query(ge=1, le=500)] = 1,
         pageSize: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Response:
-        found = await titles().discover(DiscoveryKind(type), _content(contentType), page=page, page_size=pageSize)
+        found = await titles().discover(
+            DiscoveryKind(type),
+            _content(contentType),
+            page=page,
+            page_size=pageSize,
+            query=DiscoverQuery(language=language),
+        )
         return _data(found.to_json())
 
     @router.get("/discovery/search", tags=["discovery"])

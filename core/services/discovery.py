@@ -187,6 +187,20 @@ def _check_page(page: int, page_size: int) -> None:
 _BUILT_PAGES = 256
 
 
+def _merge(pages: list[Page]) -> Page:
+    """The providers' pages as one: the main one's numbering, every title once."""
+    main = pages[0]
+    items = merge_titles(*(page.items for page in pages))
+    return Page(
+        tuple(items),
+        main.page,
+        main.total_pages,
+        max(main.total_results, len(items)),
+        stale=any(page.stale for page in pages),
+        source=" + ".join(p.source for p in pages if p.source),
+    )
+
+
 class DiscoveryService:
     """`providers[0]` is the main source; the others add to its lists and searches, `search_also` to searches
     only (merged by external ids), and `seasons_from` supplies season lists for shows."""
@@ -211,6 +225,9 @@ class DiscoveryService:
         self._ttl = ttl
         self._flight: SingleFlight[Any] = SingleFlight()
         self._built: dict[str, tuple[Any, bool, Page]] = {}
+        # Merged pages by the providers' pages they came from (held, so their ids stay theirs): those are
+        # handed out unchanged until their cached value changes, so each merge is done once, not per call.
+        self._merges: dict[tuple[int, ...], tuple[tuple[Page, ...], Page]] = {}
         self._marking: dict[tuple[tuple[int, ...], tuple[int, ...]], asyncio.Future[list[Any]]] = {}
 
     @property
@@ -306,16 +323,15 @@ class DiscoveryService:
                     break
         if failure is not None or not pages:
             raise failure or UpstreamUnavailable("metadata", "no provider answered")
-        main = pages[0]
-        items = merge_titles(*(page.items for page in pages))
-        return Page(
-            tuple(items),
-            main.page,
-            main.total_pages,
-            max(main.total_results, len(items)),
-            stale=any(page.stale for page in pages),
-            source=" + ".join(p.source for p in pages if p.source),
-        )
+        identity = tuple(id(page) for page in pages)
+        done = self._merges.get(identity)
+        if done is not None:
+            return done[1]
+        merged = _merge(pages)
+        if len(self._merges) >= _BUILT_PAGES:
+            self._merges.pop(next(iter(self._merges)))
+        self._merges[identity] = (tuple(pages), merged)
+        return merged
 
     # --- use cases ----------------------------------------------------------------------------------
 
