@@ -162,6 +162,22 @@ async def test_items_say_what_is_in_the_library_and_what_is_requested(
     assert (dark_knight.title.title, dark_knight.request_status) == ("The Dark Knight", RequestStatus.PENDING)
 
 
+async def test_a_page_asked_for_again_shows_what_changed_in_between(db: Database, redis_client: aioredis.Redis) -> None:
+    service = discovery_service(db, redis_client, CATALOG)
+    before = await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
+    assert await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE) is before  # nothing changed: reused
+    asked, stocked = before.items[0].title, before.items[1].title
+    async with db.transaction() as session:
+        alice = await make_user(session)
+        await make_request(session, alice, tmdb_id=asked.tmdb_id, title=asked.title)
+        session.add(
+            Media(content_type=stocked.type, tmdb_id=stocked.tmdb_id, title=stocked.title, status=MediaStatus.AVAILABLE)
+        )
+    after = await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
+    assert (after.items[0].request_status, after.items[1].exists_in_library) == (RequestStatus.PENDING, True)
+    assert [item.title for item in after.items] == [item.title for item in before.items]
+
+
 async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(
     db: Database, redis_client: aioredis.Redis
 ) -> None:

@@ -28,7 +28,7 @@ from core.metadata.types import DiscoverQuery
 from core.pubsub import ACTIVITY, first_of, woken_by
 from core.services import identity, requests, watchlists
 from core.services.activity import ActivityEntry, feed, latest_id
-from core.services.discovery import DiscoveryService
+from core.services.discovery import DiscoveryPage, DiscoveryService
 from core.services.users import UserSummary
 from core.upstream_errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
 
@@ -112,6 +112,24 @@ def _data(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps({"data": value}), status_code=status, media_type="application/json")
 
 
+class _PageBodies:
+    """Discovery pages as answer bodies, each serialised once: the discovery service hands the same page
+    object out again while nothing about it changed (see DiscoveryService._marked)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._drawn: dict[int, tuple[DiscoveryPage, bytes]] = {}  # the page held, so its id stays its own
+
+    def answer(self, page: DiscoveryPage) -> Response:
+        drawn = self._drawn.get(id(page))
+        if drawn is None or drawn[0] is not page:
+            drawn = (page, orjson.dumps({"data": page.to_json()}))
+            if len(self._drawn) >= self._size:
+                self._drawn.pop(next(iter(self._drawn)))
+            self._drawn[id(page)] = drawn
+        return Response(drawn[1], media_type="application/json")
+
+
 def _content(value: str) -> ContentType | None:
     return None if value == "all" else ContentType(value)
 
@@ -178,6 +196,7 @@ Caller = Annotated[UserSummary, Depends(_caller)]
 
 def api_router(settings: Settings, database: Database, discovery: DiscoveryService | None) -> APIRouter:
     router = APIRouter(prefix="/api/v3")
+    pages = _PageBodies()
 
     def titles() -> DiscoveryService:
         if discovery is None:
@@ -202,7 +221,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
             page_size=pageSize,
             query=DiscoverQuery(language=language),
         )
-        return _data(found.to_json())
+        return pages.answer(found)
 
     @router.get("/discovery/search", tags=["discovery"])
     async def search(
@@ -214,7 +233,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         if not term.strip():
             raise InvalidInput("term: say what to search for", code="api.term")
         found = await titles().search(term, _content(contentType), page=page)
-        return _data(found.to_json())
+        return pages.answer(found)
 
     @router.get("/discovery/similar/{mediaId}", tags=["discovery"])
     async def similar(
@@ -226,7 +245,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         kind = ContentType(contentType)
         ids = ExternalIds(tmdb_id=mediaId) if kind == ContentType.MOVIE else ExternalIds(tvdb_id=mediaId)
         found = await titles().related(DiscoveryKind.SIMILAR, kind, ids, page=page)
-        return _data(found.to_json())
+        return pages.answer(found)
 
     @router.get("/discovery/upcoming", tags=["discovery"])
     async def upcoming(
@@ -236,7 +255,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         page: Annotated[int, Query(ge=1, le=500)] = 1,
     ) -> Response:
         found = await titles().upcoming(_content(contentType), days=days, page=page)
-        return _data(found.to_json())
+        return pages.answer(found)
 
     @router.get("/requests", tags=["requests"])
     async def all_requests(

@@ -201,6 +201,41 @@ def _merge(pages: list[Page]) -> Page:
     )
 
 
+def _ids(titles: Sequence[Title]) -> dict[str, list[int]]:
+    """The ids `_KNOWN` looks titles up by."""
+    return {
+        "tmdb": sorted({t.tmdb_id for t in titles if t.tmdb_id is not None}),
+        "tvdb": sorted({t.tvdb_id for t in titles if t.tvdb_id is not None}),
+    }
+
+
+def _apply_marks(titles: Sequence[Title], known: Sequence[Any]) -> list[DiscoveryItem]:
+    """Each title with what the `_KNOWN` rows say of it: in the library, its record, its open request."""
+    media: dict[tuple[ContentType, str, int], int] = {}
+    in_library: set[tuple[ContentType, str, int]] = set()
+    requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
+    for row in known:
+        for name in ("tmdb_id", "tvdb_id"):
+            if (value := getattr(row, name)) is not None:
+                if row.media_id is not None:
+                    media[(row.content_type, name, value)] = row.media_id
+                    if row.in_library:
+                        in_library.add((row.content_type, name, value))
+                else:
+                    requests[(row.content_type, name, value)] = row.status
+    marked = []
+    for title in titles:
+        keys = [
+            (title.type, name, value)
+            for name, value in (("tvdb_id", title.tvdb_id), ("tmdb_id", title.tmdb_id))
+            if value is not None
+        ]
+        media_id = next((media[key] for key in keys if key in media), None)
+        status = next((requests[key] for key in keys if key in requests), None)
+        marked.append(DiscoveryItem(title, any(key in in_library for key in keys), media_id, status))
+    return marked
+
+
 class DiscoveryService:
     """`providers[0]` is the main source; the others add to its lists and searches, `search_also` to searches
     only (merged by external ids), and `seasons_from` supplies season lists for shows."""
@@ -228,6 +263,8 @@ class DiscoveryService:
         # Merged pages by the providers' pages they came from (held, so their ids stay theirs): those are
         # handed out unchanged until their cached value changes, so each merge is done once, not per call.
         self._merges: dict[tuple[int, ...], tuple[tuple[Page, ...], Page]] = {}
+        # Each page's marked form, with the ids it was looked up by and what was known of them.
+        self._marked_pages: dict[int, tuple[Page, dict[str, list[int]], tuple[Any, ...], DiscoveryPage]] = {}
         self._marking: dict[tuple[tuple[int, ...], tuple[int, ...]], asyncio.Future[list[Any]]] = {}
 
     @property
@@ -495,8 +532,20 @@ class DiscoveryService:
     # --- what idkarr knows about each title ---------------------------------------------------------
 
     async def _marked(self, page: Page) -> DiscoveryPage:
-        items = await self._marks(list(page.items))
-        return DiscoveryPage(tuple(items), page.page, page.total_pages, page.total_results, page.stale, page.source)
+        """The page with what idkarr knows of each title. A page handed out again (see `_provider_page`) whose
+        titles idkarr knows the same as last time is answered with the same object: marking is the one part
+        read again on each call, and drawing its items was most of a cached page's cost."""
+        last = self._marked_pages.get(id(page))
+        ids = last[1] if last is not None and last[0] is page else _ids(page.items)
+        known = tuple(await self._known(ids)) if ids["tmdb"] or ids["tvdb"] else ()
+        if last is not None and last[0] is page and last[2] == known:
+            return last[3]
+        items = _apply_marks(page.items, known)
+        marked = DiscoveryPage(tuple(items), page.page, page.total_pages, page.total_results, page.stale, page.source)
+        if len(self._marked_pages) >= _BUILT_PAGES:
+            self._marked_pages.pop(next(iter(self._marked_pages)))
+        self._marked_pages[id(page)] = (page, ids, known, marked)
+        return marked
 
     async def _known(self, ids: dict[str, list[int]]) -> list[Any]:
         """What idkarr has of these titles: one prepared statement (see core.db.prepared), outside a
@@ -527,35 +576,7 @@ class DiscoveryService:
         return rows
 
     async def _marks(self, titles: list[Title]) -> list[DiscoveryItem]:
-        if not titles:
-            return []
-        ids = {
-            "tmdb": sorted({t.tmdb_id for t in titles if t.tmdb_id is not None}),
-            "tvdb": sorted({t.tvdb_id for t in titles if t.tvdb_id is not None}),
-        }
+        ids = _ids(titles)
         if not ids["tmdb"] and not ids["tvdb"]:
             return [DiscoveryItem(t) for t in titles]
-        known = await self._known(ids)
-        media: dict[tuple[ContentType, str, int], int] = {}
-        in_library: set[tuple[ContentType, str, int]] = set()
-        requests: dict[tuple[ContentType, str, int], RequestStatus] = {}
-        for row in known:
-            for name in ("tmdb_id", "tvdb_id"):
-                if (value := getattr(row, name)) is not None:
-                    if row.media_id is not None:
-                        media[(row.content_type, name, value)] = row.media_id
-                        if row.in_library:
-                            in_library.add((row.content_type, name, value))
-                    else:
-                        requests[(row.content_type, name, value)] = row.status
-        marked = []
-        for title in titles:
-            keys = [
-                (title.type, name, value)
-                for name, value in (("tvdb_id", title.tvdb_id), ("tmdb_id", title.tmdb_id))
-                if value is not None
-            ]
-            media_id = next((media[key] for key in keys if key in media), None)
-            status = next((requests[key] for key in keys if key in requests), None)
-            marked.append(DiscoveryItem(title, any(key in in_library for key in keys), media_id, status))
-        return marked
+        return _apply_marks(titles, await self._known(ids))
