@@ -146,7 +146,7 @@ class Person(Protocol):
 
 # What the rules read of a person (`Person`, and the quotas `create` looks up by content type): not the
 # whole row, whose secrets (password and API key hashes, a Plex token) a permission check has no use for.
-_USER = select(
+PERSON_READ = select(
     User.id,
     User.username,
     User.role,
@@ -156,8 +156,7 @@ _USER = select(
     User.request_limit,
     *(getattr(User, f"{kind}_quota_{part}") for kind in ("movie", "series", "anime") for part in ("limit", "days")),
 ).where(User.id == bindparam("id"))
-USER_ROW = Prepared(_USER)  # given `id`; see `person`
-USER_LOCKED = Prepared(_USER.with_for_update())  # the same, locked: see `create`
+USER_ROW = Prepared(PERSON_READ)  # given `id`; see `person`
 
 
 def person(rows: Sequence[Person], user_id: int) -> Person:

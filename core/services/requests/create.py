@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, String, all_, and_, any_, bindparam, exists, func, literal, or_, select
+from sqlalchemy import Boolean, String, all_, and_, any_, bindparam, func, literal, or_, select
 from sqlalchemy import Sequence as DatabaseSequence
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +27,8 @@ from core.permissions import Permission, auto_approve_permission, effective_perm
 from core.services.limits import EXEMPT_ROLES, exempt, limited_by_default, open_limit, quota
 from core.services.requests.common import (
     CHANGE_SEASONS,
+    PERSON_READ,
     REQUEST_COLUMNS,
-    USER_ROW,
     Person,
     RequestRow,
     RequestView,
@@ -120,16 +120,14 @@ async def _create_once(
         # transactions have committed. Who would hear of a new request, and its id, are read too: the request
         # and its record can then be written in one round trip.
         by_open, by_any = limited_by_default(settings, content_type)
-        _, users, _, library, open_requests, counted, audience, next_id = await together(
+        _, users, numbered, library, open_requests, audience = await together(
             session,
             (_counting_lock(content_type), {"id": actor_id, "limited": by_any}),
-            (USER_ROW, {"id": actor_id}),
+            (_REQUESTER, {"id": actor_id, "limited": by_open}),
             (_TITLE_LOCKED, _title_keys(content_type, title.tmdb_id, title.tvdb_id)),
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
-            (_OPEN_COUNT_LIMITED, {"user": actor_id, "limited": by_open}),
             record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id),
-            (_NEXT_REQUEST_ID, {}),
         )
         actor = person(users, actor_id)
         require_permission(actor, request_permission(content_type))
@@ -163,14 +161,14 @@ async def _create_once(
                 title=title.title,
             )
 
-        await _check_limits(session, actor, counted[0].open, content_type, remaining, settings)
+        await _check_limits(session, actor, users[0].open, content_type, remaining, settings)
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
         # Moderators hear of what waits for them; an auto-approved request waits for nobody (its announcement
         # still names the requester, read with the rest).
         recipients = () if auto else moderators()
         read = [row for row in audience if row.id == actor.id] if auto else audience
         new = {
-            "id": next_id[0].id,
+            "id": numbered[0].id,
             "requested_by_id": actor.id,
             "content_type": content_type,
             "tmdb_id": title.tmdb_id,
@@ -209,8 +207,6 @@ async def _create_once(
 _WATCH = Prepared(
     insert(RequestWatcher).values(request_id=bindparam("request"), user_id=bindparam("user")).on_conflict_do_nothing()
 )
-# A new request's id is read with the checks before it (see `_create_once`).
-_NEXT_REQUEST_ID = Prepared(select(DatabaseSequence("request_id_seq").next_value().label("id")))
 
 
 @cache
@@ -255,8 +251,10 @@ async def _join(session: Work, request: RequestRow, actor: Person, new_seasons: 
 # second wait for the first and then join it. Always taken after the requester's row lock, in the same order
 # (the TMDB id's, then TheTVDB's), so two creates never wait on each other in a circle.
 _TITLE_LOCK_SPACE = 0x1D4A  # one namespace for idkarr's title locks
+# A new request's id is drawn here too, with the checks (see `_create_once`): one statement fewer.
 _TITLE_LOCKED = Prepared(
     select(
+        DatabaseSequence("request_id_seq").next_value().label("id"),
         func.pg_advisory_xact_lock(literal(_TITLE_LOCK_SPACE), func.hashtext(bindparam("tmdb_key", type_=String))),
         func.pg_advisory_xact_lock(literal(_TITLE_LOCK_SPACE), func.hashtext(bindparam("tvdb_key", type_=String))),
     )
@@ -310,11 +308,10 @@ class Allowance:
     exempt: bool
 
 
-def _limitable(user: Any, *own_limits: Any) -> Any:
-    """The condition, on the user row whose id is `user`, that a limit could refuse them: they are not exempt,
-    and one of `own_limits` is set on them or `limited` (a limit of the defaults') is true."""
+def _limitable(*own_limits: Any) -> Any:
+    """The condition, on a user's row, that a limit could refuse them: they are not exempt, and one of
+    `own_limits` is set on them or `limited` (a limit of the defaults') is true."""
     return and_(
-        User.id == user,
         User.role != all_(bindparam("exempt", list(EXEMPT_ROLES), type_=ARRAY(USER_ROLE))),
         or_(*(column.is_not(None) for column in own_limits), bindparam("limited", type_=Boolean)),
     )
@@ -325,7 +322,9 @@ def _counting_lock(content_type: ContentType) -> Prepared[Any]:
     """Locks the requester's row when their open-request limit or the content type's quota could refuse them
     (`limited`: the defaults set one); otherwise locks nothing."""
     own_quota = getattr(User, f"{content_type.value}_quota_limit")
-    return Prepared(select(User.id).where(_limitable(bindparam("id"), User.request_limit, own_quota)).with_for_update())
+    return Prepared(
+        select(User.id).where(User.id == bindparam("id"), _limitable(User.request_limit, own_quota)).with_for_update()
+    )
 
 
 _OPEN = select(func.count().label("open")).where(
@@ -333,9 +332,18 @@ _OPEN = select(func.count().label("open")).where(
     Request.status == any_(bindparam("statuses", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
 )
 _OPEN_COUNT = Prepared(_OPEN)
-# Creating counts only when an open-request limit applies (`limited`: the defaults set one): a user with none
-# pays for no count of their requests.
-_OPEN_COUNT_LIMITED = Prepared(_OPEN.where(exists().where(_limitable(bindparam("user"), User.request_limit))))
+# The requester, with their open requests counted only when an open-request limit applies (`limited`: the
+# defaults set one): a user with none pays for no count of their requests. Read after `_counting_lock`.
+_OPEN_FOR_REQUESTER = (
+    select(func.count())
+    .where(
+        Request.requested_by_id == User.id,
+        Request.status == any_(bindparam("statuses", list(OPEN_REQUEST_STATUSES), type_=ARRAY(REQUEST_STATUS))),
+        _limitable(User.request_limit),
+    )
+    .scalar_subquery()
+)
+_REQUESTER = Prepared(PERSON_READ.add_columns(_OPEN_FOR_REQUESTER.label("open")))
 
 
 def _used(counted: Any) -> Prepared[Any]:
