@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from core.ratelimit import RateLimiter
 from core.singleflight import SingleFlight
@@ -119,6 +127,54 @@ async def test_unreachable_upstream_is_unavailable() -> None:
     async with upstream:
         with pytest.raises(UpstreamUnavailable, match="connection failed"):
             await upstream.get_json("configuration")
+
+
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    """A server context for 127.0.0.1 with a certificate no authority signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+async def test_a_certificate_no_authority_signed_is_refused(tmp_path: Path) -> None:
+    async def configuration(request: web.Request) -> web.Response:
+        return web.json_response({"images": {}})
+
+    app = web.Application()
+    app.router.add_get("/3/configuration", configuration)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=_self_signed(tmp_path))
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sleep = RecordingSleep()
+    try:
+        async with Upstream(
+            service="TMDB", base_url=f"https://127.0.0.1:{port}/3", limiter=RateLimiter(100), sleep=sleep
+        ) as upstream:
+            with pytest.raises(UpstreamUnavailable, match="connection failed") as refused:
+                await upstream.get_json("configuration")
+    finally:
+        await runner.cleanup()
+    assert "Certificate" in str(refused.value)
 
 
 def test_retry_after_takes_seconds_or_an_http_date() -> None:
