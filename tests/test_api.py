@@ -95,6 +95,9 @@ async def test_discovery_routes_and_their_rules(db: Database, api: httpx.AsyncCl
     refused(await get("", type="popular", pageSize=0), 400, "pageSize")
     refused(await get("", type="popular", pageSize=101), 400, "pageSize")
     refused(await get("", type="sideways"), 400, "type")
+    assert refused(await get("", type="popular", language="english"), 400, "language") == (
+        "language: should be a language code such as en or en-US"
+    )
     refused(await get(""), 400, "type")
     found = await get("/search", term="the matrix")
     assert "The Matrix" in [item["title"] for item in found.json()["data"]["items"]]
@@ -155,10 +158,8 @@ async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.Asyn
         400,
         "x",
     )
-    refused(
-        await ask({"contentType": "movie", "imdbId": "nm0000206"}),
-        400,
-        "imdbId",
+    assert refused(await ask({"contentType": "movie", "imdbId": "nm0000206"}), 400, "imdbId") == (
+        "imdbId: should be an IMDb id such as tt0133093"
     )
     refused(
         await api.post(

@@ -38,6 +38,10 @@ __all__ = ["build_app", "http_server"]
 log = logging.getLogger(__name__)
 
 
+# What a field checked by a pattern should look like, in words, for the 400 that refuses it.
+_FORMS = {"language": "a language code such as en or en-US", "imdbId": "an IMDb id such as tt0133093"}
+
+
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -124,7 +128,10 @@ def build_app(
         first = error.errors()[0] if error.errors() else {}
         where = ("body", "query", "header", "path", "cookie")
         field = ".".join(str(part) for part in first.get("loc", ()) if part not in where)
-        return _error(400, "invalid", f"{field or 'body'}: {first.get('msg', 'invalid')}")
+        said = first.get("msg", "invalid")
+        if first.get("type") == "string_pattern_mismatch" and field in _FORMS:
+            said = f"should be {_FORMS[field]}"  # pydantic's own message quotes the regular expression
+        return _error(400, "invalid", f"{field or 'body'}: {said}")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
