@@ -14,6 +14,8 @@ import json
 import logging
 import random
 import ssl
+import urllib.parse
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +118,8 @@ class Upstream:
         self._headers = {"Accept": "application/json", "User-Agent": "idkarr", **(headers or {})}
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        # Worked out once: aiohttp's own `trust_env` reads the environment on every call (0.6 ms of one).
+        self._proxy = _proxy_for(self.base_url)
         self._sleep = sleep
         self.calls = 0  # requests actually sent; benchmarks and tests read it
 
@@ -127,7 +131,6 @@ class Upstream:
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=_tls()),
                 cookie_jar=aiohttp.DummyCookieJar(),  # every call stands alone, as the services' APIs expect
-                trust_env=True,  # HTTPS_PROXY and NO_PROXY are honoured, as they were with httpx
             )
         return self._session
 
@@ -214,6 +217,7 @@ class Upstream:
             data=body,
             headers=extra,
             allow_redirects=False,
+            proxy=self._proxy,
         ) as response:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -232,6 +236,15 @@ class Upstream:
             return orjson.loads(body)  # a TMDB details body took json.loads half a millisecond
         except (ValueError, UnicodeDecodeError):
             raise UpstreamBadResponse(self.service, "malformed JSON") from None
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy HTTP_PROXY or HTTPS_PROXY names for `url`, unless NO_PROXY exempts its host, as httpx had it."""
+    target = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(target.scheme)
+    if proxy is None or urllib.request.proxy_bypass(target.netloc):
+        return None
+    return proxy
 
 
 @functools.cache

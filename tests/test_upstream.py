@@ -177,6 +177,41 @@ async def test_a_certificate_no_authority_signed_is_refused(tmp_path: Path) -> N
     assert "Certificate" in str(refused.value)
 
 
+async def test_the_proxy_the_environment_names_is_used_unless_no_proxy_exempts_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked.append((await reader.readline()).decode().strip())
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        body = b'{"via": "proxy"}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+    try:
+        # A name only the proxy can resolve: reached through it.
+        async with Upstream(service="TMDB", base_url="http://tmdb.example.invalid/3", limiter=RateLimiter(100)) as up:
+            assert await up.get_json("configuration") == {"via": "proxy"}
+        assert asked == ["GET http://tmdb.example.invalid/3/configuration HTTP/1.1"]
+        async with serve_tmdb() as fake, _upstream(fake, RecordingSleep()) as direct:
+            body = await direct.get_json("configuration", params={"api_key": API_KEY})
+        assert "images" in body
+        assert len(asked) == 1  # 127.0.0.1 is exempt: straight to it, not through the proxy
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 def test_retry_after_takes_seconds_or_an_http_date() -> None:
     now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("3") == 3.0
