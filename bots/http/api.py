@@ -23,6 +23,7 @@ from core.config import Settings
 from core.db.session import Database
 from core.enums import ActivityType, ContentType, DiscoveryKind, RequestStatus, WatchlistType
 from core.errors import AlreadyAvailable, AlreadyDecided, AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
+from core.memo import ByIdentity
 from core.metadata.provider import ExternalIds
 from core.metadata.types import DiscoverQuery
 from core.pubsub import ACTIVITY, first_of, woken_by
@@ -112,22 +113,11 @@ def _data(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps({"data": value}), status_code=status, media_type="application/json")
 
 
-class _PageBodies:
-    """Discovery pages as answer bodies, each serialised once: the discovery service hands the same page
-    object out again while nothing about it changed (see DiscoveryService._marked)."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._drawn: dict[int, tuple[DiscoveryPage, bytes]] = {}  # the page held, so its id stays its own
-
-    def answer(self, page: DiscoveryPage) -> Response:
-        drawn = self._drawn.get(id(page))
-        if drawn is None or drawn[0] is not page:
-            drawn = (page, orjson.dumps({"data": page.to_json()}))
-            if len(self._drawn) >= self._size:
-                self._drawn.pop(next(iter(self._drawn)))
-            self._drawn[id(page)] = drawn
-        return Response(drawn[1], media_type="application/json")
+def _page_answer(bodies: ByIdentity[bytes], page: DiscoveryPage) -> Response:
+    """A discovery page as an answer, serialised once: the discovery service hands the same page object out
+    again while nothing about it changed (see DiscoveryService._marked)."""
+    body = bodies.get(page) or bodies.put(orjson.dumps({"data": page.to_json()}), page)
+    return Response(body, media_type="application/json")
 
 
 def _content(value: str) -> ContentType | None:
@@ -196,7 +186,7 @@ Caller = Annotated[UserSummary, Depends(_caller)]
 
 def api_router(settings: Settings, database: Database, discovery: DiscoveryService | None) -> APIRouter:
     router = APIRouter(prefix="/api/v3")
-    pages = _PageBodies()
+    bodies: ByIdentity[bytes] = ByIdentity()
 
     def titles() -> DiscoveryService:
         if discovery is None:
@@ -221,7 +211,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
             page_size=pageSize,
             query=DiscoverQuery(language=language),
         )
-        return pages.answer(found)
+        return _page_answer(bodies, found)
 
     @router.get("/discovery/search", tags=["discovery"])
     async def search(
@@ -233,7 +223,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         if not term.strip():
             raise InvalidInput("term: say what to search for", code="api.term")
         found = await titles().search(term, _content(contentType), page=page)
-        return pages.answer(found)
+        return _page_answer(bodies, found)
 
     @router.get("/discovery/similar/{mediaId}", tags=["discovery"])
     async def similar(
@@ -245,7 +235,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         kind = ContentType(contentType)
         ids = ExternalIds(tmdb_id=mediaId) if kind == ContentType.MOVIE else ExternalIds(tvdb_id=mediaId)
         found = await titles().related(DiscoveryKind.SIMILAR, kind, ids, page=page)
-        return pages.answer(found)
+        return _page_answer(bodies, found)
 
     @router.get("/discovery/upcoming", tags=["discovery"])
     async def upcoming(
@@ -255,7 +245,7 @@ def api_router(settings: Settings, database: Database, discovery: DiscoveryServi
         page: Annotated[int, Query(ge=1, le=500)] = 1,
     ) -> Response:
         found = await titles().upcoming(_content(contentType), days=days, page=page)
-        return pages.answer(found)
+        return _page_answer(bodies, found)
 
     @router.get("/requests", tags=["requests"])
     async def all_requests(

@@ -35,6 +35,7 @@ from core.db.prepared import Prepared
 from core.db.session import Database
 from core.enums import ContentType, DiscoveryKind, MediaStatus, RequestStatus
 from core.errors import InvalidInput
+from core.memo import ByIdentity
 from core.metadata.cache import PageCache
 from core.metadata.merge import merge_titles
 from core.metadata.provider import ExternalIds, MetadataProvider, TitleSource
@@ -260,11 +261,13 @@ class DiscoveryService:
         self._ttl = ttl
         self._flight: SingleFlight[Any] = SingleFlight()
         self._built: dict[str, tuple[Any, bool, Page]] = {}
-        # Merged pages by the providers' pages they came from (held, so their ids stay theirs): those are
-        # handed out unchanged until their cached value changes, so each merge is done once, not per call.
-        self._merges: dict[tuple[int, ...], tuple[tuple[Page, ...], Page]] = {}
-        # Each page's marked form, with the ids it was looked up by and what was known of them.
-        self._marked_pages: dict[int, tuple[Page, dict[str, list[int]], tuple[Any, ...], DiscoveryPage]] = {}
+        # The providers' pages are handed out unchanged until their cached value changes: each merge of them
+        # is done once, not per call; and each page's marked form is kept, with the ids it was looked up by
+        # and what was known of them.
+        self._merges: ByIdentity[Page] = ByIdentity(_BUILT_PAGES)
+        self._marked_pages: ByIdentity[tuple[dict[str, list[int]], tuple[Any, ...], DiscoveryPage]] = ByIdentity(
+            _BUILT_PAGES
+        )
         self._marking: dict[tuple[tuple[int, ...], tuple[int, ...]], asyncio.Future[list[Any]]] = {}
 
     @property
@@ -360,15 +363,7 @@ class DiscoveryService:
                     break
         if failure is not None or not pages:
             raise failure or UpstreamUnavailable("metadata", "no provider answered")
-        identity = tuple(id(page) for page in pages)
-        done = self._merges.get(identity)
-        if done is not None:
-            return done[1]
-        merged = _merge(pages)
-        if len(self._merges) >= _BUILT_PAGES:
-            self._merges.pop(next(iter(self._merges)))
-        self._merges[identity] = (tuple(pages), merged)
-        return merged
+        return self._merges.get(*pages) or self._merges.put(_merge(pages), *pages)
 
     # --- use cases ----------------------------------------------------------------------------------
 
@@ -535,17 +530,14 @@ class DiscoveryService:
         """The page with what idkarr knows of each title. A page handed out again (see `_provider_page`) whose
         titles idkarr knows the same as last time is answered with the same object: marking is the one part
         read again on each call, and drawing its items was most of a cached page's cost."""
-        last = self._marked_pages.get(id(page))
-        ids = last[1] if last is not None and last[0] is page else _ids(page.items)
+        last = self._marked_pages.get(page)
+        ids = last[0] if last is not None else _ids(page.items)
         known = tuple(await self._known(ids)) if ids["tmdb"] or ids["tvdb"] else ()
-        if last is not None and last[0] is page and last[2] == known:
-            return last[3]
+        if last is not None and last[1] == known:
+            return last[2]
         items = _apply_marks(page.items, known)
         marked = DiscoveryPage(tuple(items), page.page, page.total_pages, page.total_results, page.stale, page.source)
-        if len(self._marked_pages) >= _BUILT_PAGES:
-            self._marked_pages.pop(next(iter(self._marked_pages)))
-        self._marked_pages[id(page)] = (page, ids, known, marked)
-        return marked
+        return self._marked_pages.put((ids, known, marked), page)[2]
 
     async def _known(self, ids: dict[str, list[int]]) -> list[Any]:
         """What idkarr has of these titles: one prepared statement (see core.db.prepared), outside a
