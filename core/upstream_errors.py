@@ -15,6 +15,8 @@ __all__ = ["UpstreamAuthFailed", "UpstreamBadResponse", "UpstreamError", "Upstre
 
 
 class UpstreamError(IdkarrError):
+    code = "upstream"  # stable, for API clients: which of the failures below this is
+
     def __init__(self, service: str, reason: str) -> None:
         self.service = service
         self.reason = reason
@@ -25,20 +27,28 @@ class UpstreamError(IdkarrError):
 
 
 class UpstreamUnavailable(UpstreamError):
+    code = "upstream.unavailable"
+
     def message(self) -> str:
         return f"{self.service} can't be reached right now, try again in a minute ({self.reason})"
 
 
 class UpstreamAuthFailed(UpstreamError):
+    code = "upstream.credentials"
+
     def message(self) -> str:
         return f"{self.service} refused idkarr's credentials ({self.reason}); an admin needs to check the configuration"
 
 
 class UpstreamBadResponse(UpstreamError):
+    code = "upstream.unreadable"
+
     def message(self) -> str:
         return f"{self.service} answered something idkarr cannot read ({self.reason}), try again later"
 
 
 class UpstreamNotFound(UpstreamError):
+    code = "title.unknown"
+
     def message(self) -> str:
         return f"{self.service} has no such title ({self.reason})"

@@ -73,6 +73,12 @@ async def test_a_caller_is_known_by_their_api_key(db: Database, api: httpx.Async
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other,
     ):
         refused(await other.get("/api/v3/requests/my", headers=alice), 401)
+    # A path or method no route serves answers in the same shape as every other refusal, saying what does.
+    assert "/api/v3/openapi.json" in refused(await api.get("/api/v3/nothing-here", headers=alice), 404)
+    wrong = await api.delete("/api/v3/requests", headers=alice)
+    assert refused(wrong, 405) == "/api/v3/requests takes GET or POST, not DELETE"
+    assert wrong.headers["allow"] == "GET, POST"
+    assert refused(await api.put("/api/v3/requests/1/approve", headers=alice), 405).endswith("takes POST, not PUT")
     document = (await api.get("/api/v3/openapi.json")).json()
     assert {"/api/v3/discovery", "/api/v3/requests", "/api/v3/requests/{request_id}/deny", "/api/v3/activity"} <= set(
         document["paths"]
@@ -168,7 +174,19 @@ async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.Asyn
         400,
         "qualityProfileId",
     )
-    refused(await api.post("/api/v3/requests", content=b"{not json", headers=alice), 400)
+    as_json = {**alice, "Content-Type": "application/json"}
+    assert refused(await api.post("/api/v3/requests", content=b"{not json", headers=as_json), 400).startswith(
+        "body: not valid JSON ("
+    )
+    assert refused(await api.post("/api/v3/requests", content=b"[1]", headers=as_json), 400) == (
+        "body: should be a JSON object"
+    )
+    form = await api.post("/api/v3/requests", data={"contentType": "movie", "tmdbId": "550"}, headers=alice)
+    assert refused(form, 400).endswith(
+        "sent with Content-Type: application/json (this one came as application/x-www-form-urlencoded)"
+    )
+    unknown = await ask({"contentType": "movie", "tmdbId": 99_999_999})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "title.unknown"), unknown.text
 
     refused(await api.get("/api/v3/requests", headers=alice), 403)  # not everyone's: only their own
     everyone = await api.get("/api/v3/requests", params={"status": "pending"}, headers=script)

@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bots.http.api import api_router, error_status
 from bots.http.health import health
@@ -100,6 +102,32 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
 
+def _methods_at(app: FastAPI, path: str) -> list[str]:
+    """The methods the API's routes take at `path`, from its OpenAPI document (path templates as patterns)."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = app.state.route_patterns
+    if patterns is None:
+        patterns = app.state.route_patterns = [
+            (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"), [m.upper() for m in methods])
+            for template, methods in app.openapi().get("paths", {}).items()
+        ]
+    return sorted({method for pattern, methods in patterns if pattern.match(path) for method in methods})
+
+
+def _unrouted(
+    app: FastAPI, request: Request, status: int, message: str, headers: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """What to say of a path no route serves (404) or a method its routes do not take (405)."""
+    where = f"{request.method} {request.url.path}"
+    if status == 404:
+        return f"there is no {where}: the API's routes are listed in /api/v3/openapi.json", headers
+    if status == 405:
+        allowed = _methods_at(app, request.url.path)
+        if allowed:
+            headers["allow"] = ", ".join(allowed)
+            return f"{request.url.path} takes {' or '.join(allowed)}, not {request.method}", headers
+    return message, headers
+
+
 def build_app(
     settings: Settings,
     database: Database,
@@ -114,6 +142,7 @@ def build_app(
     app.state.redis = redis
     app.state.rate_per_minute = settings.api.rate_per_minute
     app.state.key_prefix = settings.redis.key_prefix
+    app.state.route_patterns = None  # see _methods_at
 
     @app.exception_handler(IdkarrError)
     async def _refused(request: Request, error: IdkarrError) -> JSONResponse:
@@ -131,15 +160,27 @@ def build_app(
         said = first.get("msg", "invalid")
         if first.get("type") == "string_pattern_mismatch" and field in _FORMS:
             said = f"should be {_FORMS[field]}"  # pydantic's own message quotes the regular expression
+        if first.get("type") == "json_invalid":
+            field, said = "body", f"not valid JSON ({first.get('ctx', {}).get('error', 'cannot be read')})"
+        elif first.get("type") == "model_attributes_type" and not field:
+            # FastAPI reads a body as JSON only when it is said to be JSON.
+            sent = request.headers.get("content-type", "").split(";")[0].strip()
+            said = "should be a JSON object"
+            if sent != "application/json":
+                said += f", sent with Content-Type: application/json (this one came as {sent or 'no content type'})"
         return _error(400, "invalid", f"{field or 'body'}: {said}")
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+    # Starlette's own, which FastAPI's subclasses: routing's 404 and 405 answer in the same shape as the rest.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
             error.status_code, "error"
         )
-        answer = _error(error.status_code, code, str(error.detail))
-        answer.headers.update(error.headers or {})
+        message, headers = str(error.detail), {name.lower(): value for name, value in (error.headers or {}).items()}
+        if not isinstance(error, HTTPException):  # raised by routing itself, not by a route
+            message, headers = _unrouted(app, request, error.status_code, message, headers)
+        answer = _error(error.status_code, "method_not_allowed" if error.status_code == 405 else code, message)
+        answer.headers.update(headers)
         return answer
 
     def authenticated(
