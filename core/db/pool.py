@@ -33,6 +33,9 @@ class HotPool:
                 "connect_timeout": max(1, round(connect_timeout)),
                 "application_name": "idkarr",
                 "context": jsonb.adapters(),
+                # Statements are prepared by core.db.wire under its own names; psycopg preparing its own would
+                # make it send DEALLOCATE ALL at each ROLLBACK, dropping those too.
+                "prepare_threshold": None,
             },
             check=self._check,
             open=False,

@@ -6,13 +6,16 @@ community makes in bursts (creating and approving requests) and the activity and
 change writes run through here; everything else uses the ORM. The statements are still SQLAlchemy Core,
 written where their rule lives, so their locks and conditions read the same as anywhere else.
 
-A statement runs inside the session's own transaction: ORM changes flushed before it are visible to it,
-and it commits or rolls back with them. Each is prepared on the server the first time a connection sends
-it (psycopg would wait for five uses): these are the statements sent thousands of times.
+A statement runs inside the unit of work's own transaction: ORM changes flushed before it are visible to
+it, and it commits or rolls back with them. In a lean unit (`Database.unit`) statements go through
+core.db.wire, libpq's pipeline without psycopg's cursors; in an ORM session through psycopg's cursors.
+Either way each is prepared on the server the first time a connection sends it (psycopg would wait for
+five uses): these are the statements sent thousands of times.
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
@@ -24,7 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.db.session import Work, driver_connection, note_write, reads_only
+from core.db import wire
+from core.db.session import Unit, Work, driver_connection, note_write, reads_only
 
 __all__ = ["Call", "CompilerParts", "Prepared", "compiler_parts", "together"]
 
@@ -85,6 +89,7 @@ class Prepared(Generic[R]):
         compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         self.sql = str(compiled)
         self.writes = not reads_only(self.sql)
+        self._wire_sql, self._order = _numbered(self.sql)
         if "POSTCOMPILE" in self.sql:
             # An IN list would be rewritten for each call; an array parameter keeps the SQL fixed.
             raise ValueError("write `column == any_(array parameter)` instead of an IN list: " + self.sql)
@@ -116,10 +121,12 @@ class Prepared(Generic[R]):
 
     async def rows(self, session: Work, **values: Any) -> list[R]:
         """Every row, as a named tuple."""
+        if isinstance(session, Unit):
+            return (await _exchange(session, [(self, values)]))[0]
         cursor = (await driver_connection(session)).cursor()
-        parameters = self._parameters(values)
         if self.writes:
             note_write(session)
+        parameters = self._parameters(values)
         try:
             await cursor.execute(self.sql, parameters, prepare=True)
         except psycopg.Error as error:
@@ -127,10 +134,17 @@ class Prepared(Generic[R]):
             raise DBAPIError.instance(self.sql, parameters, error, psycopg.Error) from error
         return await self._fetch(cursor)
 
+    def _wire_values(self, values: Mapping[str, Any]) -> list[Any]:
+        """The values as core.db.wire sends them: in the order of the SQL's $n placeholders."""
+        parameters = self._parameters(values)
+        return [parameters[name] for name in self._order]
+
     async def _fetch(self, cursor: AsyncCursor[Any]) -> list[R]:
         if not self._returns:  # known here: `cursor.description` is dear, it builds every column each time
             return []
-        found = await cursor.fetchall()
+        return self._shaped(await cursor.fetchall())
+
+    def _shaped(self, found: list[tuple[Any, ...]]) -> list[R]:
         if not self._loaders:
             return cast(list[R], [self._row(*values) for values in found])
         return cast(list[R], [self._load(values) for values in found])
@@ -152,8 +166,10 @@ Call = tuple["Prepared[object]", Mapping[str, Any]]
 
 
 async def together(session: Work, *calls: Call) -> list[list[Any]]:
-    """Independent statements sent at once and answered in one round trip (psycopg's pipeline mode): their
+    """Independent statements sent at once and answered in one round trip (libpq's pipeline mode): their
     rows, in order."""
+    if isinstance(session, Unit):
+        return await _exchange(session, calls)
     if len(calls) == 1:  # a pipeline of one costs more than it saves
         statement, values = calls[0]
         return [await statement.rows(session, **values)]
@@ -168,6 +184,50 @@ async def together(session: Work, *calls: Call) -> list[list[Any]]:
                 await cursor.execute(statement.sql, statement._parameters(values), prepare=True)
                 sent.append((statement, cursor))
     except psycopg.Error as error:
-        sql = "; ".join(statement.sql for statement, _ in calls)
-        raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
+        raise DBAPIError.instance(_joined(calls), None, error, psycopg.Error) from error
     return [await statement._fetch(cursor) for statement, cursor in sent]
+
+
+async def _exchange(unit: Unit, calls: Sequence[Call]) -> list[list[Any]]:
+    """A lean unit's statements, through core.db.wire."""
+    if any(statement.writes for statement, _ in calls):
+        note_write(unit)
+    try:
+        results = await wire.exchange(
+            unit.connection,
+            [(statement._wire_sql, statement._wire_values(values)) for statement, values in calls],
+            begin=not unit.read_only,
+        )
+    except psycopg.Error as error:
+        # Callers catch what the ORM raises (IntegrityError for a lost race on a unique index).
+        raise DBAPIError.instance(_joined(calls), None, error, psycopg.Error) from error
+    return [
+        statement._shaped(wire.rows_of(unit.connection, result)) if statement._returns else []
+        for (statement, _), result in zip(calls, results, strict=True)
+    ]
+
+
+def _joined(calls: Sequence[Call]) -> str:
+    return "; ".join(statement.sql for statement, _ in calls)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[bytes, list[str]]:
+    """`sql` with psycopg's %(name)s placeholders as PostgreSQL's own $1, $2 ... (a name used twice is one
+    number), and the names in that order."""
+    order: list[str] = []
+
+    def number(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    numbered = _PLACEHOLDER.sub(number, sql)
+    if "%(" in numbered:
+        raise ValueError("a placeholder core.db.wire cannot number: " + sql)
+    return numbered.encode(), order

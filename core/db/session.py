@@ -4,7 +4,7 @@ Most use cases work in an AsyncSession (`Database.transaction()`). The ones a co
 (creating, joining, approving, denying requests) work in a `Unit` (`Database.unit()`): a transaction on a
 plain pooled psycopg connection, run only through core.db.prepared. The session's own machinery (its
 greenlets, its pool, its transaction bookkeeping) cost about half a millisecond of CPU a unit of work,
-more than the statements of a decision; a Unit costs what psycopg does. Helpers that serve both take a
+more than the statements of a decision; a Unit costs what libpq does (core.db.wire). Helpers that serve both take a
 `Work`; a function that needs the ORM takes an AsyncSession, so mypy keeps it out of a Unit.
 
 A unit of work can leave signals ("something is waiting in the outbox", "this happened") that are sent
