@@ -4,8 +4,8 @@ Most use cases work in an AsyncSession (`Database.transaction()`). The ones a co
 (creating, joining, approving, denying requests) work in a `Unit` (`Database.unit()`): a transaction on a
 plain pooled psycopg connection, run only through core.db.prepared. The session's own machinery (its
 greenlets, its pool, its transaction bookkeeping) cost about half a millisecond of CPU a unit of work,
-more than the statements of a decision; a Unit costs what libpq does (core.db.wire). Helpers that serve both take a
-`Work`; a function that needs the ORM takes an AsyncSession, so mypy keeps it out of a Unit.
+more than the statements of a decision; a Unit costs what libpq does (core.db.wire). Helpers that serve
+both take a `Work`; a function that needs the ORM takes an AsyncSession, so mypy keeps it out of a Unit.
 
 A unit of work can leave signals ("something is waiting in the outbox", "this happened") that are sent
 only once its transaction has committed, so no listener ever hears of a change that was rolled back.
@@ -33,7 +33,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
-from core.db import jsonb
+from core.db import jsonb, wire
 from core.db.pool import HotPool
 from core.dburl import DatabaseUrl
 from core.errors import DomainError
@@ -198,7 +198,7 @@ async def _end_unit(unit: Unit, error: BaseException) -> None:
     one it finds broken."""
     unit.info.pop(_SIGNALS, None)
     if _clean(error) and not unit.info.get(_WROTE):
-        await unit.connection.commit()
+        await wire.commit(unit.connection)
         return
     try:
         await unit.connection.rollback()
@@ -268,7 +268,7 @@ class Database:
             except BaseException as error:
                 await _end_unit(unit, error)
                 raise
-            await connection.commit()
+            await wire.commit(connection)
         finally:
             await pool.putconn(connection)
         await self._send(unit.info.pop(_SIGNALS, []))

@@ -29,9 +29,10 @@ import psycopg.errors as pg_errors
 from psycopg import AsyncConnection, pq
 from psycopg.adapt import PyFormat, Transformer
 
-__all__ = ["exchange", "rows_of"]
+__all__ = ["commit", "exchange", "rows_of"]
 
 _BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
 _AUTO: dict[int, list[PyFormat]] = {}  # how many values -> psycopg's "choose the format" for each
 
 
@@ -59,12 +60,23 @@ def _link(connection: AsyncConnection[Any]) -> _Link:
     return link
 
 
+async def commit(connection: AsyncConnection[Any]) -> None:
+    """COMMIT the connection's transaction, if one is open (what psycopg's `commit()` does, for less)."""
+    if connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        await exchange(connection, [], begin=False, end=_COMMIT)
+
+
 async def exchange(
-    connection: AsyncConnection[Any], statements: Sequence[tuple[bytes, Sequence[Any]]], *, begin: bool
+    connection: AsyncConnection[Any],
+    statements: Sequence[tuple[bytes, Sequence[Any]]],
+    *,
+    begin: bool,
+    end: bytes | None = None,
 ) -> list[pq.abc.PGresult]:
     """Run `statements` (SQL with $n placeholders, and their values) in one round trip, in order, each
-    with its result; `begin` opens a transaction first if none is open. Raises the first statement's
-    error as psycopg raises it (the rest of the batch is then not run)."""
+    with its result; `begin` opens a transaction first if none is open, `end` is a command sent after
+    them (COMMIT). Raises the first statement's error as psycopg raises it (the rest of the batch is then
+    not run)."""
     link = _link(connection)
     pgconn = connection.pgconn
     # Values are converted before anything is sent: one psycopg cannot adapt fails the call, not the connection.
@@ -85,6 +97,9 @@ async def exchange(
                     commands.append(_Command(parse=(key, name)))
                 pgconn.send_query_prepared(name, params, param_formats=formats)
                 commands.append(_Command(answers=position))
+            if end is not None:
+                pgconn.send_query_params(end, None)
+                commands.append(_Command())
             pgconn.pipeline_sync()
             results, error = await _answers(pgconn, link, commands, len(statements))
             finished = True  # read up to the sync: whatever the server said, the connection can go on
