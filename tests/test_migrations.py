@@ -67,6 +67,25 @@ async def test_autogenerate_finds_no_difference_between_models_and_migrations(em
         assert await connection.run_sync(differences) == []
 
 
+def _unlogged(connection: Connection) -> set[str]:
+    query = "SELECT relname FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'"
+    return {row[0] for row in connection.execute(text(query))}
+
+
+async def test_only_the_discovery_cache_is_unlogged_in_the_migrated_schema_and_in_the_models(
+    empty_database: Database,
+) -> None:
+    # Autogenerate does not compare persistence: the migrations and the models are checked against each other.
+    await migrate.upgrade(empty_database)
+    async with empty_database.engine.connect() as connection:
+        assert await connection.run_sync(_unlogged) == {"discovery_cache"}
+    from_models = {table.name for table in Base.metadata.sorted_tables if "UNLOGGED" in table._prefixes}
+    assert from_models == {"discovery_cache"}
+    await migrate.downgrade(empty_database, "0005")
+    async with empty_database.engine.connect() as connection:
+        assert await connection.run_sync(_unlogged) == set()
+
+
 async def test_unmigrated_database_is_refused_naming_the_command(empty_database: Database) -> None:
     state = await migrate.read_schema_state(empty_database)
     with pytest.raises(SchemaNotCurrent, match="idkarr db upgrade"):

@@ -16,7 +16,8 @@ __all__ = ["DiscoveryCacheEntry"]
 
 class DiscoveryCacheEntry(Base):
     __tablename__ = "discovery_cache"
-    __table_args__ = (Index("ix_discovery_cache_expires_at", "expires_at"),)
+    # UNLOGGED (migration 0006): a cache need not wait for the disk at each commit; emptied after a crash.
+    __table_args__ = (Index("ix_discovery_cache_expires_at", "expires_at"), {"prefixes": ["UNLOGGED"]})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. "tmdb:trending:movie:en:1": one row per whole page, never one per item.
