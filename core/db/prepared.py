@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
 import psycopg
@@ -30,7 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from core.db import wire
 from core.db.session import Unit, Work, driver_connection, note_write, reads_only
 
-__all__ = ["Call", "CompilerParts", "Prepared", "compiler_parts", "together"]
+__all__ = ["Call", "CompilerParts", "Planned", "Prepared", "both", "compiler_parts", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
 
@@ -186,6 +187,29 @@ async def together(session: Work, *calls: Call) -> list[list[Any]]:
     except psycopg.Error as error:
         raise DBAPIError.instance(_joined(calls), None, error, psycopg.Error) from error
     return [await statement._fetch(cursor) for statement, cursor in sent]
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+@dataclass(frozen=True)
+class Planned(Generic[A]):
+    """Statements decided but not yet sent, with what to make of their answers: what several parts of a use
+    case decide each on its own can still go in one round trip (`both`)."""
+
+    calls: Sequence[Call]
+    finish: Callable[[list[list[Any]]], A]
+
+    async def run(self, session: Work) -> A:
+        return self.finish(await together(session, *self.calls))
+
+
+async def both(session: Work, first: Planned[A], second: Planned[B]) -> tuple[A, B]:
+    """Two plans sent together, in order, each finished with its own answers."""
+    answers = await together(session, *first.calls, *second.calls)
+    split = len(first.calls)
+    return first.finish(answers[:split]), second.finish(answers[split:])
 
 
 async def _exchange(unit: Unit, calls: Sequence[Call]) -> list[list[Any]]:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from core.db.models import Activity, Media, Request, RequestWatcher, User, WatchlistEntry
 from core.db.pgtypes import USER_ROLE
-from core.db.prepared import Call, Prepared, together
+from core.db.prepared import Call, Planned, Prepared
 from core.db.session import Work
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
@@ -278,7 +278,7 @@ def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -
     return outbox.Announcement(kind.value, actor_id, requester_id)
 
 
-async def record(
+async def plan_record(
     session: Work,
     request_id: int,
     requester_id: int,
@@ -293,15 +293,15 @@ async def record(
     along: Sequence[Call] = (),
     library: LibraryEvent | None = None,
     **details: Any,
-) -> Recorded:
+) -> Planned[Recorded]:
     """The activity entry for what happened to request `request_id` (made by `requester_id`) and the
-    notifications it causes, in the change's transaction.
+    notifications it causes, in the change's transaction, ready to send (`record` sends it at once).
 
     `recipients`, `holding` and `excluding` are as in `outbox.enqueue`; `read` the rows of `record_reading`
     when the caller sent it along with its own statements; `first` the caller's writes the entry depends on
     (the change itself), sent before it in the same round trip, their rows returned: the entry and the
     notifications read the request's row as those leave it. `along` are the caller's writes that need no
-    answer, sent after it; `library` what the change did to the library record, written alongside. Returns,
+    answer, sent after it; `library` what the change did to the library record, written alongside. Gives,
     with those rows, everyone read on the way (with `followers(request)`, what `view_of` needs to draw the
     request without reading names again).
     """
@@ -318,16 +318,36 @@ async def record(
     entry = _entry(kind, actor_id, request_id, request_id=request_id, details=details or None)
     write: Call = (_WRITE_ACTIVITY, {**entry, **queued.values()})
     library_calls: list[Call] = [(_WRITE_LIBRARY, library.values(request_id, actor_id))] if library else []
-    answers = await together(session, *first, write, *library_calls, *along)
-    before, written, also = answers[: len(first)], answers[len(first)], answers[len(first) + 1 :]
-    queued.signal(session)
-    if library:
-        activity_log.announce(session, also[0][0])
-    activity_log.announce(session, written[0])
-    return Recorded(queued.people, before)
+
+    def finish(answers: list[list[Any]]) -> Recorded:
+        before, written, also = answers[: len(first)], answers[len(first)], answers[len(first) + 1 :]
+        queued.signal(session)
+        if library:
+            activity_log.announce(session, also[0][0])
+        activity_log.announce(session, written[0])
+        return Recorded(queued.people, before)
+
+    return Planned([*first, write, *library_calls, *along], finish)
 
 
-async def record_change(
+async def record(
+    session: Work,
+    request_id: int,
+    requester_id: int,
+    actor_id: int | None,
+    kind: ActivityType,
+    recipients: outbox.Recipients = (),
+    **options: Any,
+) -> Recorded:
+    """`plan_record`, sent at once."""
+    planned = await plan_record(session, request_id, requester_id, actor_id, kind, recipients, **options)
+    return await planned.run(session)
+
+
+Changed: TypeAlias = tuple[RequestRow, dict[int, PersonRow]]
+
+
+async def plan_change(
     session: Work,
     request: RequestRow,
     statement: Prepared[RequestRow],
@@ -338,11 +358,11 @@ async def record_change(
     *,
     before: Sequence[Call] = (),
     **options: Any,
-) -> tuple[RequestRow, dict[int, PersonRow]]:
-    """Change a claimed request (a `request_change` statement setting `values`) and `record` it, in one round
-    trip. `before`: writes the change depends on (the library record it points to). Returns the request as
-    the change left it (its RETURNING) and everyone `record` read."""
-    recorded = await record(
+) -> Planned[Changed]:
+    """A change of a claimed request (a `request_change` statement setting `values`) and its record, ready to
+    send in one round trip. `before`: writes the change depends on (the library record it points to). Gives
+    the request as the change left it (its RETURNING) and everyone `record` read."""
+    recording = await plan_record(
         session,
         request.id,
         request.requested_by_id,
@@ -352,8 +372,28 @@ async def record_change(
         first=[*before, (statement, _bound(request.id, values))],
         **options,
     )
-    changed: RequestRow = recorded.first[-1][0]
-    return changed, recorded.people
+
+    def finish(answers: list[list[Any]]) -> Changed:
+        recorded = recording.finish(answers)
+        changed: RequestRow = recorded.first[-1][0]
+        return changed, recorded.people
+
+    return Planned(recording.calls, finish)
+
+
+async def record_change(
+    session: Work,
+    request: RequestRow,
+    statement: Prepared[RequestRow],
+    values: Mapping[str, Any],
+    actor_id: int | None,
+    kind: ActivityType,
+    recipients: outbox.Recipients = (),
+    **options: Any,
+) -> Changed:
+    """`plan_change`, sent at once."""
+    planned = await plan_change(session, request, statement, values, actor_id, kind, recipients, **options)
+    return await planned.run(session)
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))

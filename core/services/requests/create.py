@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
 from core.db.pgtypes import REQUEST_STATUS, USER_ROLE
-from core.db.prepared import Prepared, together
+from core.db.prepared import Prepared, both, together
 from core.db.session import Database, Work
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
@@ -37,6 +37,7 @@ from core.services.requests.common import (
     load_user,
     moderators,
     person,
+    plan_record,
     record,
     record_reading,
     require_permission,
@@ -46,7 +47,7 @@ from core.services.requests.common import (
     title_ids,
     view_of,
 )
-from core.services.requests.decisions import approve_row
+from core.services.requests.decisions import approve_row, plan_approval
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 3  # a create racing another user's create for the same title joins it on the next attempt
@@ -182,7 +183,7 @@ async def _create_once(
             "expires_at": datetime.now(UTC) + timedelta(days=settings.expiry_days),
         }
         inserting = _new_request(tuple(new))
-        recorded = await record(
+        creation = await plan_record(
             session,
             new["id"],
             actor.id,
@@ -196,11 +197,14 @@ async def _create_once(
             seasons=sorted(remaining),
             requested_by=actor.username,
         )
-        request = recorded.first[0][0]
         if auto:
-            approved = await approve_row(session, request, actor)
+            # The approval's reads are made now; its writes go with the request's own insert, in one round
+            # trip: the request is written, recorded, approved and recorded again, in that order.
+            approval = await plan_approval(session, Request(**new), actor)
+            _, approved = await both(session, creation, approval)
             view = await view_of(session, approved.request, just_made_by=actor.username)
             return CreateResult(view, "auto_approved", sorted(remaining))
+        request = (await creation.run(session)).first[0][0]
         return CreateResult(await view_of(session, request, just_made_by=actor.username), "created", sorted(remaining))
 
 

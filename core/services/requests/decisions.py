@@ -11,7 +11,7 @@ from sqlalchemy import Integer, bindparam, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import Handoff, Instance, Request, User
-from core.db.prepared import Prepared, together
+from core.db.prepared import Planned, Prepared, together
 from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, InstanceBackend, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
@@ -28,6 +28,7 @@ from core.services.requests.common import (
     followers,
     load_user,
     person,
+    plan_change,
     record_change,
     record_reading,
     request_change,
@@ -90,6 +91,21 @@ async def approve_row(
 
     `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
     """
+    planned = await plan_approval(session, request, actor, retry=retry, wanted_by=wanted_by, placement=placement)
+    return await planned.run(session)
+
+
+async def plan_approval(
+    session: Work,
+    request: RequestRow,
+    actor: Person | None,
+    *,
+    retry: bool = False,
+    wanted_by: int | None = None,
+    placement: Placement | None = None,
+) -> Planned[Approved]:
+    """`approve_row`'s writes, decided (its reads are made here) but not yet sent: the caller may send them
+    with writes of its own, the request's own insert included (`request` then as that insert will leave it)."""
     actor_id = actor.id if actor else None
     # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
     audience = followers(request)
@@ -120,7 +136,7 @@ async def approve_row(
     if library_change is not None:
         library = LibraryEvent(library_change, media.id, details={"status": media.status.value, **_asked(request)})
     # The library record, the request and what both did are written in one round trip.
-    approved, followed_by = await record_change(
+    changing = await plan_change(
         session,
         request,
         _APPROVED,
@@ -133,7 +149,12 @@ async def approve_row(
         library=library,
         **details,
     )
-    return Approved(approved, followed_by)
+
+    def finish(answers: list[list[Any]]) -> Approved:
+        approved, followed_by = changing.finish(answers)
+        return Approved(approved, followed_by)
+
+    return Planned(changing.calls, finish)
 
 
 def _asked(request: RequestRow) -> dict[str, Any]:
