@@ -136,7 +136,14 @@ def build_app(
     discovery: DiscoveryService | None = None,
     redis: Redis | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="idkarr", openapi_url="/api/v3/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="idkarr",
+        openapi_url="/api/v3/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        # idkarr's figures are Prometheus's (/metrics); FastAPI would otherwise ask OpenTelemetry on every call.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.database = database
     app.state.api_keys = {}  # digest -> (until when, the key's user): see bots.http.api._caller
     app.state.redis = redis
