@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from psycopg import pq
 from sqlalchemy import Integer, any_, bindparam, column, func, literal, literal_column, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError, ProgrammingError
@@ -180,3 +181,25 @@ async def test_a_value_psycopg_cannot_send_fails_its_call_and_not_the_connection
             assert await _NAMED.rows(unit, id=1) == []
     finally:
         await database.dispose()
+
+
+async def test_a_last_round_trip_carries_the_commit_and_nothing_may_follow_it(db: Database) -> None:
+    gil = {"name": "gil", "new_role": UserRole.USER, "new_permissions": {}}
+    async with db.unit() as unit:
+        ((made,),) = await together(unit, (_NEW_USER, gil), last=True)
+        assert unit.connection.info.transaction_status == pq.TransactionStatus.IDLE  # already committed
+        with pytest.raises(RuntimeError, match="last round trip"):
+            await _NAMED.rows(unit, id=made.id)
+    async with db.reads() as unit:
+        assert [row.username for row in await _NAMED.rows(unit, id=made.id)] == ["gil"]
+
+    async def fails_last() -> None:
+        async with db.unit() as unit:
+            fresh = {"name": "hal", "new_role": UserRole.USER, "new_permissions": {}}
+            await together(unit, (_NEW_USER, fresh), (_NEW_USER, gil), last=True)
+
+    # A failure in the last round trip: its COMMIT is never run, and the unit rolls back as any other.
+    with pytest.raises(IntegrityError):
+        await fails_last()
+    async with db.reads() as unit:
+        assert [row.username for row in await _BY_IDS.rows(unit, ids=list(range(1, 100)))] == ["gil"]

@@ -166,11 +166,15 @@ class Prepared(Generic[R]):
 Call = tuple["Prepared[object]", Mapping[str, Any]]
 
 
-async def together(session: Work, *calls: Call) -> list[list[Any]]:
+async def together(session: Work, *calls: Call, last: bool = False) -> list[list[Any]]:
     """Independent statements sent at once and answered in one round trip (libpq's pipeline mode): their
-    rows, in order."""
+    rows, in order.
+
+    `last`: the unit of work sends nothing after these and nothing after them can refuse, so a lean unit's
+    COMMIT goes in the same round trip (an ORM session commits when its block ends, as always).
+    """
     if isinstance(session, Unit):
-        return await _exchange(session, calls)
+        return await _exchange(session, calls, last=last)
     if len(calls) == 1:  # a pipeline of one costs more than it saves
         statement, values = calls[0]
         return [await statement.rows(session, **values)]
@@ -201,26 +205,33 @@ class Planned(Generic[A]):
     calls: Sequence[Call]
     finish: Callable[[list[list[Any]]], A]
 
-    async def run(self, session: Work) -> A:
-        return self.finish(await together(session, *self.calls))
+    async def run(self, session: Work, *, last: bool = False) -> A:
+        """Sent, and finished with the answers; `last` as in `together`."""
+        return self.finish(await together(session, *self.calls, last=last))
 
 
-async def both(session: Work, first: Planned[A], second: Planned[B]) -> tuple[A, B]:
-    """Two plans sent together, in order, each finished with its own answers."""
-    answers = await together(session, *first.calls, *second.calls)
+async def both(session: Work, first: Planned[A], second: Planned[B], *, last: bool = False) -> tuple[A, B]:
+    """Two plans sent together, in order, each finished with its own answers; `last` as in `together`."""
+    answers = await together(session, *first.calls, *second.calls, last=last)
     split = len(first.calls)
     return first.finish(answers[:split]), second.finish(answers[split:])
 
 
-async def _exchange(unit: Unit, calls: Sequence[Call]) -> list[list[Any]]:
+async def _exchange(unit: Unit, calls: Sequence[Call], *, last: bool = False) -> list[list[Any]]:
     """A lean unit's statements, through core.db.wire."""
+    if unit.info.get(_ENDED):
+        raise RuntimeError("a statement after the unit of work's last round trip (together(..., last=True))")
     if any(statement.writes for statement, _ in calls):
         note_write(unit)
+    ending = last and not unit.read_only
+    if ending:
+        unit.info[_ENDED] = True
     try:
         results = await wire.exchange(
             unit.connection,
             [(statement._wire_sql, statement._wire_values(values)) for statement, values in calls],
             begin=not unit.read_only,
+            end=wire.COMMIT if ending else None,
         )
     except psycopg.Error as error:
         # Callers catch what the ORM raises (IntegrityError for a lost race on a unique index).
@@ -229,6 +240,9 @@ async def _exchange(unit: Unit, calls: Sequence[Call]) -> list[list[Any]]:
         statement._shaped(wire.rows_of(unit.connection, result)) if statement._returns else []
         for (statement, _), result in zip(calls, results, strict=True)
     ]
+
+
+_ENDED = "idkarr.ended"  # Unit.info: its COMMIT has been sent
 
 
 def _joined(calls: Sequence[Call]) -> str:

@@ -29,10 +29,10 @@ import psycopg.errors as pg_errors
 from psycopg import AsyncConnection, pq
 from psycopg.adapt import PyFormat, Transformer
 
-__all__ = ["commit", "exchange", "rows_of"]
+__all__ = ["COMMIT", "commit", "exchange", "rows_of"]
 
 _BEGIN = b"BEGIN"
-_COMMIT = b"COMMIT"
+COMMIT = b"COMMIT"
 _AUTO: dict[int, list[PyFormat]] = {}  # how many values -> psycopg's "choose the format" for each
 
 
@@ -63,7 +63,7 @@ def _link(connection: AsyncConnection[Any]) -> _Link:
 async def commit(connection: AsyncConnection[Any]) -> None:
     """COMMIT the connection's transaction, if one is open (what psycopg's `commit()` does, for less)."""
     if connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        await exchange(connection, [], begin=False, end=_COMMIT)
+        await exchange(connection, [], begin=False, end=COMMIT)
 
 
 async def exchange(

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from core.batches import Batches
 from core.db import jsonb
 from core.db.models import DiscoveryCacheEntry
-from core.db.prepared import Prepared
+from core.db.prepared import Prepared, together
 from core.db.session import Database
 
 __all__ = ["CachedValue", "PageCache"]
@@ -150,7 +150,7 @@ class PageCache:
 
     async def _write_rows(self, rows: dict[str, dict[str, Any]]) -> dict[str, None]:
         async with self._database.unit() as unit:
-            await _STORE.rows(unit, rows=jsonb.dumps_text(list(rows.values())))
+            await together(unit, (_STORE, {"rows": jsonb.dumps_text(list(rows.values()))}), last=True)
         return {}
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:

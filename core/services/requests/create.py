@@ -201,10 +201,10 @@ async def _create_once(
             # The approval's reads are made now; its writes go with the request's own insert, in one round
             # trip: the request is written, recorded, approved and recorded again, in that order.
             approval = await plan_approval(session, Request(**new), actor)
-            _, approved = await both(session, creation, approval)
+            _, approved = await both(session, creation, approval, last=True)  # with the COMMIT: nothing follows
             view = await view_of(session, approved.request, just_made_by=actor.username)
             return CreateResult(view, "auto_approved", sorted(remaining))
-        request = (await creation.run(session)).first[0][0]
+        request = (await creation.run(session, last=True)).first[0][0]
         return CreateResult(await view_of(session, request, just_made_by=actor.username), "created", sorted(remaining))
 
 
