@@ -222,6 +222,32 @@ async def test_auto_approve_by_per_user_override(db: Database) -> None:
     assert (made.outcome, made.request.status) == ("auto_approved", RequestStatus.APPROVED)
 
 
+async def test_approval_at_once_follows_the_permission_as_it_is_now_whatever_idkarr_guessed(db: Database) -> None:
+    # A requester's last outcome is only a guess at what reads to send first: a changed permission is read fresh.
+    ids = await people(db, ("trusted", UserRole.USER))
+
+    async def allow(on: bool) -> None:
+        async with db.transaction() as session:
+            (await session.get_one(User, ids["trusted"])).permissions = {"auto_approve_movie": on}
+
+    outcomes = []
+    for film, on in ((603, True), (155, False), (157336, True), (27205, True)):
+        await allow(on)
+        made = await requests.create(db, await title(ContentType.MOVIE, tmdb_id=film), actor_id=ids["trusted"])
+        outcomes.append((made.outcome, made.request.status))
+    assert outcomes == [
+        ("auto_approved", RequestStatus.APPROVED),
+        ("created", RequestStatus.PENDING),
+        ("auto_approved", RequestStatus.APPROVED),
+        ("auto_approved", RequestStatus.APPROVED),
+    ]
+    async with db.session() as session:
+        placed = set(await session.scalars(select(Media.tmdb_id)))
+        approvals = list(await session.scalars(select(Activity.tmdb_id).where(Activity.type == "request_approved")))
+    assert placed == {603, 157336, 27205}  # a library record for each approved film, none for the pending one
+    assert sorted(approvals) == [603, 27205, 157336]
+
+
 async def test_people_see_their_own_requests_and_moderators_see_all(db: Database) -> None:
     ids = await people(db, ("mod", UserRole.MODERATOR), ("alice", UserRole.USER), ("bob", UserRole.USER))
     await requests.create(db, await title(ContentType.MOVIE, tmdb_id=603), actor_id=ids["alice"])

@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from core.config import RequestSettings
 from core.db.models import Media, MediaSeason, Request, RequestWatcher, User
 from core.db.pgtypes import REQUEST_STATUS, USER_ROLE
-from core.db.prepared import Prepared, both, together
+from core.db.prepared import Call, Prepared, both, together
 from core.db.session import Database, Work
 from core.enums import OPEN_REQUEST_STATUSES, ActivityType, ContentType, MediaStatus, RequestStatus
 from core.errors import AlreadyAvailable, AlreadyDecided, InvalidInput, QuotaExceeded
-from core.metadata.types import TitleDetails
+from core.metadata.types import Title, TitleDetails
 from core.permissions import Permission, auto_approve_permission, effective_permissions, request_permission
 from core.services.limits import EXEMPT_ROLES, exempt, limited_by_default, open_limit, quota
 from core.services.requests.common import (
@@ -47,7 +47,7 @@ from core.services.requests.common import (
     title_ids,
     view_of,
 )
-from core.services.requests.decisions import approve_row, plan_approval
+from core.services.requests.decisions import approval_reads, approve_row, plan_approval
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 3  # a create racing another user's create for the same title joins it on the next attempt
@@ -121,7 +121,12 @@ async def _create_once(
         # transactions have committed. Who would hear of a new request, and its id, are read too: the request
         # and its record can then be written in one round trip.
         by_open, by_any = limited_by_default(settings, content_type)
-        _, users, numbered, library, open_requests, audience = await together(
+        # Someone whose last request of this type was approved at once likely will be again: the approval's
+        # reads go in this round trip too (last, so its lock on the library record is taken after the
+        # requests', as a moderator's approval takes them). A wrong guess costs those reads, never a result.
+        expected = _approved_at_once.get((actor_id, content_type), False)
+        approving = _approval_reads(title, actor_id) if expected else []
+        _, users, numbered, library, open_requests, audience, *approval_read = await together(
             session,
             (_counting_lock(content_type), {"id": actor_id, "limited": by_any}),
             (_REQUESTER, {"id": actor_id, "limited": by_open}),
@@ -129,6 +134,7 @@ async def _create_once(
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
             record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id),
+            *approving,
         )
         actor = person(users, actor_id)
         require_permission(actor, request_permission(content_type))
@@ -164,6 +170,7 @@ async def _create_once(
 
         await _check_limits(session, actor, users[0].open, content_type, remaining, settings)
         auto = auto_approve_permission(content_type) in effective_permissions(actor.role, actor.permissions)
+        _remember(actor.id, content_type, auto)
         # Moderators hear of what waits for them; an auto-approved request waits for nobody (its announcement
         # still names the requester, read with the rest).
         recipients = () if auto else moderators()
@@ -200,12 +207,28 @@ async def _create_once(
         if auto:
             # The approval's reads are made now; its writes go with the request's own insert, in one round
             # trip: the request is written, recorded, approved and recorded again, in that order.
-            approval = await plan_approval(session, Request(**new), actor)
+            approval = await plan_approval(session, Request(**new), actor, new=True, read=approval_read or None)
             _, approved = await both(session, creation, approval, last=True)  # with the COMMIT: nothing follows
             view = await view_of(session, approved.request, just_made_by=actor.username)
             return CreateResult(view, "auto_approved", sorted(remaining))
         request = (await creation.run(session, last=True)).first[0][0]
         return CreateResult(await view_of(session, request, just_made_by=actor.username), "created", sorted(remaining))
+
+
+# (requester, content type) -> whether their last new request of it was approved at once (see _create_once).
+_approved_at_once: dict[tuple[int, ContentType], bool] = {}
+_REMEMBERED = 10_000
+
+
+def _remember(actor_id: int, content_type: ContentType, auto: bool) -> None:
+    if len(_approved_at_once) >= _REMEMBERED:
+        _approved_at_once.clear()  # a guess only: forgetting costs one round trip each
+    _approved_at_once[(actor_id, content_type)] = auto
+
+
+def _approval_reads(title: Title, actor_id: int) -> list[Call]:
+    """What approving a new request for `title` by `actor_id` reads: see `approval_reads`."""
+    return approval_reads(title.type, title.tmdb_id, title.tvdb_id, actor_id, actor_id, [actor_id])
 
 
 _WATCH = Prepared(

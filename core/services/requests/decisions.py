@@ -11,11 +11,12 @@ from sqlalchemy import Integer, bindparam, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import Handoff, Instance, Request, User
-from core.db.prepared import Planned, Prepared, together
+from core.db.prepared import Call, Planned, Prepared, together
 from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, InstanceBackend, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
 from core.permissions import Permission
+from core.services import outbox
 from core.services.outbox import PersonRow
 from core.services.requests.common import (
     MAX_REASON,
@@ -36,7 +37,7 @@ from core.services.requests.common import (
     season_numbers,
     view_of,
 )
-from core.services.requests.placement import Placement, place
+from core.services.requests.placement import Placement, place, place_reads
 from core.text import clean_text
 
 _APPROVED = request_change(
@@ -103,14 +104,20 @@ async def plan_approval(
     retry: bool = False,
     wanted_by: int | None = None,
     placement: Placement | None = None,
+    new: bool = False,
+    read: list[list[Any]] | None = None,
 ) -> Planned[Approved]:
     """`approve_row`'s writes, decided (its reads are made here) but not yet sent: the caller may send them
-    with writes of its own, the request's own insert included (`request` then as that insert will leave it)."""
+    with writes of its own. `new`: the request is being written in the same round trip (`request` as that
+    insert will leave it); `read`: the rows of `approval_reads`, when the caller sent them with its own."""
     actor_id = actor.id if actor else None
-    # Who will hear of it (the request's followers, stable while it is claimed) is read with the library record.
-    audience = followers(request)
-    reading = record_reading(ActivityType.REQUEST_APPROVED, audience, actor_id, request.requested_by_id)
-    media, library_change, library_write, (read,) = await place(session, request, placement, reading)
+    audience = _audience(request, new)
+    reading = approval_reads(
+        request.content_type, request.tmdb_id, request.tvdb_id, request.requested_by_id, actor_id, audience
+    )
+    if read is None:
+        read = await together(session, *reading)
+    media, library_change, library_write, (people,) = await place(session, request, placement, read=read)
     approving = {
         "status": RequestStatus.APPROVED,
         "failure_reason": None,
@@ -145,7 +152,7 @@ async def plan_approval(
         ActivityType.REQUEST_APPROVED,
         audience,
         before=[library_write, (_HANDOFF, {"request": request.id, "instance": media.instance_id})],
-        read=read,
+        read=people,
         library=library,
         **details,
     )
@@ -155,6 +162,26 @@ async def plan_approval(
         return Approved(approved, followed_by)
 
     return Planned(changing.calls, finish)
+
+
+def _audience(request: RequestRow, new: bool) -> outbox.Recipients:
+    """Who hears of an approval: the request's followers (stable while it is claimed); a request written in
+    the same round trip has no one but its requester yet."""
+    return [request.requested_by_id] if new else followers(request)
+
+
+def approval_reads(
+    content_type: ContentType,
+    tmdb_id: int | None,
+    tvdb_id: int | None,
+    requester_id: int,
+    actor_id: int | None,
+    audience: outbox.Recipients,
+) -> list[Call]:
+    """What an approval reads before it writes (the library record, where it goes, who hears of it), for a
+    caller to send with reads of its own (`plan_approval`'s `read`)."""
+    reading = record_reading(ActivityType.REQUEST_APPROVED, audience, actor_id, requester_id)
+    return [*place_reads(content_type, tmdb_id, tvdb_id), reading]
 
 
 def _asked(request: RequestRow) -> dict[str, Any]:

@@ -16,7 +16,17 @@ from core.enums import ActivityType, ContentType, MediaStatus
 from core.errors import InvalidInput, NotFound
 from core.services.requests.common import RequestRow, title_by_ids, title_ids
 
-__all__ = ["Option", "Placed", "Placement", "PlacementOptions", "Placing", "media_for", "place", "placement_options"]
+__all__ = [
+    "Option",
+    "Placed",
+    "Placement",
+    "PlacementOptions",
+    "Placing",
+    "media_for",
+    "place",
+    "place_reads",
+    "placement_options",
+]
 
 
 @dataclass(frozen=True)
@@ -209,24 +219,29 @@ async def media_for(
     return Placed(placing.media, placing.change, placing.more)
 
 
+def place_reads(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> list[Call]:
+    """What `place` reads of a title: its library record (locked), the default placement, in case the record
+    has none, and the id a new record would take. Sent by `place`, or by a caller with its own reads."""
+    return [
+        (_MEDIA_FOR_TITLE, title_ids(content_type, tmdb_id, tvdb_id)),
+        (_DEFAULT_PLACEMENT, {"content_type": content_type}),
+        (_NEXT_MEDIA_ID, {}),
+    ]
+
+
 async def place(
     session: Work,
     request: RequestRow,
     placement: Placement | None = None,
     *also: Call,
+    read: list[list[Any]] | None = None,
 ) -> Placing:
     """The library record approval creates (or reuses), placed where the moderator chose or by default in
     the content type's default instance with its default profile and folder; `also` are the caller's own
-    reads, sent in the same round trip as the record's."""
-    ids = title_ids(request.content_type, request.tmdb_id, request.tvdb_id)
-    # The default placement is read along with the record (one round trip), in case the record has none.
-    found, defaults, next_id, *more = await together(
-        session,
-        (_MEDIA_FOR_TITLE, ids),
-        (_DEFAULT_PLACEMENT, {"content_type": request.content_type}),
-        (_NEXT_MEDIA_ID, {}),
-        *also,
-    )
+    reads, sent in the same round trip as the record's. `read`: the rows of `place_reads` and `also`, when
+    the caller has sent them already."""
+    reads = place_reads(request.content_type, request.tmdb_id, request.tvdb_id)
+    found, defaults, next_id, *more = read or await together(session, *reads, *also)
     media = found[0] if found else None
     spot = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     # A title already placed stays where it is unless the moderator says otherwise.
