@@ -203,3 +203,13 @@ async def test_a_last_round_trip_carries_the_commit_and_nothing_may_follow_it(db
         await fails_last()
     async with db.reads() as unit:
         assert [row.username for row in await _BY_IDS.rows(unit, ids=list(range(1, 100)))] == ["gil"]
+
+
+async def test_a_unit_of_reads_opens_no_transaction_and_refuses_a_write(db: Database) -> None:
+    async with db.reads() as unit:
+        assert await _NAMED.rows(unit, id=1) == []
+        assert unit.connection.info.transaction_status == pq.TransactionStatus.IDLE  # each statement on its own
+        with pytest.raises(RuntimeError, match="use Database\\.unit"):
+            await _NEW_USER.rows(unit, name="ida", new_role=UserRole.USER, new_permissions={})
+    async with db.reads() as unit:
+        assert await _BY_IDS.rows(unit, ids=list(range(1, 100))) == []

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
+from typing import Any, Concatenate, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
 
 import psycopg
 from psycopg import AsyncCursor
@@ -31,7 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from core.db import wire
 from core.db.session import Unit, Work, driver_connection, note_write, reads_only
 
-__all__ = ["Call", "CompilerParts", "Planned", "Prepared", "both", "compiler_parts", "together"]
+__all__ = ["Call", "CompilerParts", "Planned", "Prepared", "both", "compiler_parts", "sent_at_once", "together"]
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
 
@@ -208,6 +208,20 @@ class Planned(Generic[A]):
     async def run(self, session: Work, *, last: bool = False) -> A:
         """Sent, and finished with the answers; `last` as in `together`."""
         return self.finish(await together(session, *self.calls, last=last))
+
+
+P = ParamSpec("P")
+
+
+def sent_at_once(
+    plan: Callable[Concatenate[Work, P], Awaitable[Planned[A]]],
+) -> Callable[Concatenate[Work, P], Awaitable[A]]:
+    """What `plan` decides, sent in a round trip of its own: the use case for a caller with nothing to add."""
+
+    async def run(session: Work, /, *args: P.args, **options: P.kwargs) -> A:
+        return await (await plan(session, *args, **options)).run(session)
+
+    return run
 
 
 async def both(session: Work, first: Planned[A], second: Planned[B], *, last: bool = False) -> tuple[A, B]:

@@ -281,13 +281,9 @@ class Database:
         pool = self._pool or await self._open_pool()
         connection = await pool.getconn()
         try:
-            await connection.set_autocommit(True)
+            # core.db.wire opens no transaction for a unit of reads: each statement commits on its own.
             yield Unit(connection, read_only=True)
         finally:
-            try:
-                await connection.set_autocommit(False)
-            except Exception:
-                await connection.close()  # broken, or left inside a transaction: the pool discards it
             await pool.putconn(connection)
 
     async def _open_pool(self) -> HotPool:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from core.db.models import Activity, Media, Request, RequestWatcher, User, WatchlistEntry
 from core.db.pgtypes import USER_ROLE
-from core.db.prepared import Call, Planned, Prepared
+from core.db.prepared import Call, Planned, Prepared, sent_at_once
 from core.db.session import Work
 from core.enums import ActivityType, ContentType, RequestStatus, UserRole, UserStatus, Visibility
 from core.errors import NotFound
@@ -280,6 +280,7 @@ def _announcement(kind: ActivityType, actor_id: int | None, requester_id: int) -
 
 async def plan_record(
     session: Work,
+    /,
     request_id: int,
     requester_id: int,
     actor_id: int | None,
@@ -330,18 +331,7 @@ async def plan_record(
     return Planned([*first, write, *library_calls, *along], finish)
 
 
-async def record(
-    session: Work,
-    request_id: int,
-    requester_id: int,
-    actor_id: int | None,
-    kind: ActivityType,
-    recipients: outbox.Recipients = (),
-    **options: Any,
-) -> Recorded:
-    """`plan_record`, sent at once."""
-    planned = await plan_record(session, request_id, requester_id, actor_id, kind, recipients, **options)
-    return await planned.run(session)
+record = sent_at_once(plan_record)
 
 
 Changed: TypeAlias = tuple[RequestRow, dict[int, PersonRow]]
@@ -349,6 +339,7 @@ Changed: TypeAlias = tuple[RequestRow, dict[int, PersonRow]]
 
 async def plan_change(
     session: Work,
+    /,
     request: RequestRow,
     statement: Prepared[RequestRow],
     values: Mapping[str, Any],
@@ -381,19 +372,7 @@ async def plan_change(
     return Planned(recording.calls, finish)
 
 
-async def record_change(
-    session: Work,
-    request: RequestRow,
-    statement: Prepared[RequestRow],
-    values: Mapping[str, Any],
-    actor_id: int | None,
-    kind: ActivityType,
-    recipients: outbox.Recipients = (),
-    **options: Any,
-) -> Changed:
-    """`plan_change`, sent at once."""
-    planned = await plan_change(session, request, statement, values, actor_id, kind, recipients, **options)
-    return await planned.run(session)
+record_change = sent_at_once(plan_change)
 
 
 _WATCHING = select(RequestWatcher.user_id).where(RequestWatcher.request_id == bindparam("request"))

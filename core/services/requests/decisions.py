@@ -11,7 +11,7 @@ from sqlalchemy import Integer, bindparam, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from core.db.models import Handoff, Instance, Request, User
-from core.db.prepared import Call, Planned, Prepared, together
+from core.db.prepared import Call, Planned, Prepared, sent_at_once, together
 from core.db.session import Database, Work
 from core.enums import ActivityType, ContentType, InstanceBackend, RequestStatus
 from core.errors import AlreadyDecided, InvalidInput, NotAllowed, NotFound
@@ -78,26 +78,9 @@ class Approved(NamedTuple):
     followed_by: dict[int, PersonRow]
 
 
-async def approve_row(
-    session: Work,
-    request: RequestRow,
-    actor: Person | None,
-    *,
-    retry: bool = False,
-    wanted_by: int | None = None,
-    placement: Placement | None = None,
-) -> Approved:
-    """Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
-    notifications.
-
-    `actor` None is idkarr itself, approving because `wanted_by` people asked for the title.
-    """
-    planned = await plan_approval(session, request, actor, retry=retry, wanted_by=wanted_by, placement=placement)
-    return await planned.run(session)
-
-
 async def plan_approval(
     session: Work,
+    /,
     request: RequestRow,
     actor: Person | None,
     *,
@@ -162,6 +145,11 @@ async def plan_approval(
         return Approved(approved, followed_by)
 
     return Planned(changing.calls, finish)
+
+
+# Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
+# notifications; see `plan_approval`.
+approve_row = sent_at_once(plan_approval)
 
 
 def _audience(request: RequestRow, new: bool) -> outbox.Recipients:
