@@ -12,7 +12,7 @@ import pytest
 from psycopg import pq
 from sqlalchemy import Integer, any_, bindparam, column, func, literal, literal_column, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from core.db.models import User
 from core.db.prepared import Prepared, together
@@ -213,3 +213,24 @@ async def test_a_unit_of_reads_opens_no_transaction_and_refuses_a_write(db: Data
             await _NEW_USER.rows(unit, name="ida", new_role=UserRole.USER, new_permissions={})
     async with db.reads() as unit:
         assert await _BY_IDS.rows(unit, ids=list(range(1, 100))) == []
+
+
+async def test_a_connection_killed_under_a_unit_fails_that_unit_once_and_the_next_gets_a_new_one(db: Database) -> None:
+    database = Database(url=db.url, pool_size=1, ping_idle_after=60.0)  # used a moment ago: not pinged
+    try:
+        async with database.unit() as unit:
+            killed = await _backend(unit)
+        async with db.unit() as other:
+            await Prepared(select(func.pg_terminate_backend(bindparam("pid", type_=Integer)))).rows(other, pid=killed)
+        for _ in range(2):  # the pool may hand out its other connection first
+            try:
+                async with database.unit() as unit:
+                    if await _backend(unit) != killed:
+                        continue
+            except OperationalError:
+                break  # the dead connection, said once
+        async with database.unit() as unit:
+            assert await _backend(unit) != killed
+            assert await _NAMED.rows(unit, id=1) == []
+    finally:
+        await database.dispose()
