@@ -24,9 +24,11 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -126,31 +128,36 @@ def _tmdb_main() -> None:
 
 
 def _load_main() -> None:
-    port, key, mode, seconds, clients = int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
-    films = [int(value) for value in sys.argv[7:]]
+    figures, port, key, mode = Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    seconds, clients, films = float(sys.argv[6]), int(sys.argv[7]), [int(value) for value in sys.argv[8:]]
     result = eventloop.run(_load(port, key, mode, seconds, clients, films))
-    print(json.dumps(result), flush=True)
+    figures.write_text(json.dumps(result))
 
 
 # --- idkarr's side -----------------------------------------------------------------------------------
 
 
 async def _run_load(port: int, key: str, mode: str, seconds: float, clients: int, films: list[int]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.api",
-        "--load",
-        str(port),
-        key,
-        mode,
-        str(seconds),
-        str(clients),
-        *map(str, films),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    output, _ = await process.communicate()  # every latency, on one line
-    result: dict[str, Any] = json.loads(output)
+    # The figures come back in a file: once, half a megabyte of them read from the child's stdout through
+    # uvloop's pipe arrived cut in two (not reproduced since).
+    with tempfile.TemporaryDirectory(prefix="idkarr-bench-load-") as directory:
+        figures = Path(directory) / "figures.json"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.api",
+            "--load",
+            str(figures),
+            str(port),
+            key,
+            mode,
+            str(seconds),
+            str(clients),
+            *map(str, films),
+        )
+        if await process.wait() != 0:
+            raise RuntimeError(f"the {mode} load process failed (exit status {process.returncode})")
+        result: dict[str, Any] = json.loads(figures.read_bytes())
     return result
 
 
