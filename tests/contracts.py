@@ -34,6 +34,7 @@ REQUEST_FIELDS = {
     "requested_by",
     "watchers",
     "approved_by",
+    "denied_by",
     "denial_reason",
     "created_at",
     "modified_at",

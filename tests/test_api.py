@@ -210,7 +210,8 @@ async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.Asyn
     refused(await api.post(f"/api/v3/requests/{show_id}/deny", json={"reason": "x" * 501}, headers=mod), 400, "reason")
     refused(await api.post(f"/api/v3/requests/{show_id}/deny", json={}, headers=mod), 400, "reason")
     denied = await api.post(f"/api/v3/requests/{show_id}/deny", json={"reason": "not this year"}, headers=mod)
-    assert denied.json()["data"]["denial_reason"] == "not this year"
+    decided = denied.json()["data"]
+    assert (decided["denial_reason"], decided["denied_by"], decided["approved_by"]) == ("not this year", "mod", None)
 
 
 async def test_activity_routes(db: Database, api: httpx.AsyncClient) -> None:

@@ -42,6 +42,11 @@ def test_request_lifecycle_from_the_shell(idkarr: Idkarr) -> None:
     assert set(listed[0]) >= REQUEST_FIELDS
     assert listed[0]["approved_by"] == "mod"
 
+    film = json.loads(idkarr("request", "create", "--as", "alice", "--type", "movie", "--tmdb", "603", "--json").stdout)
+    idkarr("request", "deny", str(film["id"]), "--as", "mod", "--reason", "not this year")
+    shown = idkarr("request", "show", str(film["id"])).stdout
+    assert "[denied], requested by alice, denied by mod" in shown  # the decider, not "approved by"
+
 
 def test_request_input_mistakes_get_one_clear_line(idkarr: Idkarr) -> None:
     idkarr("user", "add", "alice")

@@ -397,7 +397,7 @@ async def test_a_decision_names_everyone_exactly_as_a_fresh_read_does(db: Databa
     denied = await requests.deny(db, second.request.id, actor_id=ids["mod"], reason="not this year")
 
     assert (approved.requested_by, approved.watchers, approved.approved_by) == ("ann", ["cat", "ben"], "mod")
-    assert (denied.requested_by, denied.watchers, denied.approved_by) == ("ben", ["mod"], "mod")
+    assert (denied.requested_by, denied.watchers, denied.approved_by, denied.denied_by) == ("ben", ["mod"], None, "mod")
     assert approved == await requests.get(db, first.request.id)
     assert denied == await requests.get(db, second.request.id)
 

@@ -258,6 +258,7 @@ def show(
     typer.echo(
         f"request #{view.id}: {view.title} ({view.year or '?'}) [{view.status.value}], requested by {view.requested_by}"
         + (f", approved by {view.approved_by}" if view.approved_by else "")
+        + (f", denied by {view.denied_by}" if view.denied_by else "")
     )
     if view.failure_reason and view.status == RequestStatus.FAILED:
         typer.echo(f"failed: {view.failure_reason}")

@@ -48,7 +48,9 @@ class RequestView:
     seasons: list[int]
     requested_by: str
     watchers: list[str]
+    # The row keeps one decider (the seed's approved_by_id, set by a denial too); a view names which it was.
     approved_by: str | None
+    denied_by: str | None
 
     def lookup_ids(self) -> ExternalIds:
         """The ids to read the requested title by: a show's by its TheTVDB id alone when it has one, since a
@@ -466,12 +468,15 @@ async def views_of(session: Work, requests: Sequence[RequestRow]) -> list[Reques
 
 
 def _view(request: RequestRow, names: Mapping[int, str], watching: Sequence[Any]) -> RequestView:
+    decider = names.get(request.approved_by_id) if request.approved_by_id else None
+    denied = request.status == RequestStatus.DENIED
     return RequestView(
         **{name: getattr(request, name) for name in _FROM_ROW},
         seasons=sorted(season_numbers(request.seasons)),
         requested_by=names[request.requested_by_id],
         watchers=[row.username for row in watching],
-        approved_by=names.get(request.approved_by_id) if request.approved_by_id else None,
+        approved_by=None if denied else decider,
+        denied_by=decider if denied else None,
     )
 
 
