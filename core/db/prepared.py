@@ -209,6 +209,10 @@ class Planned(Generic[A]):
         """Sent, and finished with the answers; `last` as in `together`."""
         return self.finish(await together(session, *self.calls, last=last))
 
+    def then(self, shape: Callable[[A], B]) -> Planned[B]:
+        """The same statements, their result given the caller's `shape`."""
+        return Planned(self.calls, lambda answers: shape(self.finish(answers)))
+
 
 P = ParamSpec("P")
 

@@ -365,13 +365,13 @@ async def plan_change(
         first=[*before, (statement, _bound(request.id, values))],
         **options,
     )
+    return recording.then(_changed)
 
-    def finish(answers: list[list[Any]]) -> Changed:
-        recorded = recording.finish(answers)
-        changed: RequestRow = recorded.first[-1][0]
-        return changed, recorded.people
 
-    return Planned(recording.calls, finish)
+def _changed(recorded: Recorded) -> Changed:
+    """A change's result: the request as its statement (the last of `first`) left it, and everyone read."""
+    changed: RequestRow = recorded.first[-1][0]
+    return changed, recorded.people
 
 
 record_change = sent_at_once(plan_change)

@@ -91,15 +91,14 @@ async def plan_approval(
     read: list[list[Any]] | None = None,
 ) -> Planned[Approved]:
     """`approve_row`'s writes, decided (its reads are made here) but not yet sent: the caller may send them
-    with writes of its own. `new`: the request is being written in the same round trip (`request` as that
-    insert will leave it); `read`: the rows of `approval_reads`, when the caller sent them with its own."""
+    with writes of its own. `actor` None is idkarr itself, approving because `wanted_by` people asked for
+    the title. `new`: the request is being written in the same round trip (`request` as that insert will
+    leave it); `read`: the rows of `approval_reads`, when the caller sent them with its own."""
     actor_id = actor.id if actor else None
     audience = _audience(request, new)
-    reading = approval_reads(
-        request.content_type, request.tmdb_id, request.tvdb_id, request.requested_by_id, actor_id, audience
-    )
     if read is None:
-        read = await together(session, *reading)
+        ids = (request.content_type, request.tmdb_id, request.tvdb_id)
+        read = await together(session, *approval_reads(*ids, request.requested_by_id, actor_id, audience))
     media, library_change, library_write, (people,) = await place(session, request, placement, read=read)
     approving = {
         "status": RequestStatus.APPROVED,
@@ -139,12 +138,7 @@ async def plan_approval(
         library=library,
         **details,
     )
-
-    def finish(answers: list[list[Any]]) -> Approved:
-        approved, followed_by = changing.finish(answers)
-        return Approved(approved, followed_by)
-
-    return Planned(changing.calls, finish)
+    return changing.then(lambda changed: Approved(*changed))
 
 
 # Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
