@@ -83,3 +83,26 @@ async def test_batches_are_no_larger_than_their_size() -> None:
     answers = await asyncio.gather(*(batches(f"k{n}", n) for n in range(25)))
     assert answers == [n * 2 for n in range(25)]
     assert [len(batch) for batch in send.sent] == [10, 10, 5]
+
+
+async def test_calls_made_for_later_are_sent_with_the_others_and_settled_waits_for_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    send = Recorder()
+    batches: Batches[str, int, int] = Batches(send)
+    batches.later("a", 1)  # returns at once: nobody waits for this one
+    await asyncio.sleep(0.01)
+    batches.later("b", 2)
+    waited = asyncio.create_task(batches("c", 3))
+    await asyncio.sleep(0.01)
+    assert batches.backlog == 2  # b and c wait for the batch out (a) to be answered
+    send.release.set()
+    await batches.settled()
+    assert batches.backlog == 0
+    assert send.sent == [{"a": 1}, {"b": 2, "c": 3}]
+    assert await waited == 6
+
+    send.fail_next = True
+    batches.later("d", 4)
+    await batches.settled()  # the failure is logged, never raised where nobody waits
+    assert [r.getMessage() for r in caplog.records] == ["event=batch_failed error=ConnectionError"]

@@ -187,6 +187,7 @@ async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(
         again = await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
         assert fake.calls["movie/popular"] == 1
         assert [i.title.title for i in again.items] == [i.title.title for i in first.items]
+        await service.settled()
 
         await redis_client.flushdb()  # Redis lost (restart without persistence): the table still has the page
         restarted = discovery_service(db, redis_client, tmdb)
@@ -231,9 +232,10 @@ async def test_titles_looked_up_at_once_are_each_kept_in_the_table_and_read_back
         looked_up = await asyncio.gather(
             *(service.details(ContentType.MOVIE, ExternalIds(tmdb_id=film)) for film in films)
         )
+        await service.settled()  # written behind the lookups, the writes of one moment together
         async with db.session() as session:
             kept = (await session.execute(select(func.count()).select_from(DiscoveryCacheEntry))).scalar_one()
-        assert kept == len(films)  # each written when its lookup returned, the writes of one moment together
+        assert kept == len(films)
 
         await redis_client.flushdb()
         restarted = discovery_service(db, redis_client, tmdb)

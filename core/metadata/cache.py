@@ -3,11 +3,23 @@
 Whole pages are cached under one key each (never one key per item). An entry stays readable past its
 expiry, for `keep_stale` more, so a page can be served marked stale while its upstream is down. Redis
 failing is never fatal: the table alone still answers.
+
+A new page is written behind: the caller has it at once (this process keeps it), and it goes to Redis and
+then to the table with the others of the moment. Under load the two writes were two thirds of a title
+lookup's wait, for copies nobody was waiting to read.
+
+Redis holding a page the table has is the rule, not a promise: Redis may have restarted empty. A key in
+Redis (`@whole`) says it holds every page the table still keeps; while it is there, a page Redis lacks is
+new to idkarr and the table is not asked. It is set by whichever process first finds it missing, once that
+process has copied the table's live pages into Redis, and dropped by a process whose writes to Redis failed
+(the table got pages Redis did not). A page Redis evicted under a memory limit costs one fetch again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,12 +45,34 @@ _LOCAL_PAGES = 256
 # After Redis fails, it is left alone this long: the table answers meanwhile, without each call first
 # waiting for Redis to refuse it.
 _REDIS_PAUSE = 15.0
+# Pages waiting to be written past which a new page waits for its write: a table that cannot keep up slows
+# lookups down rather than filling the memory.
+_BACKLOG = 1000
+_COPY_ROWS = 500  # table rows copied into Redis per round trip when it is made whole again
+_COPY_LEASE = 60  # seconds a process copying the table keeps others from doing the same; renewed per step
+_COPY_AGAIN = 30.0  # seconds before a process tries again to copy, once it tried (or another process was)
+# Sets @whole only if the copying process still holds its lease: a Redis that restarted mid-copy has
+# neither, and stays marked not whole.
+_CLAIM_WHOLE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('set', KEYS[2], '1')
+  redis.call('del', KEYS[1])
+  return 1
+end
+return 0
+"""
 
 # Cache misses and new pages of one moment each go to the table as one statement (see core.batches).
 _READ = Prepared(
     select(DiscoveryCacheEntry.cache_key, DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at).where(
         DiscoveryCacheEntry.cache_key == any_(bindparam("keys", type_=ARRAY(String)))
     )
+)
+_LIVE = Prepared(
+    select(DiscoveryCacheEntry.cache_key, DiscoveryCacheEntry.items, DiscoveryCacheEntry.expires_at)
+    .where(DiscoveryCacheEntry.cache_key > bindparam("after"), DiscoveryCacheEntry.expires_at > bindparam("cutoff"))
+    .order_by(DiscoveryCacheEntry.cache_key)
+    .limit(_COPY_ROWS)
 )
 _STORE = Prepared(
     text(
@@ -56,6 +90,12 @@ class _Stored(NamedTuple):
     expires_at: datetime
 
 
+class _NewPage(NamedTuple):
+    row: dict[str, Any]  # as the table takes it
+    data: Any
+    expires_at: float
+
+
 @dataclass(frozen=True, slots=True)
 class CachedValue:
     data: Any
@@ -71,10 +111,14 @@ class PageCache:
         prefix: str = "idkarr:",
         keep_stale: float = 7 * 86400,
         clock: Callable[[], float] = time.time,
+        redis_pause: float = _REDIS_PAUSE,
     ) -> None:
         self._redis = redis
+        self._redis_pause = redis_pause
         self._database = database
         self._prefix = f"{prefix}page:"
+        self._whole_key = f"{prefix}page:@whole"
+        self._copying_key = f"{prefix}page:@copying"
         self._keep_stale = keep_stale
         self._clock = clock
         # Fresh pages this process read lately, parsed: a popular page is read by every caller, and a Redis
@@ -82,10 +126,13 @@ class PageCache:
         # it would from Redis.
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._redis_back_at = 0.0  # time.monotonic() when Redis is tried again
+        self._redis_missed = False  # a write to Redis failed: @whole may no longer be true
+        self._copy: asyncio.Task[bool] | None = None
+        self._copy_tried_at = -_COPY_AGAIN
         # The table is asked for the misses of one moment together, and given its new pages together (see
-        # core.batches); done for Redis too, it saved nothing measurable.
+        # core.batches); new pages go to Redis together too.
         self._reads: Batches[str, None, _Stored] = Batches(self._read_rows)
-        self._writes: Batches[str, dict[str, Any], None] = Batches(self._write_rows)
+        self._writes: Batches[str, _NewPage, None] = Batches(self._write_pages)
 
     def _remember(self, key: str, data: Any, expires_at: float) -> None:
         self._local[key] = (expires_at, data)
@@ -107,18 +154,23 @@ class PageCache:
                 self._local.move_to_end(key)
                 return CachedValue(local[1], True)
             del self._local[key]
-        raw = None
-        if self._redis_usable():
+        raw, whole = None, None
+        if self._redis_usable() and await self._whole_still_true():
             try:
-                raw = await self._redis.get(self._prefix + key)
+                raw, whole = await self._redis.mget(self._prefix + key, self._whole_key)
             except aioredis.RedisError as error:
                 self._redis_failed(error)
+            else:
+                if whole is None:
+                    self._copy_soon()
         if raw is not None:
             entry = jsonb.loads(raw)
             fresh = entry["expires_at"] > now
             if fresh:
                 self._remember(key, entry["data"], entry["expires_at"])
             return CachedValue(entry["data"], fresh)
+        if whole is not None:
+            return None  # Redis holds whatever the table does: the table would not have it either
         row = await self._reads(key, None)
         if row is None:
             return None
@@ -132,7 +184,6 @@ class PageCache:
         now = self._clock()
         expires_at = now + ttl
         self._remember(key, data, expires_at)
-        # Every title looked up for the first time is written here, with the others of the moment.
         row = {
             "cache_key": key,
             "kind": kind,
@@ -140,28 +191,116 @@ class PageCache:
             "fetched_at": datetime.fromtimestamp(now, UTC).isoformat(),
             "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
         }
-        await self._to_redis(key, data, expires_at)
-        await self._writes(key, row)
+        page = _NewPage(row, data, expires_at)
+        if self._writes.backlog < _BACKLOG:
+            self._writes.later(key, page)
+        else:
+            await self._writes(key, page)
+
+    async def settled(self) -> None:
+        """Wait until every page put so far is in Redis and the table (as a process does before it exits)."""
+        await self._writes.settled()
+
+    async def close(self) -> None:
+        """Finish the pages' writes; stop copying the table into Redis (another process will)."""
+        await self.settled()
+        if self._copy is not None:
+            self._copy.cancel()
+
+    async def made_whole(self) -> bool:
+        """Copy the table's live pages into Redis and mark it whole; False if another process is doing it
+        or Redis failed. Called by `get` in the background when it finds Redis not marked whole."""
+        if self._copy is None or self._copy.done():
+            self._copy = asyncio.create_task(self._copy_table())
+        return await asyncio.shield(self._copy)
+
+    def _copy_soon(self) -> None:
+        if (self._copy is None or self._copy.done()) and time.monotonic() - self._copy_tried_at >= _COPY_AGAIN:
+            self._copy = asyncio.create_task(self._copy_table())
+
+    async def _copy_table(self) -> bool:
+        self._copy_tried_at = time.monotonic()
+        token = secrets.token_hex(8)
+        try:
+            if not await self._redis.set(self._copying_key, token, nx=True, ex=_COPY_LEASE):
+                return False
+            after = ""
+            while True:
+                cutoff = datetime.fromtimestamp(self._clock() - self._keep_stale, UTC)
+                async with self._database.reads() as unit:
+                    rows = await _LIVE.rows(unit, after=after, cutoff=cutoff)
+                if not rows:
+                    break
+                pipeline = self._redis.pipeline(transaction=False)
+                for row in rows:
+                    expires_at = row.expires_at.timestamp()
+                    # NX: a page written meanwhile is newer than the table's copy read here.
+                    pipeline.set(
+                        self._prefix + row.cache_key,
+                        _entry(row.items, expires_at),
+                        ex=self._lifetime(expires_at),
+                        nx=True,
+                    )
+                pipeline.expire(self._copying_key, _COPY_LEASE)
+                await pipeline.execute()
+                after = rows[-1].cache_key
+            claimed = await self._redis.eval(_CLAIM_WHOLE, 2, self._copying_key, self._whole_key, token)
+            log.info("event=cache_redis_made_whole claimed=%s", bool(claimed))
+            return bool(claimed)
+        except aioredis.RedisError as error:
+            self._redis_failed(error)
+            return False
+        except Exception:
+            log.exception("event=cache_copy_failed")
+            return False
+
+    async def _whole_still_true(self) -> bool:
+        """After a failed write to Redis, drop @whole before trusting Redis again; False while that fails."""
+        if not self._redis_missed:
+            return True
+        try:
+            await self._redis.delete(self._whole_key)
+        except aioredis.RedisError as error:
+            self._redis_failed(error)
+            return False
+        self._redis_missed = False
+        return True
 
     async def _read_rows(self, keys: dict[str, None]) -> dict[str, _Stored]:
         async with self._database.reads() as unit:
             found = await _READ.rows(unit, keys=list(keys))
         return {row.cache_key: _Stored(row.items, row.expires_at) for row in found}
 
-    async def _write_rows(self, rows: dict[str, dict[str, Any]]) -> dict[str, None]:
+    async def _write_pages(self, pages: dict[str, _NewPage]) -> dict[str, None]:
+        # Redis first: a table row Redis lacks must never sit under @whole (see the module's docstring).
+        if self._redis_usable():
+            pipeline = self._redis.pipeline(transaction=False)
+            for key, page in pages.items():
+                pipeline.set(self._prefix + key, _entry(page.data, page.expires_at), ex=self._lifetime(page.expires_at))
+            try:
+                await pipeline.execute()
+            except aioredis.RedisError as error:
+                self._redis_failed(error)
+                self._redis_missed = True
+        else:
+            self._redis_missed = True
+        rows = [page.row for page in pages.values()]
         async with self._database.unit() as unit:
-            await together(unit, (_STORE, {"rows": jsonb.dumps_text(list(rows.values()))}), last=True)
+            await together(unit, (_STORE, {"rows": jsonb.dumps_text(rows)}), last=True)
         return {}
 
     async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
+        """A page read from the table, into Redis (it was read there because Redis was not marked whole)."""
         if not self._redis_usable():
             return
-        lifetime = max(1, round(expires_at + self._keep_stale - self._clock()))
-        payload = jsonb.dumps({"data": data, "expires_at": expires_at})
         try:
-            await self._redis.set(self._prefix + key, payload, ex=lifetime)
+            await self._redis.set(self._prefix + key, _entry(data, expires_at), ex=self._lifetime(expires_at))
         except aioredis.RedisError as error:
             self._redis_failed(error)
+
+    def _lifetime(self, expires_at: float) -> int:
+        """Seconds Redis keeps a page: to the end of its stale window, as the table does."""
+        return max(1, round(expires_at + self._keep_stale - self._clock()))
 
     def _redis_usable(self) -> bool:
         return time.monotonic() >= self._redis_back_at
@@ -169,9 +308,11 @@ class PageCache:
     def _redis_failed(self, error: Exception) -> None:
         if self._redis_usable():  # once per pause, however many calls the failure reached
             log.warning(
-                "event=cache_redis_unavailable error=%s retry_in_seconds=%.0f", type(error).__name__, _REDIS_PAUSE
+                "event=cache_redis_unavailable error=%s retry_in_seconds=%.0f",
+                type(error).__name__,
+                self._redis_pause,
             )
-        self._redis_back_at = time.monotonic() + _REDIS_PAUSE
+        self._redis_back_at = time.monotonic() + self._redis_pause
 
     async def purge_expired(self) -> int:
         """Drop table rows past their stale window (Redis expires its own)."""
@@ -179,3 +320,8 @@ class PageCache:
         async with self._database.transaction() as session:
             result = await session.execute(delete(DiscoveryCacheEntry).where(DiscoveryCacheEntry.expires_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _entry(data: Any, expires_at: float) -> bytes:
+    """A page as Redis keeps it."""
+    return jsonb.dumps({"data": data, "expires_at": expires_at})

@@ -274,6 +274,10 @@ class DiscoveryService:
     def provider_names(self) -> list[str]:
         return [provider.name for provider in self.providers]
 
+    async def settled(self) -> None:
+        """Wait until what was fetched so far is in Redis and the table (see core.metadata.cache)."""
+        await self._cache.settled()
+
     # --- the cache path every answer takes ----------------------------------------------------------
 
     async def _cached(self, key: str, kind: str, fetch: Callable[[], Awaitable[Any]]) -> tuple[Any, bool]:

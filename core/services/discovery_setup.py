@@ -89,6 +89,7 @@ async def open_discovery(runtime: Infrastructure) -> AsyncIterator[DiscoveryServ
             prefix=settings.redis.key_prefix,
             keep_stale=settings.cache.keep_stale_days * 86400,
         )
+        stack.push_async_callback(cache.close)  # new pages written behind reach the table before the exit
         yield DiscoveryService(
             providers=providers,
             cache=cache,
