@@ -210,13 +210,17 @@ class PageCache:
     async def made_whole(self) -> bool:
         """Copy the table's live pages into Redis and mark it whole; False if another process is doing it
         or Redis failed. Called by `get` in the background when it finds Redis not marked whole."""
-        if self._copy is None or self._copy.done():
-            self._copy = asyncio.create_task(self._copy_table())
-        return await asyncio.shield(self._copy)
+        return await asyncio.shield(self._copying())
 
     def _copy_soon(self) -> None:
-        if (self._copy is None or self._copy.done()) and time.monotonic() - self._copy_tried_at >= _COPY_AGAIN:
+        if time.monotonic() - self._copy_tried_at >= _COPY_AGAIN:
+            self._copying()
+
+    def _copying(self) -> asyncio.Task[bool]:
+        """This process's copy of the table into Redis: the one under way, else a new one."""
+        if self._copy is None or self._copy.done():
             self._copy = asyncio.create_task(self._copy_table())
+        return self._copy
 
     async def _copy_table(self) -> bool:
         self._copy_tried_at = time.monotonic()
