@@ -177,7 +177,7 @@ class PageCache:
         expires_at = row.expires_at.timestamp()
         if expires_at + self._keep_stale < now:
             return None
-        await self._to_redis(key, row.items, expires_at)
+        await self._to_redis([(key, row.items, expires_at)])  # Redis was not marked whole: it may lack more
         return CachedValue(row.items, expires_at > now)
 
     async def put(self, key: str, kind: str, data: Any, ttl: float) -> None:
@@ -209,7 +209,7 @@ class PageCache:
 
     async def made_whole(self) -> bool:
         """Copy the table's live pages into Redis and mark it whole; False if another process is doing it
-        or Redis failed. Called by `get` in the background when it finds Redis not marked whole."""
+        or Redis failed. `get` starts one in the background when it finds Redis not marked whole."""
         return await asyncio.shield(self._copying())
 
     def _copy_soon(self) -> None:
@@ -235,18 +235,11 @@ class PageCache:
                     rows = await _LIVE.rows(unit, after=after, cutoff=cutoff)
                 if not rows:
                     break
-                pipeline = self._redis.pipeline(transaction=False)
-                for row in rows:
-                    expires_at = row.expires_at.timestamp()
-                    # NX: a page written meanwhile is newer than the table's copy read here.
-                    pipeline.set(
-                        self._prefix + row.cache_key,
-                        _entry(row.items, expires_at),
-                        ex=self._lifetime(expires_at),
-                        nx=True,
-                    )
-                pipeline.expire(self._copying_key, _COPY_LEASE)
-                await pipeline.execute()
+                # A page written meanwhile is newer than the table's copy read here: it is kept.
+                pages = [(row.cache_key, row.items, row.expires_at.timestamp()) for row in rows]
+                if not await self._to_redis(pages, keep_newer=True):
+                    return False
+                await self._redis.expire(self._copying_key, _COPY_LEASE)
                 after = rows[-1].cache_key
             claimed = await self._redis.eval(_CLAIM_WHOLE, 2, self._copying_key, self._whole_key, token)
             log.info("event=cache_redis_made_whole claimed=%s", bool(claimed))
@@ -277,30 +270,27 @@ class PageCache:
 
     async def _write_pages(self, pages: dict[str, _NewPage]) -> dict[str, None]:
         # Redis first: a table row Redis lacks must never sit under @whole (see the module's docstring).
-        if self._redis_usable():
-            pipeline = self._redis.pipeline(transaction=False)
-            for key, page in pages.items():
-                pipeline.set(self._prefix + key, _entry(page.data, page.expires_at), ex=self._lifetime(page.expires_at))
-            try:
-                await pipeline.execute()
-            except aioredis.RedisError as error:
-                self._redis_failed(error)
-                self._redis_missed = True
-        else:
+        if not await self._to_redis([(key, page.data, page.expires_at) for key, page in pages.items()]):
             self._redis_missed = True
         rows = [page.row for page in pages.values()]
         async with self._database.unit() as unit:
             await together(unit, (_STORE, {"rows": jsonb.dumps_text(rows)}), last=True)
         return {}
 
-    async def _to_redis(self, key: str, data: Any, expires_at: float) -> None:
-        """A page read from the table, into Redis (it was read there because Redis was not marked whole)."""
+    async def _to_redis(self, pages: list[tuple[str, Any, float]], *, keep_newer: bool = False) -> bool:
+        """(key, data, expires_at) pages into Redis in one round trip, `keep_newer` leaving any page Redis
+        already has; False, never an error, when Redis is away or failed."""
         if not self._redis_usable():
-            return
+            return False
+        pipeline = self._redis.pipeline(transaction=False)
+        for key, data, expires_at in pages:
+            pipeline.set(self._prefix + key, _entry(data, expires_at), ex=self._lifetime(expires_at), nx=keep_newer)
         try:
-            await self._redis.set(self._prefix + key, _entry(data, expires_at), ex=self._lifetime(expires_at))
+            await pipeline.execute()
         except aioredis.RedisError as error:
             self._redis_failed(error)
+            return False
+        return True
 
     def _lifetime(self, expires_at: float) -> int:
         """Seconds Redis keeps a page: to the end of its stale window, as the table does."""
