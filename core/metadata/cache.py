@@ -90,6 +90,9 @@ class _Stored(NamedTuple):
     expires_at: datetime
 
 
+_InRedis = tuple[bytes | str | None, bytes | str | None]  # a page as Redis has it (or None), and @whole
+
+
 class _NewPage(NamedTuple):
     row: dict[str, Any]  # as the table takes it
     data: Any
@@ -130,8 +133,9 @@ class PageCache:
         self._copy: asyncio.Task[bool] | None = None
         self._copy_tried_at = -_COPY_AGAIN
         # The table is asked for the misses of one moment together, and given its new pages together (see
-        # core.batches); new pages go to Redis together too.
+        # core.batches); new pages go to Redis together too, and the lookups of one moment ask Redis together.
         self._reads: Batches[str, None, _Stored] = Batches(self._read_rows)
+        self._from_redis: Batches[str, None, _InRedis] = Batches(self._redis_pages)
         self._writes: Batches[str, _NewPage, None] = Batches(self._write_pages)
 
     def _remember(self, key: str, data: Any, expires_at: float) -> None:
@@ -157,7 +161,7 @@ class PageCache:
         raw, whole = None, None
         if self._redis_usable() and await self._whole_still_true():
             try:
-                raw, whole = await self._redis.mget(self._prefix + key, self._whole_key)
+                raw, whole = await self._from_redis(key, None) or (None, None)
             except aioredis.RedisError as error:
                 self._redis_failed(error)
             else:
@@ -262,6 +266,11 @@ class PageCache:
             return False
         self._redis_missed = False
         return True
+
+    async def _redis_pages(self, keys: dict[str, None]) -> dict[str, _InRedis]:
+        """Each page Redis has of `keys`, with @whole, in one MGET: (page or None, @whole or None)."""
+        *pages, whole = await self._redis.mget(*(self._prefix + key for key in keys), self._whole_key)
+        return {key: (page, whole) for key, page in zip(keys, pages, strict=True)}
 
     async def _read_rows(self, keys: dict[str, None]) -> dict[str, _Stored]:
         async with self._database.reads() as unit:
