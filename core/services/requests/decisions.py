@@ -133,12 +133,18 @@ async def plan_approval(
         actor_id,
         ActivityType.REQUEST_APPROVED,
         audience,
-        before=[library_write, (_HANDOFF, {"request": request.id, "instance": media.instance_id})],
+        before=[library_write, *_handoff(request.id, media.instance_id)],
         read=people,
         library=library,
         **details,
     )
     return changing.then(lambda changed: Approved(*changed))
+
+
+def _handoff(request_id: int, instance_id: int | None) -> list[Call]:
+    """The hand-off of an approved request to its download instance: none where the library record names
+    no instance, which `_HANDOFF` would refuse anyway (a statement a round trip need not carry)."""
+    return [] if instance_id is None else [(_HANDOFF, {"request": request_id, "instance": instance_id})]
 
 
 # Approve (or, after a failure, approve again) a claimed request: library record, status, activity and
