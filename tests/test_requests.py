@@ -223,8 +223,9 @@ async def test_auto_approve_by_per_user_override(db: Database) -> None:
 
 
 async def test_approval_at_once_follows_the_permission_as_it_is_now_whatever_idkarr_guessed(db: Database) -> None:
-    # A requester's last outcome is only a guess at what reads to send first: a changed permission is read fresh.
-    ids = await people(db, ("trusted", UserRole.USER))
+    # A requester's last outcome is only a guess at what reads to send first: a changed permission is read fresh,
+    # and whoever the guess left unread is read before anyone is told.
+    ids = await people(db, ("trusted", UserRole.USER), ("mod", UserRole.MODERATOR))
 
     async def allow(on: bool) -> None:
         async with db.transaction() as session:
@@ -246,6 +247,18 @@ async def test_approval_at_once_follows_the_permission_as_it_is_now_whatever_idk
         approvals = set(await session.scalars(select(Activity.tmdb_id).where(Activity.type == "request_approved")))
     assert placed == {603, 157336, 27205}  # a library record for each approved film, none for the pending one
     assert approvals == {603, 157336, 27205}
+    # The moderator hears of the one request that waits for them, though idkarr guessed it would not wait.
+    assert [event for event, user in await outbox(db) if user == ids["mod"]] == ["request_pending"]
+    async with db.session() as session:
+        named = (
+            await session.scalars(
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.recipient_user_id.is_(None), OutboxMessage.event == "request_created")
+                .order_by(OutboxMessage.id)
+            )
+        ).all()
+    # Every announcement of a new request names its requester, whichever reads came first.
+    assert [payload["requested_by"] for payload in named] == ["trusted"] * 4
 
 
 async def test_people_see_their_own_requests_and_moderators_see_all(db: Database) -> None:

@@ -103,7 +103,7 @@ class Prepared(Generic[R]):
         }
         # Rows come back as the ORM would give them: enum columns as their enums.
         self._returns = bool(inside.names)
-        self._row = namedtuple("Row", inside.names, rename=True)  # type: ignore[misc]
+        self._row: type[Any] = namedtuple("Row", inside.names, rename=True)  # type: ignore[misc]
         self._loaders = inside.loaders
         if shape is not None:
             missing = [name for name in _names_of(shape) if name not in inside.names]
@@ -156,6 +156,11 @@ class Prepared(Generic[R]):
             if loaded[index] is not None:
                 loaded[index] = loader(loaded[index])
         return self._row(*loaded)
+
+    def row(self, **values: Any) -> R:
+        """A row shaped as this statement returns them, from `values` (columns not given are None): what a
+        statement sent in the same round trip will return, for a plan that needs it before it is sent."""
+        return cast(R, self._row(**{name: values.get(name) for name in self._row._fields}))
 
     async def first(self, session: Work, **values: Any) -> R | None:
         found = await self.rows(session, **values)

@@ -124,18 +124,24 @@ async def _create_once(
         # Someone whose last request of this type was approved at once likely will be again: the approval's
         # reads go in this round trip too (last, so its lock on the library record is taken after the
         # requests', as a moderator's approval takes them). A wrong guess costs those reads, never a result.
+        # Moderators are read only for a request that will wait for them; an approved one names its
+        # requester from the approval's own read.
         expected = _approved_at_once.get((actor_id, content_type), False)
-        approving = _approval_reads(title, actor_id) if expected else []
-        _, users, numbered, library, open_requests, audience, *approval_read = await together(
+        after = (
+            _approval_reads(title, actor_id)
+            if expected
+            else [record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id)]
+        )
+        _, users, numbered, library, open_requests, *read_after = await together(
             session,
             (_counting_lock(content_type), {"id": actor_id, "limited": by_any}),
             (_REQUESTER, {"id": actor_id, "limited": by_open}),
             (_TITLE_LOCKED, _title_keys(content_type, title.tmdb_id, title.tvdb_id)),
             (_LIBRARY, ids),
             (_OPEN_FOR_TITLE, ids),
-            record_reading(ActivityType.REQUEST_CREATED, moderators(), actor_id, actor_id),
-            *approving,
+            *after,
         )
+        approval_read, audience = (read_after, None) if expected else ([], read_after[0])
         actor = person(users, actor_id)
         require_permission(actor, request_permission(content_type))
         available = _available_seasons(library, content_type)
@@ -174,7 +180,10 @@ async def _create_once(
         # Moderators hear of what waits for them; an auto-approved request waits for nobody (its announcement
         # still names the requester, read with the rest).
         recipients = () if auto else moderators()
-        read = [row for row in audience if row.id == actor.id] if auto else audience
+        # An approved request's record names its requester, read with the approval's people (the last of
+        # approval_reads) or with the moderators; after a wrong guess of a wait, the record reads its own.
+        named = approval_read[-1] if approval_read else audience
+        read = ([row for row in named if row.id == actor.id] if named is not None else None) if auto else audience
         new = {
             "id": numbered[0].id,
             "requested_by_id": actor.id,
@@ -207,7 +216,7 @@ async def _create_once(
         if auto:
             # The approval's reads are made now; its writes go with the request's own insert, in one round
             # trip: the request is written, recorded, approved and recorded again, in that order.
-            approval = await plan_approval(session, Request(**new), actor, new=True, read=approval_read or None)
+            approval = await plan_approval(session, inserting.row(**new), actor, new=True, read=approval_read or None)
             _, approved = await both(session, creation, approval, last=True)  # with the COMMIT: nothing follows
             view = await view_of(session, approved.request, just_made_by=actor.username)
             return CreateResult(view, "auto_approved", sorted(remaining))
