@@ -157,3 +157,41 @@ async def test_a_page_redis_missed_while_away_is_read_from_the_table_once_it_is_
 
 def _db_number(client: aioredis.Redis) -> int:
     return int(client.connection_pool.connection_kwargs.get("db", 0))
+
+
+async def test_lookups_of_one_moment_share_one_redis_read_each_with_its_own_answer(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    writer = new_cache(db, redis_client)
+    for n in range(5):
+        await writer.put(f"shared:{n}", "details", {"n": n}, ttl=3600)
+    await writer.settled()
+    assert await writer.made_whole()
+    reader = new_cache(db, redis_client)  # another process: nothing of its own yet
+    before = await _mget_calls(redis_client)
+    keys = [f"shared:{n}" for n in range(5)] + ["shared:1", "never-cached"]
+    found = await asyncio.gather(*(reader.get(key) for key in keys))
+    assert found == [CachedValue({"n": n}, fresh=True) for n in (0, 1, 2, 3, 4, 1)] + [None]
+    # Made before any was sent, they go together: one MGET, a key asked twice asked once.
+    assert await _mget_calls(redis_client) - before == 1
+
+
+async def test_a_redis_read_that_fails_fails_every_lookup_of_its_moment_to_the_table(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    for n in range(3):
+        await only_in_the_table(db, f"kept:{n}", {"n": n})
+    host = redis_client.connection_pool.connection_kwargs.get("host", "127.0.0.1")
+    port = redis_client.connection_pool.connection_kwargs.get("port", 6379)
+    async with RedisLine((host, port)).serving() as line:
+        through_line = make_redis_client(f"redis://127.0.0.1:{line.port}/{_db_number(redis_client)}")
+        cache = new_cache(db, through_line)
+        line.cut()
+        found = await asyncio.gather(*(cache.get(f"kept:{n}") for n in range(3)))
+        assert found == [CachedValue({"n": n}, fresh=True) for n in range(3)]
+        await through_line.aclose()
+
+
+async def _mget_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
