@@ -65,6 +65,30 @@ async def test_a_missing_value_is_named_before_anything_is_sent(db: Database) ->
             await _NAMED.rows(session)
 
 
+async def test_on_a_lean_unit_a_missing_value_is_named_before_anything_is_sent(db: Database) -> None:
+    async with db.transaction() as session:
+        alice = await make_user(session, "alice")
+    async with db.unit() as unit:
+        with pytest.raises(TypeError, match="'id'"):
+            await _NAMED.rows(unit, name="values the statement does not use are no substitute")
+        # Nothing was sent: the unit of work goes on, and a value the statement does not use is left alone.
+        assert [row.username for row in await _NAMED.rows(unit, id=alice.id, unused=object())] == ["alice"]
+
+
+async def test_on_a_lean_unit_fixed_values_need_not_be_given_and_given_ones_are_sent_as_the_orm_would(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        alice = await make_user(session, "alice")
+        await make_request(session, alice, tmdb_id=1, status=RequestStatus.PENDING)
+        await make_request(session, alice, tmdb_id=2, status=RequestStatus.DENIED, denial_reason="no")
+    async with db.unit() as unit:
+        fixed = await _OPEN_OF.rows(unit, user=alice.id)
+        given = await _OPEN_OF.rows(unit, user=alice.id, open=[RequestStatus.DENIED])  # enums sent by value
+    assert [row.status for row in fixed] == [RequestStatus.PENDING]
+    assert [row.status for row in given] == [RequestStatus.DENIED]
+
+
 async def test_fixed_values_in_the_statement_need_not_be_given(db: Database) -> None:
     async with db.transaction() as session:
         alice = await make_user(session, "alice")

@@ -101,6 +101,8 @@ class Prepared(Generic[R]):
         self._fixed = {
             name: self._send(name, value) for name, value in compiled.params.items() if name not in self._required
         }
+        # Each $n's name and how its value is sent, in order: what `_wire_values` walks for every call.
+        self._senders = [(name, self._processors.get(name)) for name in self._order]
         # Rows come back as the ORM would give them: enum columns as their enums.
         self._returns = bool(inside.names)
         self._row: type[Any] = namedtuple("Row", inside.names, rename=True)  # type: ignore[misc]
@@ -136,9 +138,20 @@ class Prepared(Generic[R]):
         return await self._fetch(cursor)
 
     def _wire_values(self, values: Mapping[str, Any]) -> list[Any]:
-        """The values as core.db.wire sends them: in the order of the SQL's $n placeholders."""
-        parameters = self._parameters(values)
-        return [parameters[name] for name in self._order]
+        """The values as core.db.wire sends them: in the order of the SQL's $n placeholders, each converted
+        once (values the SQL does not use are left alone)."""
+        fixed = self._fixed
+        sent = []
+        try:
+            for name, processor in self._senders:
+                if name in values:
+                    value = values[name]
+                    sent.append(value if processor is None or value is None else processor(value))
+                else:
+                    sent.append(fixed[name])
+        except KeyError:
+            raise TypeError(f"missing values for {sorted(self._required - values.keys())}") from None
+        return sent
 
     async def _fetch(self, cursor: AsyncCursor[Any]) -> list[R]:
         if not self._returns:  # known here: `cursor.description` is dear, it builds every column each time
