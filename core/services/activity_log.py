@@ -8,12 +8,12 @@ notifications, reading the title from the request's row, and announced the same 
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import jsonb
 from core.db.models import Activity
 from core.db.prepared import Prepared
 from core.db.session import ACTIVITY, Work, signal
@@ -66,7 +66,8 @@ def announce(work: Work, entry: Entry) -> None:
         "visibility": str(entry.visibility),
         "details": entry.details or {},
     }
-    signal(work, ACTIVITY, json.dumps(message, default=str))
+    # Its values are as read from the database (details are JSONB), which orjson writes as they came.
+    signal(work, ACTIVITY, jsonb.dumps_text(message))
 
 
 async def write(work: Work, *, type: ActivityType, visibility: Visibility = Visibility.PUBLIC, **fields: Any) -> int:
