@@ -25,11 +25,17 @@ def channel_name(prefix: str, channel: str) -> str:
     return f"{prefix}events:{channel}"
 
 
+# Publishes each (channel, message) pair of ARGV, in order: a batch is one command to send and one reply to
+# read, where a pipeline of PUBLISH commands cost redis-py a command and a reply each.
+_PUBLISH_ALL = "for i = 1, #ARGV, 2 do redis.call('publish', ARGV[i], ARGV[i + 1]) end"
+
+
 class RedisSignals:
     """Publishes committed transactions' signals; the Database's after_commit hook.
 
-    A commit does not wait for Redis: its signals join a batch that one task publishes in a single pipeline,
-    so under load many commits cost one round trip and the outbox wake-up is sent once per batch.
+    A commit does not wait for Redis: its signals join a batch that one task publishes with a single
+    command, so under load many commits cost one round trip and the outbox wake-up is sent once per batch.
+    Listeners still receive each message on its own, in the order the commits made them.
     """
 
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
@@ -37,6 +43,7 @@ class RedisSignals:
         self._prefix = prefix
         self._batch: list[Signal] = []
         self._publishing: asyncio.Task[None] | None = None
+        self._publish_all = redis.register_script(_PUBLISH_ALL)
 
     async def __call__(self, signals: list[Signal]) -> None:
         self._batch.extend(signals)
@@ -46,7 +53,7 @@ class RedisSignals:
     async def _publish(self) -> None:
         while self._batch:
             batch, self._batch = self._batch, []
-            pipe = self._redis.pipeline(transaction=False)
+            pairs: list[str] = []
             woken = False
             for channel, message in batch:
                 if channel == OUTBOX:
@@ -54,9 +61,9 @@ class RedisSignals:
                     if woken:
                         continue
                     woken = True
-                pipe.publish(channel_name(self._prefix, channel), message)
+                pairs += (channel_name(self._prefix, channel), message)
             try:
-                await pipe.execute()
+                await self._publish_all(args=pairs)
             except (aioredis.RedisError, OSError):
                 # The changes are committed; a lost wake-up only delays delivery until the next poll.
                 log.warning("event=signal_failed count=%d", len(batch), exc_info=True)

@@ -266,6 +266,34 @@ async def test_a_burst_of_commits_is_delivered_in_few_claims(db: Database, redis
     assert dispatcher.claims <= 2, dispatcher.claims
 
 
+async def test_signals_published_together_reach_listeners_one_by_one_in_order(redis_client: aioredis.Redis) -> None:
+    signals = RedisSignals(redis_client, "batch-test:")
+    ready = asyncio.Event()
+    heard: list[tuple[str, str]] = []
+
+    async def listen() -> None:
+        async for channel, message in subscribe(redis_client, "batch-test:", ["activity", "outbox"], ready):
+            heard.append((channel, message))
+
+    listener = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=5)
+        # Three commits' signals in one batch; a message of many characters, quotes and Lua's own syntax
+        # included, arrives as it was sent.
+        odd = 'end "x" \\ ]] ' + "é" * 2000
+        await signals([("activity", "one"), ("outbox", "wake"), ("activity", odd)])
+        await signals([("outbox", "wake again"), ("activity", "three")])
+        await signals.flush()
+        for _ in range(100):
+            if len(heard) >= 4:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        listener.cancel()
+    # One outbox wake-up per batch is enough; every activity message is heard, once, in order.
+    assert heard == [("activity", "one"), ("outbox", "wake"), ("activity", odd), ("activity", "three")]
+
+
 async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:
     signals = RedisSignals(redis_client, "feed-test:")
     db.after_commit = signals
