@@ -137,7 +137,7 @@ def _load_main() -> None:
 # --- idkarr's side -----------------------------------------------------------------------------------
 
 
-async def _run_load(port: int, key: str, mode: str, seconds: float, clients: int, films: list[int]) -> dict[str, Any]:
+async def run_load(port: int, key: str, mode: str, seconds: float, clients: int, films: list[int]) -> dict[str, Any]:
     # The figures come back in a file: once, half a megabyte of them read from the child's stdout through
     # uvloop's pipe arrived cut in two (not reproduced since).
     with tempfile.TemporaryDirectory(prefix="idkarr-bench-load-") as directory:
@@ -183,9 +183,11 @@ async def _fake_tmdb() -> AsyncIterator[str]:
         await process.wait()
 
 
-async def main() -> None:
-    report("interpreter_speed", interpreter_speed(), "ms")
-    seconds = float(os.environ.get("IDKARR_BENCH_SECONDS", "10"))
+@asynccontextmanager
+async def serving_api() -> AsyncIterator[tuple[int, str, list[int]]]:
+    """idkarr's HTTP API served in this process, its discovery cache warm, its connections open and its
+    statements prepared (see the module's docstring); yields its port, an auto-approved user's API key and
+    the films nobody has requested yet."""
     async with (
         bench_runtime() as runtime,
         _fake_tmdb() as tmdb_url,
@@ -216,18 +218,25 @@ async def main() -> None:
         async with http_server(app, settings.api) as port:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-Api-Key": key}) as warm:
                 (await warm.get(DISCOVERY)).raise_for_status()  # the cache is warm before the load
-            await _run_load(port, key, "create", 2.0, 20, warming)  # its figures are not the service's
-            for name, mode, length, clients, titles in (
-                ("discovery", "discovery", seconds, 100, []),
-                ("create", "create", seconds, 20, films),
-            ):
-                before = sum(psutil.Process().cpu_times()[:2])
-                result = await _run_load(port, key, mode, length, clients, titles)
-                _figures(name, result)
-                # idkarr's own CPU per call: what the rate would be with a core to itself.
-                used = sum(psutil.Process().cpu_times()[:2]) - before
-                report(f"{name}_server_cpu_per_call", used / max(1, result["count"]) * 1000, "ms")
-        report("server_rss", psutil.Process(os.getpid()).memory_info().rss / 2**20, "MB")
+            await run_load(port, key, "create", 2.0, 20, warming)  # its figures are not the service's
+            yield port, key, films
+
+
+async def main() -> None:
+    report("interpreter_speed", interpreter_speed(), "ms")
+    seconds = float(os.environ.get("IDKARR_BENCH_SECONDS", "10"))
+    async with serving_api() as (port, key, films):
+        for name, mode, length, clients, titles in (
+            ("discovery", "discovery", seconds, 100, []),
+            ("create", "create", seconds, 20, films),
+        ):
+            before = sum(psutil.Process().cpu_times()[:2])
+            result = await run_load(port, key, mode, length, clients, titles)
+            _figures(name, result)
+            # idkarr's own CPU per call: what the rate would be with a core to itself.
+            used = sum(psutil.Process().cpu_times()[:2]) - before
+            report(f"{name}_server_cpu_per_call", used / max(1, result["count"]) * 1000, "ms")
+    report("server_rss", psutil.Process(os.getpid()).memory_info().rss / 2**20, "MB")
 
 
 if __name__ == "__main__":
