@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.instructions
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
