@@ -132,7 +132,6 @@ _MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profi
 _MEDIA_FOR_TITLE = Prepared(select(*_MEDIA_COLUMNS).where(title_by_ids(Media)).with_for_update())
 # A new record's id is taken from its sequence beforehand, with the reads: the rows that refer to it (the
 # request, its activity) can then be written in the same round trip as the record itself.
-_NEXT_MEDIA_ID = Prepared(select(Sequence("media_id_seq").next_value().label("id")))
 _NEW_MEDIA = Prepared(
     insert(Media)
     .values(
@@ -166,12 +165,20 @@ _PLACED_MEDIA = Prepared(
 
 
 # The content type's default instance with its default quality profile and root folder, in one read.
-_DEFAULT_PLACEMENT = Prepared(
-    select(Instance.id.label("instance"), QualityProfile.id.label("profile"), RootFolder.id.label("folder"))
-    .select_from(Instance)
+_NEXT_MEDIA_ID = select(Sequence("media_id_seq").next_value().label("id")).subquery("next_media")
+# The id a new library record would take, and where it would go by default: one row, whose placement is
+# NULL where the content type has no default instance.
+_NEW_PLACEMENT = Prepared(
+    select(
+        _NEXT_MEDIA_ID.c.id,
+        Instance.id.label("instance"),
+        QualityProfile.id.label("profile"),
+        RootFolder.id.label("folder"),
+    )
+    .select_from(_NEXT_MEDIA_ID)
+    .outerjoin(Instance, _DEFAULT_INSTANCE)
     .outerjoin(QualityProfile, and_(QualityProfile.instance_id == Instance.id, QualityProfile.is_default))
     .outerjoin(RootFolder, and_(RootFolder.instance_id == Instance.id, RootFolder.is_default))
-    .where(_DEFAULT_INSTANCE)
 )
 
 
@@ -220,12 +227,11 @@ async def media_for(
 
 
 def place_reads(content_type: ContentType, tmdb_id: int | None, tvdb_id: int | None) -> list[Call]:
-    """What `place` reads of a title: its library record (locked), the default placement, in case the record
-    has none, and the id a new record would take. Sent by `place`, or by a caller with its own reads."""
+    """What `place` reads of a title: its library record (locked), and the id a new record would take with
+    the default placement, in case the record has none. Sent by `place`, or by a caller with its own reads."""
     return [
         (_MEDIA_FOR_TITLE, title_ids(content_type, tmdb_id, tvdb_id)),
-        (_DEFAULT_PLACEMENT, {"content_type": content_type}),
-        (_NEXT_MEDIA_ID, {}),
+        (_NEW_PLACEMENT, {"content_type": content_type}),
     ]
 
 
@@ -241,7 +247,7 @@ async def place(
     reads, sent in the same round trip as the record's. `read`: the rows of `place_reads` and `also`, when
     the caller has sent them already."""
     reads = place_reads(request.content_type, request.tmdb_id, request.tvdb_id)
-    found, defaults, next_id, *more = read or await together(session, *reads, *also)
+    found, (new, *_), *more = read or await together(session, *reads, *also)
     media = found[0] if found else None
     spot = (media.instance_id, media.quality_profile_id, media.root_folder_id) if media else (None, None, None)
     # A title already placed stays where it is unless the moderator says otherwise.
@@ -249,8 +255,8 @@ async def place(
         chosen = await _placement(session, request.content_type, placement)
         if chosen[0] is not None:
             spot = chosen
-    elif spot[0] is None and defaults:
-        spot = (defaults[0].instance, defaults[0].profile, defaults[0].folder)
+    elif spot[0] is None and new.instance is not None:
+        spot = (new.instance, new.profile, new.folder)
     where = {"new_instance": spot[0], "new_profile": spot[1], "new_folder": spot[2]}
     if media is not None:
         # As _PLACED_MEDIA leaves it: a title already available stays so.
@@ -260,7 +266,7 @@ async def place(
         write = (_PLACED_MEDIA, {"media": media.id, **where})
         return Placing(placed, ActivityType.MEDIA_UPDATED if changed else None, write, more)
     values = {
-        "new_id": next_id[0].id,
+        "new_id": new.id,
         "new_content_type": request.content_type,
         "new_tmdb_id": request.tmdb_id,
         "new_tvdb_id": request.tvdb_id,
@@ -269,7 +275,7 @@ async def place(
         "new_year": request.year,
         **where,
     }
-    placed = PlacedMedia(next_id[0].id, MediaStatus.PROCESSING, *spot)
+    placed = PlacedMedia(new.id, MediaStatus.PROCESSING, *spot)
     return Placing(placed, ActivityType.MEDIA_ADDED, (_NEW_MEDIA, values), more)
 
 
