@@ -2,7 +2,7 @@
 
 psycopg's cursors and its pipeline object cost about 30 µs of CPU a statement and as much again a round
 trip (its per-statement bookkeeping, a wait on the socket for each statement queued); a request's creation
-sent sixteen statements in four round trips, and that was most of its CPU (now fourteen in two). Here a
+sent sixteen statements in four round trips, and that was most of its CPU (now thirteen in two). Here a
 batch is queued, synced and read back in one pass, with psycopg's own C adapters converting values both
 ways, so what is sent and read is exactly what psycopg would send and read.
 
