@@ -294,6 +294,33 @@ async def test_signals_published_together_reach_listeners_one_by_one_in_order(re
     assert heard == [("activity", "one"), ("outbox", "wake"), ("activity", odd), ("activity", "three")]
 
 
+async def test_signals_are_still_published_after_redis_forgot_the_script(redis_client: aioredis.Redis) -> None:
+    # A Redis that restarted has no scripts: the first batch after it loads the script again, and is heard.
+    signals = RedisSignals(redis_client, "forgot-test:", linger=0)
+    ready = asyncio.Event()
+    heard: list[str] = []
+
+    async def listen() -> None:
+        async for _channel, message in subscribe(redis_client, "forgot-test:", ["activity"], ready):
+            heard.append(message)
+
+    listener = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=5)
+        await signals([("activity", "before")])
+        await signals.flush()
+        await redis_client.script_flush()
+        await signals([("activity", "after")])
+        await signals.flush()
+        for _ in range(100):
+            if len(heard) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        listener.cancel()
+    assert heard == ["before", "after"]
+
+
 async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:
     signals = RedisSignals(redis_client, "feed-test:")
     db.after_commit = signals
