@@ -4,10 +4,12 @@ crashes, concurrent dispatchers, and the pub/sub wake-up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -266,30 +268,43 @@ async def test_a_burst_of_commits_is_delivered_in_few_claims(db: Database, redis
     assert dispatcher.claims <= 2, dispatcher.claims
 
 
-async def test_signals_published_together_reach_listeners_one_by_one_in_order(redis_client: aioredis.Redis) -> None:
-    signals = RedisSignals(redis_client, "batch-test:")
+@contextlib.asynccontextmanager
+async def hearing(redis: aioredis.Redis, prefix: str, channels: list[str]) -> AsyncIterator[list[tuple[str, str]]]:
+    """What is published on `channels` under `prefix` while the block runs, (channel, message) as heard;
+    subscribed before the block starts."""
     ready = asyncio.Event()
     heard: list[tuple[str, str]] = []
 
     async def listen() -> None:
-        async for channel, message in subscribe(redis_client, "batch-test:", ["activity", "outbox"], ready):
+        async for channel, message in subscribe(redis, prefix, channels, ready):
             heard.append((channel, message))
 
     listener = asyncio.create_task(listen())
     try:
         await asyncio.wait_for(ready.wait(), timeout=5)
+        yield heard
+    finally:
+        listener.cancel()
+
+
+async def heard_at_least(heard: list[tuple[str, str]], count: int) -> None:
+    """Wait (five seconds at most) until `count` messages were heard."""
+    for _ in range(250):
+        if len(heard) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_signals_published_together_reach_listeners_one_by_one_in_order(redis_client: aioredis.Redis) -> None:
+    signals = RedisSignals(redis_client, "batch-test:")
+    async with hearing(redis_client, "batch-test:", ["activity", "outbox"]) as heard:
         # Three commits' signals in one batch; a message of many characters, quotes and Lua's own syntax
         # included, arrives as it was sent.
         odd = 'end "x" \\ ]] ' + "é" * 2000
         await signals([("activity", "one"), ("outbox", "wake"), ("activity", odd)])
         await signals([("outbox", "wake again"), ("activity", "three")])
         await signals.flush()
-        for _ in range(100):
-            if len(heard) >= 4:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        listener.cancel()
+        await heard_at_least(heard, 4)
     # One outbox wake-up per batch is enough; every activity message is heard, once, in order.
     assert heard == [("activity", "one"), ("outbox", "wake"), ("activity", odd), ("activity", "three")]
 
@@ -297,28 +312,14 @@ async def test_signals_published_together_reach_listeners_one_by_one_in_order(re
 async def test_signals_are_still_published_after_redis_forgot_the_script(redis_client: aioredis.Redis) -> None:
     # A Redis that restarted has no scripts: the first batch after it loads the script again, and is heard.
     signals = RedisSignals(redis_client, "forgot-test:", linger=0)
-    ready = asyncio.Event()
-    heard: list[str] = []
-
-    async def listen() -> None:
-        async for _channel, message in subscribe(redis_client, "forgot-test:", ["activity"], ready):
-            heard.append(message)
-
-    listener = asyncio.create_task(listen())
-    try:
-        await asyncio.wait_for(ready.wait(), timeout=5)
+    async with hearing(redis_client, "forgot-test:", ["activity"]) as heard:
         await signals([("activity", "before")])
         await signals.flush()
         await redis_client.script_flush()
         await signals([("activity", "after")])
         await signals.flush()
-        for _ in range(100):
-            if len(heard) >= 2:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        listener.cancel()
-    assert heard == ["before", "after"]
+        await heard_at_least(heard, 2)
+    assert [message for _channel, message in heard] == ["before", "after"]
 
 
 async def test_activity_is_published_the_moment_it_commits(db: Database, redis_client: aioredis.Redis) -> None:
@@ -326,18 +327,7 @@ async def test_activity_is_published_the_moment_it_commits(db: Database, redis_c
     db.after_commit = signals
     alice = await add_user(db, "alice", UserRole.USER)
     await signals.flush()  # alice's own arrival is published before anyone listens
-    ready = asyncio.Event()
-    heard: list[dict[str, object]] = []
-    arrived = asyncio.Event()
-
-    async def listen() -> None:
-        async for _channel, message in subscribe(redis_client, "feed-test:", ["activity"], ready):
-            heard.append(json.loads(message))
-            arrived.set()
-
-    listener = asyncio.create_task(listen())
-    try:
-        await asyncio.wait_for(ready.wait(), timeout=5)
+    async with hearing(redis_client, "feed-test:", ["activity"]) as messages:
         matrix = await OfflineCatalog().details(ContentType.MOVIE, ExternalIds(tmdb_id=603))
         created = await requests.create(db, matrix, actor_id=alice.id)
         with_rollback = db.transaction()
@@ -347,10 +337,9 @@ async def test_activity_is_published_the_moment_it_commits(db: Database, redis_c
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
-        await asyncio.wait_for(arrived.wait(), timeout=5)
+        await heard_at_least(messages, 1)
         await asyncio.sleep(0.2)
-    finally:
-        listener.cancel()
+    heard = [json.loads(message) for _channel, message in messages]
     assert [(m["type"], m["title"], m["request_id"], m["user_id"]) for m in heard] == [
         ("request_created", "The Matrix", created.request.id, alice.id)
     ]
