@@ -138,8 +138,8 @@ class Prepared(Generic[R]):
         return await self._fetch(cursor)
 
     def _wire_values(self, values: Mapping[str, Any]) -> list[Any]:
-        """The values as core.db.wire sends them: in the order of the SQL's $n placeholders, each converted
-        once (values the SQL does not use are left alone)."""
+        """The values as core.db.wire sends them, in the order of the SQL's $n parameters: each converted
+        once, and values the SQL does not use left alone."""
         fixed = self._fixed
         sent = []
         try:

@@ -141,7 +141,8 @@ async def _create_once(
             (_OPEN_FOR_TITLE, ids),
             *after,
         )
-        approval_read, audience = (read_after, None) if expected else ([], read_after[0])
+        approval_read = read_after if expected else []
+        people = read_after[-1]  # the last read either way: the approval's people, or the moderators
         actor = person(users, actor_id)
         require_permission(actor, request_permission(content_type))
         available = _available_seasons(library, content_type)
@@ -180,10 +181,9 @@ async def _create_once(
         # Moderators hear of what waits for them; an auto-approved request waits for nobody (its announcement
         # still names the requester, read with the rest).
         recipients = () if auto else moderators()
-        # An approved request's record names its requester, read with the approval's people (the last of
-        # approval_reads) or with the moderators; after a wrong guess of a wait, the record reads its own.
-        named = approval_read[-1] if approval_read else audience
-        read = ([row for row in named if row.id == actor.id] if named is not None else None) if auto else audience
+        # An approved request's record names its requester, found in either read; a request that waits
+        # needs the moderators, which a guess of approval did not read: its record reads them itself.
+        read = [row for row in people if row.id == actor.id] if auto else (None if expected else people)
         new = {
             "id": numbered[0].id,
             "requested_by_id": actor.id,

@@ -130,8 +130,6 @@ async def _placement(
 
 _MEDIA_COLUMNS = (Media.id, Media.status, Media.instance_id, Media.quality_profile_id, Media.root_folder_id)
 _MEDIA_FOR_TITLE = Prepared(select(*_MEDIA_COLUMNS).where(title_by_ids(Media)).with_for_update())
-# A new record's id is taken from its sequence beforehand, with the reads: the rows that refer to it (the
-# request, its activity) can then be written in the same round trip as the record itself.
 _NEW_MEDIA = Prepared(
     insert(Media)
     .values(
@@ -164,10 +162,11 @@ _PLACED_MEDIA = Prepared(
 )
 
 
-# The content type's default instance with its default quality profile and root folder, in one read.
+# A new record's id is taken from its sequence beforehand, with the reads: the rows that refer to it (the
+# request, its activity) can then be written in the same round trip as the record itself. It is read with
+# where the record would go by default (the content type's default instance, with its default quality
+# profile and root folder): one row, whose placement is NULL where the content type has no default instance.
 _NEXT_MEDIA_ID = select(Sequence("media_id_seq").next_value().label("id")).subquery("next_media")
-# The id a new library record would take, and where it would go by default: one row, whose placement is
-# NULL where the content type has no default instance.
 _NEW_PLACEMENT = Prepared(
     select(
         _NEXT_MEDIA_ID.c.id,
