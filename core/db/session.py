@@ -270,7 +270,7 @@ class Database:
                 raise
             await wire.commit(connection)
         finally:
-            await pool.putconn(connection)
+            pool.putconn(connection)
         await self._send(unit.info.pop(_SIGNALS, []))
 
     @asynccontextmanager
@@ -284,7 +284,7 @@ class Database:
             # core.db.wire opens no transaction for a unit of reads: each statement commits on its own.
             yield Unit(connection, read_only=True)
         finally:
-            await pool.putconn(connection)
+            pool.putconn(connection)
 
     async def _open_pool(self) -> HotPool:
         async with self._opening:  # the first units of work arrive together: one pool for all of them
