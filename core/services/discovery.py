@@ -6,7 +6,6 @@ front end can show "Requested" or "Available" without asking again.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from core.batches import Batches
 from core.config import CacheSettings
 from core.db.models import Media, Request
 from core.db.pgtypes import REQUEST_STATUS
@@ -202,6 +202,9 @@ def _merge(pages: list[Page]) -> Page:
     )
 
 
+_Ids = tuple[tuple[int, ...], tuple[int, ...]]  # a page's tmdb and tvdb ids, sorted
+
+
 def _ids(titles: Sequence[Title]) -> dict[str, list[int]]:
     """The ids `_KNOWN` looks titles up by."""
     return {
@@ -268,7 +271,7 @@ class DiscoveryService:
         self._marked_pages: ByIdentity[tuple[dict[str, list[int]], tuple[Any, ...], DiscoveryPage]] = ByIdentity(
             _BUILT_PAGES
         )
-        self._marking: dict[tuple[tuple[int, ...], tuple[int, ...]], asyncio.Future[list[Any]]] = {}
+        self._marking: Batches[_Ids, None, list[Any]] = Batches(self._known_of)
 
     @property
     def provider_names(self) -> list[str]:
@@ -544,32 +547,22 @@ class DiscoveryService:
         return self._marked_pages.put((ids, known, marked), page)[2]
 
     async def _known(self, ids: dict[str, list[int]]) -> list[Any]:
-        """What idkarr has of these titles: one prepared statement (see core.db.prepared), outside a
-        transaction. Callers asking for the same titles while one of them waits for a connection share its
-        answer: the statement is sent after every one of them asked, so it sees whatever each saw committed
-        (under load a popular page is marked once per connection freed, not once per caller)."""
-        key = (tuple(ids["tmdb"]), tuple(ids["tvdb"]))
-        shared = self._marking.get(key)
-        if shared is not None:
-            try:
-                return await asyncio.shield(shared)
-            except Exception:
-                pass  # the one asking for everyone failed: ask for oneself
-        batch: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._marking[key] = batch
-        try:
-            async with self._database.reads() as unit:
-                if self._marking.get(key) is batch:
-                    del self._marking[key]  # from here on, a caller needs a statement sent after it asked
-                rows = await _KNOWN.rows(unit, **ids)
-        except BaseException as error:
-            if self._marking.get(key) is batch:
-                del self._marking[key]
-            batch.set_exception(error if isinstance(error, Exception) else RuntimeError("cancelled"))
-            batch.exception()  # retrieved here: those sharing it ask again for themselves
-            raise
-        batch.set_result(rows)
-        return rows
+        """What idkarr has of these titles. Callers of the same moment share one statement (core.batches):
+        under load a page was marked by a statement of its own for nearly every caller, most of a warm
+        discovery call's CPU once connections came free as fast as they were returned."""
+        return await self._marking((tuple(ids["tmdb"]), tuple(ids["tvdb"])), None) or []
+
+    async def _known_of(self, asked: dict[_Ids, None]) -> dict[_Ids, list[Any]]:
+        """`_KNOWN`'s rows for each set of ids asked, from one statement for all of them, run outside a
+        transaction (see core.db.prepared)."""
+        tmdb = sorted({id_ for ids in asked for id_ in ids[0]})
+        tvdb = sorted({id_ for ids in asked for id_ in ids[1]})
+        async with self._database.reads() as unit:
+            rows = await _KNOWN.rows(unit, tmdb=tmdb, tvdb=tvdb)
+        if len(asked) == 1:
+            return dict.fromkeys(asked, rows)
+        # The rows each would have had alone (`_of_titles`), in the statement's order.
+        return {ids: [row for row in rows if row.tmdb_id in ids[0] or row.tvdb_id in ids[1]] for ids in asked}
 
     async def _marks(self, titles: list[Title]) -> list[DiscoveryItem]:
         ids = _ids(titles)
