@@ -21,6 +21,7 @@ from core.metadata.offline import OfflineCatalog
 from core.metadata.provider import ExternalIds
 from core.metadata.query import parse_search
 from core.runtime import redis_client
+from core.services.discovery import DiscoveryPage
 from core.upstream_errors import UpstreamUnavailable
 
 from .contracts import ITEM_FIELDS
@@ -176,6 +177,38 @@ async def test_a_page_asked_for_again_shows_what_changed_in_between(db: Database
     after = await service.discover(DiscoveryKind.POPULAR, ContentType.MOVIE)
     assert (after.items[0].request_status, after.items[1].exists_in_library) == (RequestStatus.PENDING, True)
     assert [item.title for item in after.items] == [item.title for item in before.items]
+
+
+async def test_pages_marked_at_one_moment_each_get_their_own_marks(db: Database, redis_client: aioredis.Redis) -> None:
+    # One statement reads what idkarr has of every page asked together; each page must get only its rows.
+    kinds = (DiscoveryKind.POPULAR, DiscoveryKind.TOP_RATED, DiscoveryKind.UPCOMING, DiscoveryKind.TRENDING)
+    unmarked = [await discovery_service(db, redis_client, CATALOG).discover(kind, ContentType.MOVIE) for kind in kinds]
+    async with db.transaction() as session:
+        alice = await make_user(session)
+        for number, page in enumerate(unmarked):
+            asked, stocked = page.items[number].title, page.items[number + 1].title
+            await make_request(session, alice, tmdb_id=asked.tmdb_id, title=asked.title)
+            session.add(
+                Media(
+                    content_type=stocked.type,
+                    tmdb_id=stocked.tmdb_id,
+                    title=stocked.title,
+                    status=MediaStatus.AVAILABLE,
+                )
+            )
+
+    def marks(pages: list[DiscoveryPage]) -> list[list[tuple[int | None, bool, bool, RequestStatus | None]]]:
+        return [
+            [(i.title.tmdb_id, i.exists_in_library, i.media_id is not None, i.request_status) for i in page.items]
+            for page in pages
+        ]
+
+    alone = [await discovery_service(db, redis_client, CATALOG).discover(kind, ContentType.MOVIE) for kind in kinds]
+    shared = discovery_service(db, redis_client, CATALOG)
+    together = await asyncio.gather(*(shared.discover(kind, ContentType.MOVIE) for kind in kinds * 2))
+    assert marks(list(together)) == marks(alone) * 2
+    assert sum(item.request_status is not None for page in alone for item in page.items) >= len(kinds)
+    assert sum(item.exists_in_library for page in alone for item in page.items) >= len(kinds)
 
 
 async def test_pages_are_cached_in_redis_and_survive_a_restart_in_the_table(
