@@ -31,8 +31,20 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return runner.run(coroutine)
 
 
+_YOUNGEST = 10_000  # net allocations between collections of the youngest generation: see `started`
+
+
 def started() -> None:
-    """Call once a long-running process has started. What starting made (modules, the web app, the catalog)
-    lives as long as the process: moved out of the collector's view, its full passes stop walking it again
-    and again. Under 100 API clients that doubled the calls served and cut the p99 by two thirds."""
+    """Call once a long-running process has started.
+
+    What starting made (modules, the web app, the catalog) lives as long as the process: moved out of the
+    collector's view, its full passes stop walking it again and again. Under 100 API clients that doubled the
+    calls served and cut the p99 by two thirds.
+
+    The youngest generation is then collected after 10,000 net allocations rather than 700. A served call
+    leaves almost nothing behind (10 s of creating requests at 700 a second grew the heap by fewer than
+    10,000 tracked objects), but its objects in flight crossed 700 again and again: 130 collections a second,
+    5 % of the CPU of a request's creation, with nearly nothing to free.
+    """
     gc.freeze()
+    gc.set_threshold(_YOUNGEST, *gc.get_threshold()[1:])
