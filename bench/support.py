@@ -46,8 +46,9 @@ async def bench_runtime() -> AsyncIterator[Runtime]:
     with tempfile.TemporaryDirectory(prefix="idkarr-bench-") as tmp, _scratch_database() as database_url:
         settings = load_settings(
             data_dir=Path(tmp),
-            # Sized for this 2-core machine: with 10 or 20 connections the same load ran 5-15 % slower and
-            # its p99 latencies were higher, the extra transactions only queueing inside PostgreSQL.
+            # Sized for a 2-core machine. With the default (10) the create p99 was 2-3 ms higher and the
+            # rest the same; before idkarr had its own pool (core.db.pool), the same load ran 5-15 % slower
+            # with it, the extra transactions only queueing inside PostgreSQL.
             database={"url": database_url, "pool_size": 5},
             redis={"url": os.environ.get("IDKARR_BENCH_REDIS_URL") or None, "key_prefix": prefix},
         )
