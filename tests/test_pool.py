@@ -115,6 +115,29 @@ async def test_a_connection_returned_broken_is_closed_and_a_waiting_unit_gets_a_
         assert pool.size == 1
 
 
+async def test_after_one_connection_came_back_broken_every_other_is_checked_before_it_is_lent(db: Database) -> None:
+    # As after a database restart under load: every connection is dead, each used a moment ago.
+    async with _pool(db.url, 3) as pool:
+        first, second, third = [await pool.getconn() for _ in range(3)]
+        pids = {await _pid(connection) for connection in (first, second, third)}
+        pool.putconn(second)  # idle, used a moment ago
+        await _run(db, "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", list(pids))
+        with pytest.raises(psycopg.OperationalError):
+            await _pid(first)  # the one unit that meets the restart
+        pool.putconn(first)
+        lent = await pool.getconn()  # not `second`, though it was used a moment ago: checked, found dead
+        extra = await pool.getconn()
+        waiting = asyncio.create_task(pool.getconn())
+        await asyncio.sleep(0.01)  # the pool is full: it waits
+        pool.putconn(third)  # lent at the restart: handed to the waiting unit, checked there first
+        handed = await asyncio.wait_for(waiting, 5.0)
+        for connection in (lent, extra, handed):
+            assert await _pid(connection) not in pids
+            pool.putconn(connection)
+        assert second.closed
+        assert third.closed
+
+
 async def test_a_connection_returned_inside_a_transaction_is_closed_not_lent_again(db: Database) -> None:
     async with _pool(db.url, 1) as pool:
         connection = await pool.getconn()

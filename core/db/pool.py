@@ -9,7 +9,10 @@ awaits nothing.
 
 Connections are checked only after sitting idle, as the ORM's pool does (core.db.session): an idle one may
 have outlived a database restart; one used a moment ago has just proved itself. One that comes back broken,
-or in the middle of something (a unit cancelled while it ended its transaction), is closed, not lent again.
+or in the middle of something (a unit cancelled while it ended its transaction), is closed, not lent again;
+one coming back broken makes every other connection open at that moment suspect too (a restart ends them
+all), and each is checked before it is lent again, so a restart under load fails one unit, not one a
+connection.
 The most recently returned connection is lent first, so the ones a quiet hour does not need grow idle and
 are closed; each is also closed after about an hour of service, so no server process grows without end.
 """
@@ -64,6 +67,7 @@ class HotPool:
         self._idle: deque[tuple[_Connection, float]] = deque()  # (connection, returned at), latest last
         self._waiters: deque[asyncio.Future[_Connection]] = deque()  # longest waiting first
         self._retire_at: dict[_Connection, float] = {}  # every open connection, lent or idle
+        self._suspect: set[_Connection] = set()  # open when another came back broken: checked before lending
         self._opening = 0  # connections being opened, counted against the size with those open
         self._replacing: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -87,19 +91,24 @@ class HotPool:
         self._fail_waiters(NoConnection(f"the connection pool {self.name} is closed"))
 
     async def getconn(self) -> _Connection:
-        if self._closed:
-            raise NoConnection(f"the connection pool {self.name} is closed")
-        while self._idle:
-            connection, since = self._idle.pop()
-            if time.monotonic() - since < self._ping_idle_after or await self._answers(connection):
+        while True:
+            if self._closed:
+                raise NoConnection(f"the connection pool {self.name} is closed")
+            if self._idle:
+                connection, since = self._idle.pop()
+                used_lately = time.monotonic() - since < self._ping_idle_after
+            elif self.size < self._size:
+                return await self._connect()
+            else:
+                connection, used_lately = await self._wait(), True
+            if (used_lately and connection not in self._suspect) or await self._answers(connection):
                 return connection
-        if self.size < self._size:
-            return await self._connect()
-        return await self._wait()
 
     def putconn(self, connection: _Connection) -> None:
         """Take a connection back: to the unit that has waited longest, else to the idle ones."""
         if self._closed or not self._reusable(connection):
+            if connection.pgconn.status != pq.ConnStatus.OK:
+                self._suspect = set(self._retire_at)  # the database may have restarted: see the docstring
             self._drop(connection)
             return
         while self._waiters:
@@ -146,6 +155,7 @@ class HotPool:
         try:
             await connection.execute("SELECT 1")
             await connection.commit()  # not a rollback: psycopg would forget its prepared statements
+            self._suspect.discard(connection)
         except BaseException as error:
             self._drop(connection)
             if isinstance(error, Exception):
@@ -176,6 +186,7 @@ class HotPool:
         """Close a connection (without waiting: libpq says goodbye and closes the socket) and, if units are
         waiting, open another in its place."""
         self._retire_at.pop(connection, None)
+        self._suspect.discard(connection)
         connection.pgconn.finish()
         if self._waiters and not self._closed and self.size < self._size:
             task = asyncio.get_running_loop().create_task(self._replace())
