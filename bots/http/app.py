@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
+import psycopg
+import sqlalchemy.exc
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -158,6 +160,23 @@ def build_app(
             log.error("event=api_failed path=%s error=%r", request.url.path, str(error))
         code = getattr(error, "code", None) or ("upstream" if isinstance(error, UpstreamError) else "refused")
         return _error(status, code, str(error))
+
+    # The database not answering (restarting, or no connection free for long): the caller should try again,
+    # and is told so in the API's own shape rather than with a bare 500.
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_away(request: Request, error: Exception) -> JSONResponse:
+        cause = getattr(error, "orig", None) or error
+        log.warning("event=api_database_unavailable path=%s error=%s", request.url.path, type(cause).__name__)
+        answer = _error(503, "database.unavailable", "idkarr's database is not answering; try again in a few seconds")
+        answer.headers["retry-after"] = "5"
+        return answer
+
+    # Anything else unforeseen: Starlette logs it after this answer, which says nothing of it.
+    @app.exception_handler(Exception)
+    async def _failed(_request: Request, _unforeseen: Exception) -> JSONResponse:
+        return _error(500, "internal", "idkarr failed to answer this; what went wrong is in its log")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
