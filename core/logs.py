@@ -14,9 +14,16 @@ class _LineFormatter(logging.Formatter):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         line = f"{stamp}.{int(record.msecs):03d}Z level={record.levelname.lower()} logger={record.name} "
         line += record.getMessage().replace("\n", " | ")
-        if record.exc_info:
-            line += " exc=" + repr(self.formatException(record.exc_info).splitlines()[-1])
+        if record.exc_info and record.exc_info[1] is not None:
+            line += " exc=" + repr(_summary(record.exc_info[1]))
         return line
+
+
+def _summary(error: BaseException) -> str:
+    """The error's type and the first line of its message: SQLAlchemy's end with a link to its docs, which
+    as the last line of the traceback was all a failed statement's log line said."""
+    said = str(error).strip()
+    return f"{type(error).__name__}: {said.splitlines()[0]}" if said else type(error).__name__
 
 
 def configure_logging(level: str, *, terminal_shared: bool = False) -> None:
