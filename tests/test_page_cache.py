@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from core.db.models import DiscoveryCacheEntry
 from core.db.session import Database
@@ -152,6 +153,30 @@ async def test_a_page_redis_missed_while_away_is_read_from_the_table_once_it_is_
         assert await redis_client.get(WHOLE) is None
         other = new_cache(db, redis_client)  # another process, which never had the page
         assert await other.get("written-while-away") == CachedValue({"n": 7}, fresh=True)
+        await through_line.aclose()
+
+
+async def test_a_page_past_its_freshness_is_served_stale_by_its_process_while_its_writes_wait(
+    db: Database, redis_client: aioredis.Redis
+) -> None:
+    # The upstream failing just after a page was fetched: this process still has the page, though neither
+    # Redis (away) nor the table (its write waits behind a lock) has it yet.
+    host = redis_client.connection_pool.connection_kwargs.get("host", "127.0.0.1")
+    port = redis_client.connection_pool.connection_kwargs.get("port", 6379)
+    now = [time.time()]
+    async with RedisLine((host, port)).serving() as line:
+        through_line = make_redis_client(f"redis://127.0.0.1:{line.port}/{_db_number(redis_client)}")
+        cache = PageCache(redis=through_line, database=db, prefix=PREFIX, clock=lambda: now[0])
+        line.cut()
+        async with db.transaction() as session:
+            await session.execute(text("LOCK TABLE discovery_cache IN EXCLUSIVE MODE"))  # reads still pass
+            await cache.put("slow-to-write", "details", {"n": 1}, ttl=60)
+            now[0] += 120
+            for _ in range(2):  # as long as it stays within its stale window
+                assert await cache.get("slow-to-write") == CachedValue({"n": 1}, fresh=False)
+            now[0] += 8 * 86400  # past the stale window as well: gone
+            assert await cache.get("slow-to-write") is None
+        await cache.settled()
         await through_line.aclose()
 
 

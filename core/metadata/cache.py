@@ -6,7 +6,9 @@ failing is never fatal: the table alone still answers.
 
 A new page is written behind: the caller has it at once (this process keeps it), and it goes to Redis and
 then to the table with the others of the moment. Under load the two writes were two thirds of a title
-lookup's wait, for copies nobody was waiting to read.
+lookup's wait, for copies nobody was waiting to read. Until they land, this process's own copy is the only
+one: past its freshness it is still served stale when Redis and the table have nothing (an upstream
+failing just after the page was fetched).
 
 Redis holding a page the table has is the rule, not a promise: Redis may have restarted empty. A key in
 Redis (`@whole`) says it holds every page the table still keeps; while it is there, a page Redis lacks is
@@ -153,11 +155,15 @@ class PageCache:
         """The cached value, if any: from this process, Redis, or the table."""
         now = self._clock()
         local = self._local.get(key)
+        held = None  # this process's copy past its freshness: what Redis and the table may not have yet
         if local is not None:
             if local[0] > now:
                 self._local.move_to_end(key)
                 return CachedValue(local[1], True)
-            del self._local[key]
+            if local[0] + self._keep_stale >= now:
+                held = CachedValue(local[1], False)
+            else:
+                del self._local[key]
         raw, whole = None, None
         if self._redis_usable() and await self._whole_still_true():
             try:
@@ -174,13 +180,13 @@ class PageCache:
                 self._remember(key, entry["data"], entry["expires_at"])
             return CachedValue(entry["data"], fresh)
         if whole is not None:
-            return None  # Redis holds whatever the table does: the table would not have it either
+            return held  # Redis holds whatever the table does: the table would not have it either
         row = await self._reads(key, None)
         if row is None:
-            return None
+            return held  # its writes still waiting, or failed
         expires_at = row.expires_at.timestamp()
         if expires_at + self._keep_stale < now:
-            return None
+            return held
         await self._to_redis([(key, row.items, expires_at)])  # Redis was not marked whole: it may lack more
         return CachedValue(row.items, expires_at > now)
 
