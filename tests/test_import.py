@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
+from bots.cli.imports import summary_lines
 from core.db.models import ChatIdentity, Media, MediaSeason, Request, RequestWatcher, User
 from core.db.session import Database
 from core.enums import ChatPlatform, ContentType, MediaStatus, RequestStatus, UserRole
@@ -270,6 +271,7 @@ async def test_titles_tmdb_cannot_name_keep_their_ids(
     async with serving(fake) as served:
         summary = await run_import(db, discovery, served)
     assert summary.unnamed == 1
+    assert "  titles shown by their TMDB or TheTVDB id, their names not found: 1 (" in "\n".join(summary_lines(summary))
     async with db.session() as session:
         assert await session.scalar(select(Request.title)) == "TMDB 999999"
 

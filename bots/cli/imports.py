@@ -89,7 +89,7 @@ def summary_lines(summary: ImportSummary) -> list[str]:
         )
     if summary.unnamed:
         lines.append(
-            f"  {summary.unnamed} titles could not be looked up and show by their TMDB or TheTVDB id "
+            f"  titles shown by their TMDB or TheTVDB id, their names not found: {summary.unnamed} "
             "(`idkarr doctor` checks the metadata sources)"
         )
     if summary.skipped:
