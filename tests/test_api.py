@@ -29,6 +29,7 @@ from core.services.servers import add_server
 from core.services.users import add_user
 from core.services.webhook_syncs import SyncTrigger
 
+from .backends import backends, end_backends
 from .fake_media import FakeJellyfin
 from .fake_tmdb import serve_tmdb
 from .fakes import serving
@@ -214,24 +215,11 @@ async def test_requests_go_through_the_cores_rules(db: Database, api: httpx.Asyn
     assert (decided["denial_reason"], decided["denied_by"], decided["approved_by"]) == ("not this year", "mod", None)
 
 
-async def _sql(database: Database, sql: str, *values: object) -> list[tuple[object, ...]]:
-    async with database.reads() as unit:
-        rows = await (await unit.connection.execute(sql, values or None)).fetchall()
-        await unit.connection.commit()
-    return rows
-
-
-async def _backends(database: Database) -> set[int]:
-    """The server processes connected to the test database, but the one asking."""
-    query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    return {int(str(pid)) for (pid,) in await _sql(database, query)}
-
-
 async def test_a_database_that_stops_answering_gets_a_503_to_retry_and_the_next_call_is_served(
     db: Database, conversation: Conversation
 ) -> None:
     alice = await key_for(db, "alice", UserRole.USER)
-    others = await _backends(db)  # the test database's own connections, left alone
+    others = await backends(db)  # the test database's own connections, left alone
     own = Database(url=db.url, pool_size=2)  # this server's, each used a moment ago and trusted
     settings = Settings.model_validate({"api": {"port": 0}})
     app = build_app(settings, own, BOX, SyncTrigger(own, BOX, settings.sync), conversation.discovery)
@@ -241,9 +229,7 @@ async def test_a_database_that_stops_answering_gets_a_503_to_retry_and_the_next_
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=alice) as client,
         ):
             assert (await client.get("/api/v3/requests/my")).status_code == 200
-            await _sql(
-                db, "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [*(await _backends(db) - others)]
-            )
+            await end_backends(db, await backends(db) - others)
             lost = await client.get("/api/v3/requests/my")
             assert "try again" in refused(lost, 503)
             assert lost.headers["retry-after"] == "5"

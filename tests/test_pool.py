@@ -18,6 +18,8 @@ from core.db.pool import HotPool, NoConnection
 from core.db.session import Database
 from core.dburl import DatabaseUrl
 
+from .backends import backends, end_backends, run_sql
+
 
 @asynccontextmanager
 async def _pool(url: DatabaseUrl, size: int, **options: Any) -> AsyncIterator[HotPool]:
@@ -36,19 +38,6 @@ async def _pid(connection: AsyncConnection[Any]) -> int:
     await connection.commit()
     assert row is not None
     return int(row[0])
-
-
-async def _run(database: Database, sql: str, *values: Any) -> None:
-    async with database.reads() as unit:
-        await unit.connection.execute(sql, values or None)
-        await unit.connection.commit()
-
-
-async def _backends(database: Database) -> set[int]:
-    """The server processes connected to the test database."""
-    async with database.reads() as unit:
-        cursor = await unit.connection.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        return {row[0] for row in await cursor.fetchall()}
 
 
 async def test_returned_connections_go_to_the_units_waiting_in_the_order_they_came(db: Database) -> None:
@@ -103,7 +92,7 @@ async def test_a_connection_returned_broken_is_closed_and_a_waiting_unit_gets_a_
         pid = await _pid(doomed)
         waiter = asyncio.create_task(pool.getconn())
         await asyncio.sleep(0.01)
-        await _run(db, "SELECT pg_terminate_backend(%s)", pid)
+        await end_backends(db, [pid])
         with pytest.raises(psycopg.OperationalError):
             await _pid(doomed)
         pool.putconn(doomed)
@@ -121,7 +110,7 @@ async def test_after_one_connection_came_back_broken_every_other_is_checked_befo
         first, second, third = [await pool.getconn() for _ in range(3)]
         pids = {await _pid(connection) for connection in (first, second, third)}
         pool.putconn(second)  # idle, used a moment ago
-        await _run(db, "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", list(pids))
+        await end_backends(db, pids)
         with pytest.raises(psycopg.OperationalError):
             await _pid(first)  # the one unit that meets the restart
         pool.putconn(first)
@@ -149,27 +138,27 @@ async def test_a_connection_returned_inside_a_transaction_is_closed_not_lent_aga
         assert await _pid(other) != pid
         pool.putconn(other)
         await asyncio.sleep(0.1)  # the server notices the goodbye
-        assert pid not in await _backends(db)
+        assert pid not in await backends(db)
 
 
 async def test_a_database_refusing_new_connections_fails_the_waiting_unit_instead_of_hanging(db: Database) -> None:
     role = f"idkarr_pool_test_{os.getpid()}"
-    await _run(db, f"CREATE ROLE {role} LOGIN SUPERUSER")
+    await run_sql(db, f"CREATE ROLE {role} LOGIN SUPERUSER")
     try:
         async with _pool(DatabaseUrl(db.url.url.set(username=role)), 1, wait_timeout=10.0) as pool:
             lent = await pool.getconn()
             waiter = asyncio.create_task(pool.getconn())
             await asyncio.sleep(0.01)
-            await _run(db, f"ALTER ROLE {role} NOLOGIN")
+            await run_sql(db, f"ALTER ROLE {role} NOLOGIN")
             lent.pgconn.finish()  # lost: the pool must open another for the waiting unit
             pool.putconn(lent)
             with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
                 await asyncio.wait_for(waiter, 5.0)
             assert pool.size == 0
-            await _run(db, f"ALTER ROLE {role} LOGIN")
+            await run_sql(db, f"ALTER ROLE {role} LOGIN")
             pool.putconn(await pool.getconn())  # the database is back: so is the pool
     finally:
-        await _run(db, f"DROP ROLE {role}")
+        await run_sql(db, f"DROP ROLE {role}")
 
 
 async def test_connections_a_burst_opened_are_closed_once_idle_and_after_their_lifetime(db: Database) -> None:

@@ -17,6 +17,7 @@ from core.db.prepared import Prepared, together
 from core.db.session import Database
 from core.enums import ContentType, RequestStatus, UserRole, UserStatus
 
+from .backends import end_backends
 from .factories import make_request, make_user
 
 _NAMED = Prepared(select(User.id, User.username, User.role, User.permissions).where(User.id == bindparam("id")))
@@ -189,11 +190,6 @@ async def _backend_of(database: Database) -> int:
         return int((await session.execute(select(func.pg_backend_pid()))).scalar_one())
 
 
-async def _terminate(database: Database, pid: int) -> None:
-    async with database.transaction() as session:
-        await session.execute(select(func.pg_terminate_backend(pid)))
-
-
 async def test_a_pooled_connection_that_died_while_idle_is_replaced_unnoticed(db: Database) -> None:
     # Pooled connections are checked only after sitting idle; a database restart leaves exactly those dead.
     database = Database(url=db.url, pool_size=1, ping_idle_after=0.0)
@@ -201,7 +197,7 @@ async def test_a_pooled_connection_that_died_while_idle_is_replaced_unnoticed(db
         async with database.transaction() as session:
             ivan = await make_user(session, "ivan")
         dead = await _backend_of(database)
-        await _terminate(db, dead)
+        await end_backends(db, [dead])
         async with database.transaction() as session:
             await _RENAME.rows(session, id=ivan.id, name="ivan2")
         assert await _backend_of(database) != dead
@@ -213,7 +209,7 @@ async def test_a_busy_connection_is_not_pinged_before_each_unit_of_work(db: Data
     database = Database(url=db.url, pool_size=1, ping_idle_after=60.0)
     try:
         first = await _backend_of(database)
-        await _terminate(db, first)
+        await end_backends(db, [first])
         # Used a moment ago, it is trusted: the next unit of work meets the dead connection and says so.
         with pytest.raises(OperationalError):
             await _backend_of(database)

@@ -17,6 +17,7 @@ from core.db.prepared import Prepared
 from core.db.session import Database, signal
 from core.errors import NotAllowed
 
+from .backends import end_backends
 from .factories import make_user
 
 _NAME = Prepared(select(User.username).where(User.id == bindparam("id")))
@@ -206,8 +207,7 @@ async def test_a_lean_units_connection_that_died_while_idle_is_replaced_unnotice
     database = Database(url=db.url, pool_size=1, ping_idle_after=0.0)
     try:
         (first,) = await _in_unit(database, _BACKEND)
-        async with db.session() as session:
-            await session.execute(select(func.pg_terminate_backend(first.pid)))
+        await end_backends(db, [first.pid])
         (second,) = await _in_unit(database, _BACKEND)
         assert second.pid != first.pid
     finally:

@@ -19,6 +19,8 @@ from core.db.prepared import Prepared, together
 from core.db.session import Database, Unit
 from core.enums import UserRole, UserStatus
 
+from .backends import end_backends
+
 _NEW_USER = Prepared(
     insert(User)
     .values(username=bindparam("name"), role=bindparam("new_role"), permissions=bindparam("new_permissions"))
@@ -220,8 +222,7 @@ async def test_a_connection_killed_under_a_unit_fails_that_unit_once_and_the_nex
     try:
         async with database.unit() as unit:
             killed = await _backend(unit)
-        async with db.unit() as other:
-            await Prepared(select(func.pg_terminate_backend(bindparam("pid", type_=Integer)))).rows(other, pid=killed)
+        await end_backends(db, [killed])
         for _ in range(2):  # the pool may hand out its other connection first
             try:
                 async with database.unit() as unit:
